@@ -1,0 +1,160 @@
+"""The Typer application: global options, command groups, the one exit point.
+
+Keep this module light: ``mloop --help`` must not import SQLAlchemy, so
+command modules import the store inside their functions.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Optional
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from mloop import __version__
+from mloop.errors import MloopError
+
+PROG = "mloop"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _fail(message: str, code: int) -> None:
+    sys.stderr.write(f"{PROG}: error: {_one_line(message)}\n")
+    sys.exit(code)
+
+
+class MloopGroup(TyperGroup):
+    """Root group: turns every failure into one line on stderr and an exit code."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            result = super().main(
+                args=args,
+                prog_name=prog_name or PROG,
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+        except MloopError as error:
+            _fail(error.message, error.exit_code)
+        except click.exceptions.NoArgsIsHelpError as error:
+            click.echo(error.ctx.get_help() if error.ctx else "")
+            sys.exit(0)
+        except click.UsageError as error:
+            where = error.ctx.command_path if error.ctx else PROG
+            _fail(f"{error.format_message()} (see '{where} --help')", 2)
+        except click.ClickException as error:
+            _fail(error.format_message(), error.exit_code)
+        except click.exceptions.Abort:
+            _fail("aborted", 1)
+        except KeyboardInterrupt:
+            _fail("interrupted; nothing was changed", 130)
+        except BrokenPipeError:
+            sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - the reader has gone away
+            sys.exit(1)
+        except Exception as error:  # noqa: BLE001 - the last guard against a traceback
+            if os.environ.get("MLOOP_DEBUG"):
+                raise
+            _fail(
+                f"unexpected {type(error).__name__}: {error} "
+                "(nothing was changed; rerun with MLOOP_DEBUG=1 for details and report it)",
+                1,
+            )
+        if isinstance(result, int) and result:
+            sys.exit(result)
+        sys.exit(0)
+
+
+app = typer.Typer(
+    cls=MloopGroup,
+    name=PROG,
+    help="Track a mentoring program from the terminal: people, matches, meetings, goals, "
+    "feedback and the milestone funnel.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mloop {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[
+        Optional[str],
+        typer.Option("--db", envvar="MLOOP_DB", help="Store: a file path or an SQLAlchemy URL "
+                     "(postgresql+psycopg://…). Default: a file in your user data folder."),
+    ] = None,
+    acting: Annotated[
+        Optional[str],
+        typer.Option("--as", envvar="MLOOP_USER", help="Act as this person (email)."),
+    ] = None,
+    now: Annotated[
+        Optional[str],
+        typer.Option("--now", envvar="MLOOP_NOW", help="Pretend the time is this (ISO 8601), for fixtures and time travel."),
+    ] = None,
+    tz: Annotated[
+        Optional[str],
+        typer.Option("--tz", envvar="MLOOP_TZ", help="Time zone for input without an offset and for display (IANA name)."),
+    ] = None,
+    program: Annotated[
+        Optional[str],
+        typer.Option("--program", envvar="MLOOP_PROGRAM", help="Program to work on (default: the store's default program)."),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
+) -> None:
+    from datetime import datetime, timezone
+
+    from mloop.context import AppContext
+    from mloop.errors import UsageError
+    from mloop.timeparse import WhenError, local_zone, parse_iso, parse_when
+
+    try:
+        zone = local_zone(tz or None)
+    except WhenError as error:
+        raise UsageError(f"--tz/MLOOP_TZ: {error}") from None
+    clock = datetime.now(timezone.utc)  # the only clock read of an invocation
+    if now:
+        try:
+            clock = parse_iso(now, zone)
+        except WhenError:
+            try:
+                clock = parse_when(now, clock, zone)
+            except WhenError as error:
+                raise UsageError(f"--now/MLOOP_NOW: {error}") from None
+    ctx.obj = AppContext(db=db, acting_email=acting, now=clock, tz=zone, program_name=program)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def _mount() -> None:
+    from mloop.commands import coordinator, feedback, goal, loop, match, meet, participant, program
+
+    program.register(app)
+    app.add_typer(participant.app, name="participant")
+    app.add_typer(match.app, name="match")
+    app.add_typer(meet.app, name="meet")
+    app.add_typer(goal.app, name="goal")
+    app.add_typer(feedback.app, name="feedback")
+    app.add_typer(coordinator.app, name="coordinator")
+    loop.register(app)
+
+
+_mount()
+
+
+def main() -> None:
+    app()

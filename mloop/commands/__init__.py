@@ -1,0 +1,1 @@
+"""Command groups: each parses its arguments, calls the domain, renders the result."""

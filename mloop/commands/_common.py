@@ -1,0 +1,43 @@
+"""What every command shares: the options for output formats and the way in
+to the program and the acting person."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+
+from mloop.context import AppContext
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+CsvFlag = Annotated[bool, typer.Option("--csv", help="Print CSV on stdout (for spreadsheets).")]
+
+
+def app_of(ctx: typer.Context) -> AppContext:
+    return ctx.find_root().obj
+
+
+@contextmanager
+def program_session(ctx: typer.Context, *, write: bool):
+    """Yields (app, session, program, actor) inside one transaction.
+
+    A writing command on an empty store creates the default program, so
+    that a first 'participant add' needs no 'init'.
+    """
+    from mloop.store.access import actor, current_program
+
+    app = app_of(ctx)
+    with app.session(write=write) as session:
+        program = current_program(session, app.program_name, now=app.now if write else None)
+        yield app, session, program, actor(session, program, app.acting_email)
+
+
+def when_or_none(app: AppContext, text: str | None):
+    return app.when(text) if text else None
+
+
+def local(app: AppContext, value) -> str:
+    from mloop.timeparse import format_local
+
+    return format_local(value, app.tz)

@@ -1,0 +1,133 @@
+"""mloop coordinator: the funnel, the stalled list, a participant's card."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from mloop.commands._common import CsvFlag, JsonFlag, local, program_session
+
+app = typer.Typer(help="Coordinator views: the milestone funnel, stalled and at-risk people.", no_args_is_help=True)
+
+MEMBER_COLUMNS = ("email", "name", "role", "loop_id", "partner", "stage", "stage_since", "days_in_stage",
+                  "stalled", "at_risk", "meetings_held")
+
+
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    stage: Annotated[Optional[str], typer.Option("--stage", help="Only people at this stage (e.g. first_meeting).")] = None,
+    stalled: Annotated[bool, typer.Option("--stalled", help="Only stalled people.")] = False,
+    at_risk: Annotated[bool, typer.Option("--at-risk", help="Only loops at risk.")] = False,
+    json_out: JsonFlag = False,
+    csv_out: CsvFlag = False,
+) -> None:
+    """The milestone funnel, who is stalled and which loops are at risk."""
+    from mloop.output import Column, Rows, emit, pick_format
+    from mloop.store.access import require_coordinator
+    from mloop.store.report import coordinator_report, parse_stage
+    from mloop.timeparse import isoformat_utc
+
+    fmt = pick_format(json_out, csv_out)
+    chosen_stage = parse_stage(stage) if stage else None
+    with program_session(ctx, write=False) as (app_ctx, session, program, who):
+        require_coordinator(who, "the coordinator report")
+        document, members = coordinator_report(
+            session, program, app_ctx.now, stage=chosen_stage, stalled=stalled, at_risk=at_risk
+        )
+    csv_rows = Rows([Column(k, k) for k in MEMBER_COLUMNS],
+                    [dict(m, stage_since=isoformat_utc(m["stage_since"])) for m in members])
+    emit(fmt, document, rows=csv_rows,
+         human=lambda out: _draw_report(out, document, app_ctx, stage=chosen_stage, stalled=stalled, at_risk=at_risk))
+
+
+def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool) -> None:
+    from rich.table import Table
+
+    from mloop.rules import STAGE_LABELS
+
+    out.print(f"[bold]{doc['program']}[/bold] — as of {local(app_ctx, doc['as_of'])} "
+              f"(stalled after {doc['stall_days']} days in a stage)")
+    focused = stalled or at_risk
+    if not focused:
+        funnel = Table(title="Milestone funnel", header_style="bold", title_justify="left")
+        funnel.add_column("Stage")
+        funnel.add_column("People", justify="right")
+        funnel.add_column("")
+        widest = max(doc["stages"].values()) or 1
+        for name, count in doc["stages"].items():
+            bar = "█" * round(30 * count / widest) if count else ""
+            style = "bold" if name == stage else None
+            funnel.add_row(STAGE_LABELS[name], str(count), f"[cyan]{bar}[/cyan]", style=style)
+        out.print(funnel)
+    if not at_risk or stalled:
+        table = Table(title=f"Stalled (more than {doc['stall_days']} days in a stage)", header_style="bold",
+                      title_justify="left")
+        for label, justify in (("Name", "left"), ("Email", "left"), ("Role", "left"), ("Loop", "right"),
+                               ("Stage", "left"), ("Days in stage", "right")):
+            table.add_column(label, justify=justify)
+        for row in doc["stalled"]:
+            table.add_row(row["name"], row["email"], row["role"], str(row["loop_id"] or "-"),
+                          STAGE_LABELS[row["stage"]], str(row["days_in_stage"]))
+        out.print(table if doc["stalled"] else "[green]Nobody is stalled.[/green]")
+    if not stalled or at_risk:
+        if doc["at_risk"]:
+            risk = Table(title="At risk (latest feedback negative)", header_style="bold", title_justify="left")
+            for label in ("Loop", "Mentor", "Mentee", "Latest rating"):
+                risk.add_column(label)
+            for row in doc["at_risk"]:
+                risk.add_row(str(row["loop_id"]), row["mentor"], row["mentee"], f"{row['latest_rating']}/5")
+            out.print(risk)
+        else:
+            out.print("[green]No loop is at risk.[/green]")
+    if "members" in doc:
+        members = Table(title=f"At {STAGE_LABELS[stage]}", header_style="bold", title_justify="left")
+        for label in ("Name", "Email", "Role", "Loop", "Partner", "Days", "Stalled"):
+            members.add_column(label)
+        for m in doc["members"]:
+            members.add_row(m["name"], m["email"], m["role"], str(m["loop_id"] or "-"), m["partner"] or "-",
+                            str(m["days_in_stage"]), "yes" if m["stalled"] else "")
+        out.print(members)
+    if not focused:
+        a = doc["activity"]
+        out.print(
+            f"Loops: {a['loops']['active']} active, {a['loops']['completed']} completed, {a['loops']['cancelled']} cancelled · "
+            f"Meetings: {a['meetings']['held']} held, {a['meetings']['scheduled']} booked · "
+            f"Feedback: {a['feedback']['positive']} positive, {a['feedback']['neutral']} neutral, "
+            f"{a['feedback']['negative']} negative · Goals: {a['goals']['completed']} of {a['goals']['shared']} shared done"
+        )
+
+
+@app.command("participant")
+def participant(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The person's email.")],
+    json_out: JsonFlag = False,
+) -> None:
+    """One person's card: each loop's stage, flags, history, meetings and feedback ratings."""
+    from mloop.output import emit, pick_format
+    from mloop.store.access import get_participant, require_coordinator
+    from mloop.store.report import participant_card
+
+    with program_session(ctx, write=False) as (app_ctx, session, program, who):
+        require_coordinator(who, "a participant's card")
+        card = participant_card(session, program, get_participant(session, program, email), app_ctx.now)
+
+    def human(out):
+        from mloop.rules import STAGE_LABELS
+
+        p = card["participant"]
+        out.print(f"[bold]{p['name']}[/bold] <{p['email']}> — {', '.join(p['roles'])}")
+        if p.get("stage"):
+            flag = " [red]stalled[/red]" if p["stalled"] else ""
+            out.print(f"Unmatched: {STAGE_LABELS[p['stage']]} for {p['days_in_stage']} days{flag}")
+        for loop in card["loops"]:
+            flags = " ".join(f for f, on in (("[red]stalled[/red]", loop["stalled"]), ("[yellow]at risk[/yellow]", loop["at_risk"])) if on)
+            out.print(f"Loop {loop['loop_id']} as {loop['role']} with {loop['partner']['name']}: "
+                      f"{STAGE_LABELS[loop['stage']]} for {loop['days_in_stage']} days {flags}")
+            out.print("  history: " + ", ".join(f"{STAGE_LABELS[h['stage']]} {local(app_ctx, h['reached_at'])}" for h in loop["history"]))
+            ratings = ", ".join(f"{r['rating']}/5" for r in loop["feedback"]) or "none"
+            out.print(f"  meetings held: {loop['meetings_held']} · last activity: {local(app_ctx, loop['last_activity']) or '-'} · feedback: {ratings}")
+
+    emit(pick_format(json_out), card, human=human)

@@ -1,0 +1,151 @@
+"""mloop goal: goals and their tasks, private until shared."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from mloop.commands._common import CsvFlag, JsonFlag, local, program_session, when_or_none
+
+app = typer.Typer(help="Set, share and complete goals; add tasks to them.", no_args_is_help=True)
+task_app = typer.Typer(help="Tasks that break a goal down.", no_args_is_help=True)
+app.add_typer(task_app, name="task")
+
+GoalArg = Annotated[int, typer.Argument(metavar="GOAL", help="The goal's id (see 'mloop goal list').")]
+
+
+def _record(goal) -> dict:
+    return {
+        "id": goal.id, "loop_id": goal.loop_id, "title": goal.title, "term": goal.term, "due": goal.due,
+        "created_at": goal.created_at, "shared_at": goal.shared_at, "completed_at": goal.completed_at,
+        "locked": goal.locked,
+    }
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    loop_id: Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id.")],
+    title: Annotated[str, typer.Argument(help="What you want to achieve.")],
+    term: Annotated[str, typer.Option("--term", help="short or long.")] = "short",
+    due: Annotated[Optional[str], typer.Option("--due", help="Target date (WHEN).")] = None,
+    private: Annotated[bool, typer.Option("--private", help="Keep it to yourself until 'goal share'.")] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Add a goal to your loop; it is shared with your partner unless --private."""
+    from mloop.output import emit, pick_format
+    from mloop.store.activity import add_goal
+
+    with program_session(ctx, write=True) as (app_ctx, session, program, who):
+        goal = add_goal(session, program, who, loop_id, title=title, term=term.strip().lower(),
+                        due=when_or_none(app_ctx, due), private=private, now=app_ctx.now)
+        record = _record(goal)
+    shared = "private" if goal.shared_at is None else "shared"
+    emit(pick_format(json_out), record, message=f"Added goal {goal.id} to loop {loop_id} ({shared}).")
+
+
+def _goal_action(ctx, goal_id, json_out, action, message):
+    from mloop.output import emit, pick_format
+
+    with program_session(ctx, write=True) as (app_ctx, session, program, who):
+        goal = action(session, program, who, goal_id, now=app_ctx.now)
+        record = _record(goal)
+    emit(pick_format(json_out), record, message=message.format(id=goal.id))
+
+
+@app.command("done")
+def done(ctx: typer.Context, goal_id: GoalArg, json_out: JsonFlag = False) -> None:
+    """Mark a goal as achieved."""
+    from mloop.store.activity import complete_goal
+
+    _goal_action(ctx, goal_id, json_out, complete_goal, "Goal {id} is done. Well done!")
+
+
+@app.command("share")
+def share(ctx: typer.Context, goal_id: GoalArg, json_out: JsonFlag = False) -> None:
+    """Share a private goal with your partner."""
+    from mloop.store.activity import share_goal
+
+    _goal_action(ctx, goal_id, json_out, share_goal, "Goal {id} is shared with your partner.")
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    goal_id: GoalArg,
+    title: Annotated[Optional[str], typer.Option("--title", help="New title.")] = None,
+    term: Annotated[Optional[str], typer.Option("--term", help="short or long.")] = None,
+    due: Annotated[Optional[str], typer.Option("--due", help="New target date (WHEN).")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Change a goal's title, term or due date (not a locked program goal)."""
+    from mloop.output import emit, pick_format
+    from mloop.store.activity import edit_goal
+
+    with program_session(ctx, write=True) as (app_ctx, session, program, who):
+        goal = edit_goal(session, program, who, goal_id, title=title, term=term.strip().lower() if term else None,
+                         due=when_or_none(app_ctx, due), now=app_ctx.now)
+        record = _record(goal)
+    emit(pick_format(json_out), record, message=f"Goal {goal.id} is updated.")
+
+
+@app.command("delete")
+def delete(ctx: typer.Context, goal_id: GoalArg, json_out: JsonFlag = False) -> None:
+    """Delete a goal and its tasks (not a locked program goal)."""
+    from mloop.store.activity import delete_goal
+
+    _goal_action(ctx, goal_id, json_out, delete_goal, "Goal {id} is deleted.")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    loop_id: Annotated[Optional[int], typer.Option("--loop", help="Only this loop.")] = None,
+    json_out: JsonFlag = False,
+    csv_out: CsvFlag = False,
+) -> None:
+    """List the goals of your loops (a coordinator sees counts and states, never titles)."""
+    from mloop.output import Column, Rows, emit, pick_format
+    from mloop.store.activity import list_goals
+
+    fmt = pick_format(json_out, csv_out)
+    with program_session(ctx, write=False) as (app_ctx, session, program, who):
+        coordinator_view = who.person is None or not (who.person.is_mentor or who.person.is_mentee)
+        records = []
+        for goal, tasks in list_goals(session, program, who, loop_id=loop_id, now=app_ctx.now):
+            record = _record(goal)
+            record["tasks"] = [{"id": t.id, "title": t.title, "due": t.due, "done_at": t.done_at} for t in tasks]
+            if coordinator_view:
+                record.pop("title")
+                record["tasks"] = [{"id": t["id"], "done_at": t["done_at"]} for t in record["tasks"]]
+            records.append(record)
+
+    def state(r):
+        return "done" if r["completed_at"] else ("shared" if r["shared_at"] else "private")
+
+    shown = [dict(r, state=state(r), due_local=local(app_ctx, r["due"]),
+                  tasks_done=f"{sum(1 for t in r['tasks'] if t['done_at'])}/{len(r['tasks'])}") for r in records]
+    columns = [Column("id", "Goal", "right"), Column("loop_id", "Loop", "right")]
+    if not coordinator_view:
+        columns.append(Column("title", "Title"))
+    columns += [Column("term", "Term"), Column("state", "State"), Column("due_local", "Due"), Column("tasks_done", "Tasks")]
+    emit(fmt, records, rows=Rows(columns, shown, empty="no goals yet: add one with 'mloop goal add LOOP TITLE'"))
+
+
+@task_app.command("add")
+def task_add(
+    ctx: typer.Context,
+    goal_id: GoalArg,
+    title: Annotated[str, typer.Argument(help="The task.")],
+    due: Annotated[Optional[str], typer.Option("--due", help="Target date (WHEN).")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Add a task to a goal."""
+    from mloop.output import emit, pick_format
+    from mloop.store.activity import add_task
+
+    with program_session(ctx, write=True) as (app_ctx, session, program, who):
+        task = add_task(session, program, who, goal_id, title=title, due=when_or_none(app_ctx, due), now=app_ctx.now)
+        record = {"id": task.id, "goal_id": task.goal_id, "title": task.title, "due": task.due, "done_at": task.done_at}
+    emit(pick_format(json_out), record, message=f"Added task {task.id} to goal {goal_id}.")

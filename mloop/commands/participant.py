@@ -1,0 +1,130 @@
+"""mloop participant: the people of a program."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from mloop.commands._common import CsvFlag, JsonFlag, program_session
+
+app = typer.Typer(help="Add, list, show and import the people of a program.", no_args_is_help=True)
+
+PEOPLE_COLUMNS = (
+    ("email", "Email"), ("name", "Name"), ("roles", "Roles"), ("capacity", "Capacity"),
+    ("offers", "Offers"), ("seeks", "Seeks"), ("joined", "Joined"),
+)
+
+
+def _rows(app_ctx, records):
+    from mloop.output import Column, Rows
+    from mloop.timeparse import format_local
+
+    shown = [dict(r, joined=format_local(r["joined_at"], app_ctx.tz)) for r in records]
+    return Rows([Column(k, label) for k, label in PEOPLE_COLUMNS], shown, empty="no participants yet: add one with 'mloop participant add'")
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option("--name", help="Full name.")],
+    email: Annotated[str, typer.Option("--email", help="Email address (unique in the program).")],
+    role: Annotated[list[str], typer.Option("--role", help="mentor, mentee or coordinator; repeat or comma-separate for several.")],
+    capacity: Annotated[int, typer.Option("--capacity", min=0, help="How many mentees a mentor takes at once.")] = 1,
+    offers: Annotated[Optional[str], typer.Option("--offers", help="Skills offered, comma-separated.")] = None,
+    seeks: Annotated[Optional[str], typer.Option("--seeks", help="Skills sought, comma-separated.")] = None,
+    joined: Annotated[Optional[str], typer.Option("--joined", help="When they joined (WHEN; default now).")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Add a person to the program (coordinators only)."""
+    from mloop.output import emit, pick_format
+    from mloop.store.access import require_coordinator
+    from mloop.store.participants import NewPerson, add_participant, parse_roles, person_record, split_skills
+
+    with program_session(ctx, write=True) as (app_ctx, session, program, who):
+        require_coordinator(who, "adding participants")
+        person = add_participant(session, program, NewPerson(
+            name=name, email=email, roles=parse_roles(",".join(role)),
+            joined_at=app_ctx.when(joined) if joined else app_ctx.now,
+            capacity=capacity, offers=split_skills(offers), seeks=split_skills(seeks),
+        ))
+        record = {"id": person.id, **person_record(person)}
+    emit(pick_format(json_out), record, message=f"Added {person.name} <{person.email}> as {', '.join(record['roles'])}.")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    role: Annotated[Optional[str], typer.Option("--role", help="Only mentors, mentees or coordinators.")] = None,
+    json_out: JsonFlag = False,
+    csv_out: CsvFlag = False,
+) -> None:
+    """List the program's participants."""
+    from mloop.output import emit, pick_format
+    from mloop.store.participants import list_participants, person_record
+
+    fmt = pick_format(json_out, csv_out)
+    with program_session(ctx, write=False) as (app_ctx, session, program, _who):
+        records = [person_record(p) for p in list_participants(session, program, role)]
+    emit(fmt, records, rows=_rows(app_ctx, records))
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The person's email.")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Show one participant's profile and loops."""
+    from mloop.output import emit, pick_format
+    from mloop.store.access import get_participant
+    from mloop.store.loops import list_matches, loop_status_word
+    from mloop.store.participants import mentor_load, person_record
+
+    with program_session(ctx, write=False) as (app_ctx, session, program, who):
+        person = get_participant(session, program, email)
+        record = person_record(person)
+        if person.is_mentor:
+            record["active_loops_as_mentor"] = mentor_load(session, person, app_ctx.now)
+        if who.is_coordinator or (who.person and who.person.id == person.id):
+            record["loops"] = [
+                {"loop_id": loop.id, "mentor": mentor.email, "mentee": mentee.email, "status": loop_status_word(loop, app_ctx.now)}
+                for loop, mentor, mentee in list_matches(session, program, who, include_ended=True, now=app_ctx.now)
+                if person.id in (loop.mentor_id, loop.mentee_id)
+            ]
+
+    def human(out):
+        from mloop.timeparse import format_local
+
+        out.print(f"[bold]{record['name']}[/bold] <{record['email']}>")
+        out.print(f"roles: {', '.join(record['roles'])}   joined: {format_local(record['joined_at'], app_ctx.tz)}")
+        if "active_loops_as_mentor" in record:
+            out.print(f"capacity: {record['active_loops_as_mentor']} of {record['capacity']} in use")
+        out.print(f"offers: {', '.join(record['offers']) or '-'}   seeks: {', '.join(record['seeks']) or '-'}")
+        for loop in record.get("loops", []):
+            out.print(f"  loop {loop['loop_id']}: {loop['mentor']} → {loop['mentee']} ({loop['status']})")
+
+    emit(pick_format(json_out), record, human=human)
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(help="A .csv (header: name,email,role[,capacity,offers,seeks,joined_at]) or .jsonl file; - for stdin (CSV).")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Import people from a spreadsheet (CSV) or JSON Lines; all or nothing."""
+    from mloop.commands._files import read_text
+    from mloop.output import emit, pick_format
+    from mloop.store.access import require_coordinator
+    from mloop.store.participants import import_people, read_people_file
+
+    text = read_text(file)
+    app_ctx = ctx.find_root().obj
+    people = read_people_file(file, text, now=app_ctx.now, tz=app_ctx.tz)
+    with program_session(ctx, write=True) as (app_ctx, session, program, who):
+        require_coordinator(who, "importing participants")
+        added = import_people(session, program, people, file)
+        emails = [p.email for p in added]
+    emit(pick_format(json_out), {"imported": len(emails), "emails": emails},
+         message=f"Imported {len(emails)} participant{'s' if len(emails) != 1 else ''} from {file}.")

@@ -1,0 +1,184 @@
+"""Top-level store commands: init, demo, import, export."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from mloop.commands._common import JsonFlag, app_of
+
+DEMO_NOW = "2026-06-01T09:00:00Z"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("demo")(demo)
+    app.command("import")(import_)
+    app.command("export")(export)
+
+
+def init(
+    ctx: typer.Context,
+    program: Annotated[Optional[str], typer.Option("--program", help="The program's name.")] = None,
+    stall_days: Annotated[int, typer.Option("--stall-days", min=1, help="Days in one stage before someone counts as stalled.")] = 21,
+    momentum_meetings: Annotated[int, typer.Option("--momentum-meetings", min=1, help="Held meetings needed for Levelling Up.")] = 3,
+    json_out: JsonFlag = False,
+) -> None:
+    """Create the store (if needed) and a program in it."""
+    from mloop.output import emit, pick_format, say
+    from mloop.store.access import DEFAULT_PROGRAM_NAME, create_program, find_program
+    from mloop.store.db import describe
+
+    app_ctx = app_of(ctx)
+    name = (program or app_ctx.program_name or DEFAULT_PROGRAM_NAME).strip()
+    with app_ctx.session(write=True) as session:
+        existing = find_program(session, name)
+        created = existing is None
+        chosen = existing or create_program(session, name, now=app_ctx.now, stall_days=stall_days,
+                                            momentum_meetings=momentum_meetings)
+        record = {"program": chosen.name, "created": created, "stall_days": chosen.stall_days,
+                  "momentum_meetings": chosen.momentum_meetings, "default": chosen.is_default,
+                  "store": describe(str(app_ctx.engine.url))}
+    if not created and (chosen.stall_days, chosen.momentum_meetings) != (stall_days, momentum_meetings):
+        say(f"note: program {name!r} already exists with stall_days={chosen.stall_days}, "
+            f"momentum_meetings={chosen.momentum_meetings}; its settings were left as they are")
+    message = (f"Created program {name!r} in {record['store']}." if created
+               else f"Program {name!r} already exists in {record['store']}; nothing changed.")
+    emit(pick_format(json_out), record, message=message)
+
+
+def _progress_bar(total: int | None, enabled: bool):
+    """A Rich progress bar on stderr, or a no-op when nobody is watching."""
+    from contextlib import nullcontext
+
+    if not enabled or not sys.stderr.isatty():
+        return nullcontext(None)
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from mloop.output import console
+
+    return Progress(TextColumn("importing"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                    console=console(stderr=True), transient=True)
+
+
+def _import_file(ctx: typer.Context, path: str, *, show_progress: bool, now=None):
+    import os
+
+    from mloop.commands._files import open_lines
+    from mloop.errors import MloopError
+    from mloop.store.access import actor
+    from mloop.store.transfer import import_lines
+
+    app_ctx = app_of(ctx)
+    clock = now or app_ctx.now
+    total = os.path.getsize(path) if path != "-" and os.path.isfile(path) else None
+    handle = open_lines(path)
+    try:
+        with _progress_bar(total, show_progress) as bar, app_ctx.session(write=True) as session:
+            task = bar.add_task("import", total=total) if bar is not None else None
+            advance = (lambda n: bar.advance(task, n)) if bar is not None else None
+            try:
+                return import_lines(
+                    session, handle, now=clock, tz=app_ctx.tz, program_name=app_ctx.program_name,
+                    who=lambda program: actor(session, program, app_ctx.acting_email), progress=advance,
+                )
+            except UnicodeDecodeError as error:
+                raise MloopError(f"{path} is not UTF-8 text (bad byte at offset {error.start}): save it as UTF-8") from None
+            except MloopError as error:
+                raise type(error)(f"{path} {error.message}; nothing was imported", exit_code=error.exit_code) from None
+    finally:
+        if handle is not sys.stdin:
+            handle.close()
+
+
+def import_(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(help="A JSON Lines file from 'mloop export' (or written to the same format); - for stdin.")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Import a whole program from JSON Lines, in one transaction: all or nothing."""
+    from mloop.output import emit, pick_format
+
+    summary = _import_file(ctx, file, show_progress=not json_out)
+    record = {"program": summary.program, "created_program": summary.created_program, "records": summary.counts}
+    parts = ", ".join(f"{n} {kind}" for kind, n in summary.counts.items() if kind != "program")
+    emit(pick_format(json_out), record, message=f"Imported into {summary.program!r}: {parts or 'nothing'}.")
+
+
+def export(
+    ctx: typer.Context,
+    out: Annotated[Optional[str], typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Export the whole program as JSON Lines (import it elsewhere with 'mloop import')."""
+    import json
+    import os
+    import tempfile
+
+    from mloop.errors import MloopError
+    from mloop.output import say
+    from mloop.store.access import actor, current_program, require_coordinator
+    from mloop.store.transfer import export_records
+
+    app_ctx = app_of(ctx)
+    with app_ctx.session(write=False) as session:
+        program = current_program(session, app_ctx.program_name)
+        require_coordinator(actor(session, program, app_ctx.acting_email), "exporting the program")
+        if out is None:
+            write = sys.stdout.write
+            count = 0
+            for record in export_records(session, program):
+                write(json.dumps(record, ensure_ascii=False) + "\n")
+                count += 1
+            return
+        folder = os.path.dirname(os.path.abspath(out))
+        if not os.path.isdir(folder):
+            raise MloopError(f"cannot write {out}: folder {folder} does not exist")
+        # Write beside the target and rename, so a failed export never leaves half a file.
+        fd, tmp = tempfile.mkstemp(prefix=".mloop-export-", dir=folder)
+        try:
+            count = 0
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                for record in export_records(session, program):
+                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    count += 1
+            os.replace(tmp, out)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    say(f"Exported {count} records of {program.name!r} to {out}.")
+
+
+def demo(
+    ctx: typer.Context,
+    force: Annotated[bool, typer.Option("--force", help="Load the demo even though the store already holds a program.")] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Load the sample program into the store and print its coordinator report."""
+    from datetime import datetime
+
+    from mloop.commands.coordinator import _draw_report
+    from mloop.errors import Conflict
+    from mloop.output import emit, pick_format, say
+    from mloop.sample import sample_program_path
+    from mloop.store.access import actor, find_program
+    from mloop.store.report import coordinator_report
+
+    app_ctx = app_of(ctx)
+    clock = datetime.fromisoformat(DEMO_NOW)
+    path = str(sample_program_path())
+    with app_ctx.session(write=False) as session:
+        if find_program(session, None) is not None and not force:
+            raise Conflict("this store already holds a program: load the demo into a new store "
+                           "(MLOOP_DB=demo.db mloop demo) or pass --force to add it anyway")
+    summary = _import_file(ctx, path, show_progress=False, now=clock)
+    with app_ctx.session(write=False) as session:
+        program = find_program(session, summary.program)
+        actor(session, program, None)
+        document, _ = coordinator_report(session, program, clock)
+    app_ctx.now = clock
+    emit(pick_format(json_out), document, human=lambda out: _draw_report(out, document, app_ctx, stage=None, stalled=False, at_risk=False))
+    if not json_out:
+        say(f"The demo's clock is {DEMO_NOW}; to look around at that moment, set it for each command, e.g.\n"
+            f"  MLOOP_NOW={DEMO_NOW} mloop status --as ana.beltran@example.org")

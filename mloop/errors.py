@@ -1,0 +1,44 @@
+"""The one error type of mloop.
+
+Domain code raises these; the CLI catches them in one place and prints one
+line on stderr with the exit code the error carries.
+"""
+
+from __future__ import annotations
+
+
+class MloopError(Exception):
+    """A problem the user can fix; the message says what and how."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, exit_code: int | None = None):
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class UsageError(MloopError):
+    """Input that does not have the expected form (exit code 2)."""
+
+    exit_code = 2
+
+
+class NotFound(MloopError):
+    """An email, id or name that does not exist in the store."""
+
+
+class Forbidden(MloopError):
+    """The acting person may not do this."""
+
+
+class Conflict(MloopError):
+    """The change would break a rule of the program (capacity, duplicates, ended loops)."""
+
+
+class StoreError(MloopError):
+    """The store cannot be opened or used."""

@@ -1,0 +1,143 @@
+"""Rendering at the edge: one place turns a result into a Rich table, JSON or CSV.
+
+stdout is data; anything said to the person goes to stderr.  Commands hand
+over plain data (dicts and lists of JSON-ready values) and, for tables, the
+columns to show; no command builds its own table or branches on the format.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+TABLE, JSON, CSV = "table", "json", "csv"
+
+
+def pick_format(json_flag: bool = False, csv_flag: bool = False) -> str:
+    if json_flag and csv_flag:
+        from mloop.errors import UsageError
+
+        raise UsageError("choose one of --json and --csv")
+    return JSON if json_flag else CSV if csv_flag else TABLE
+
+
+@dataclass
+class Column:
+    key: str
+    label: str
+    justify: str = "left"
+    style: str | None = None
+
+
+@dataclass
+class Rows:
+    """A listing: records (JSON-ready dicts) and the columns to show of them."""
+
+    columns: Sequence[Column]
+    records: list[dict[str, Any]]
+    title: str | None = None
+    empty: str = "nothing to show"
+    caption: str | None = None
+    extra_json: dict[str, Any] = field(default_factory=dict)
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def say(message: str) -> None:
+    """Talk to the person: stderr, so stdout stays clean for data."""
+    print(message, file=sys.stderr)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default))
+    sys.stdout.write("\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        from mloop.timeparse import isoformat_utc
+
+        return isoformat_utc(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def _cell(value: Any, tz=None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_cell(v, tz) for v in value)
+    return str(value)
+
+
+def print_csv(rows: Rows) -> None:
+    import csv
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow([c.key for c in rows.columns])
+    for record in rows.records:
+        writer.writerow([_cell(record.get(c.key)) for c in rows.columns])
+
+
+def rich_table(rows: Rows):
+    from rich.table import Table
+
+    table = Table(title=rows.title, caption=rows.caption, header_style="bold")
+    for column in rows.columns:
+        table.add_column(column.label, justify=column.justify, style=column.style)
+    for record in rows.records:
+        table.add_row(*(_cell(record.get(c.key)) for c in rows.columns))
+    return table
+
+
+def print_rows(rows: Rows) -> None:
+    out = console()
+    if not rows.records:
+        if rows.title:
+            out.print(f"[bold]{rows.title}[/bold]")
+        out.print(f"[dim]{rows.empty}[/dim]")
+        return
+    out.print(rich_table(rows))
+
+
+def emit(
+    fmt: str,
+    data: Any = None,
+    *,
+    rows: Rows | None = None,
+    human: Callable[[Any], None] | None = None,
+    message: str | None = None,
+) -> None:
+    """Print one result in the chosen format.
+
+    ``data`` is the JSON document (defaults to the listing's records);
+    ``human`` draws the result on a Rich console; ``message`` is a one-line
+    confirmation for commands that change something.
+    """
+    if fmt == JSON:
+        if data is None and rows is not None:
+            data = rows.records
+        print_json(data)
+    elif fmt == CSV:
+        if rows is None:
+            from mloop.errors import UsageError
+
+            raise UsageError("this command has no CSV output: use --json")
+        print_csv(rows)
+    elif human is not None:
+        human(console())
+    elif rows is not None:
+        print_rows(rows)
+    elif message is not None:
+        console().print(message)
+    else:
+        print_json(data)

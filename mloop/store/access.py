@@ -1,0 +1,179 @@
+"""Which program a command works on and who is acting.
+
+Identity is an email (``--as`` / ``MLOOP_USER``); mloop is a local tool, so
+this is about keeping people to their own loops and keeping feedback private,
+not about authentication.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, func, select
+
+from mloop.errors import Forbidden, NotFound, UsageError
+from mloop.store.models import Loop, Participant, Program
+
+DEFAULT_PROGRAM_NAME = "Mentoring program"
+
+
+def email_key(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_program(session: Session, name: str | None) -> Program | None:
+    if name:
+        return session.exec(select(Program).where(Program.name == name)).first()
+    return session.exec(
+        select(Program).order_by(Program.is_default.desc(), Program.id)
+    ).first()
+
+
+def current_program(session: Session, name: str | None, *, now: datetime | None = None) -> Program:
+    """The named program, else the default one.
+
+    When ``now`` is given and the store has no program at all, a default
+    program is created so that a first ``participant add`` just works.
+    """
+    program = find_program(session, name)
+    if program is not None:
+        return program
+    if name:
+        known = session.exec(select(Program.name)).all()
+        hint = f" (programs: {', '.join(known)})" if known else ""
+        raise NotFound(f"no program named {name!r}{hint}: check --program or create it with mloop init --program {name!r}")
+    if now is None:
+        raise NotFound("this store has no program yet: run 'mloop init' (or 'mloop demo' for a sample program)")
+    return create_program(session, DEFAULT_PROGRAM_NAME, now=now)
+
+
+def create_program(
+    session: Session,
+    name: str,
+    *,
+    now: datetime,
+    stall_days: int = 21,
+    momentum_meetings: int = 3,
+) -> Program:
+    if not name.strip():
+        raise UsageError("a program needs a name: --program NAME")
+    if stall_days < 1:
+        raise UsageError(f"--stall-days must be at least 1, not {stall_days}")
+    if momentum_meetings < 1:
+        raise UsageError(f"--momentum-meetings must be at least 1, not {momentum_meetings}")
+    has_default = session.exec(select(func.count()).where(Program.is_default)).one() > 0
+    program = Program(
+        name=name.strip(),
+        stall_days=stall_days,
+        momentum_meetings=momentum_meetings,
+        is_default=not has_default,
+        created_at=now,
+    )
+    session.add(program)
+    session.flush()
+    return program
+
+
+def find_participant(session: Session, program: Program, email: str) -> Participant | None:
+    return session.exec(
+        select(Participant).where(
+            Participant.program_id == program.id, Participant.email_key == email_key(email)
+        )
+    ).first()
+
+
+def get_participant(session: Session, program: Program, email: str, *, what: str = "participant") -> Participant:
+    person = find_participant(session, program, email)
+    if person is None:
+        raise NotFound(
+            f"no {what} with email {email!r} in {program.name}: check the spelling or add them with 'mloop participant add'"
+        )
+    return person
+
+
+@dataclass
+class Actor:
+    """Who is acting: a participant, or the program's owner before any coordinator exists."""
+
+    person: Participant | None
+    is_coordinator: bool
+
+    @property
+    def email(self) -> str | None:
+        return self.person.email if self.person else None
+
+    def label(self) -> str:
+        return self.person.email if self.person else "the program owner"
+
+
+def actor(session: Session, program: Program, email: str | None) -> Actor:
+    if email:
+        person = find_participant(session, program, email)
+        if person is None:
+            raise NotFound(
+                f"acting user {email!r} is not in {program.name}: fix --as/MLOOP_USER or add them with 'mloop participant add'"
+            )
+        return Actor(person, person.is_coordinator)
+    coordinators = session.exec(
+        select(Participant).where(Participant.program_id == program.id, Participant.is_coordinator).limit(2)
+    ).all()
+    if len(coordinators) == 1:
+        return Actor(coordinators[0], True)
+    if not coordinators:
+        # A program nobody coordinates yet is run by whoever owns the store.
+        return Actor(None, True)
+    return Actor(None, False)
+
+
+def require_coordinator(who: Actor, doing: str) -> None:
+    if who.is_coordinator:
+        return
+    if who.person is None:
+        raise Forbidden(
+            f"{doing} needs a coordinator and this program has several: say which one you are with --as EMAIL or MLOOP_USER"
+        )
+    raise Forbidden(f"{doing} is for coordinators and {who.person.email} is not one: ask a coordinator")
+
+
+def require_participant(who: Actor, doing: str) -> Participant:
+    if who.person is None or not (who.person.is_mentor or who.person.is_mentee):
+        raise Forbidden(
+            f"{doing} is done by a mentor or mentee of the loop: say who you are with --as EMAIL or MLOOP_USER"
+        )
+    return who.person
+
+
+def get_loop(session: Session, program: Program, loop_id: int) -> Loop:
+    loop = session.get(Loop, loop_id)
+    if loop is None or loop.program_id != program.id:
+        raise NotFound(f"no loop {loop_id} in {program.name}: see 'mloop match list'")
+    return loop
+
+
+def is_member(loop: Loop, person: Participant | None) -> bool:
+    return person is not None and person.id in (loop.mentor_id, loop.mentee_id)
+
+
+def loop_for(session: Session, program: Program, who: Actor, loop_id: int, *, doing: str, members_only: bool = False) -> Loop:
+    """The loop ``who`` may act on: a member's own loop, or any loop for a coordinator."""
+    loop = get_loop(session, program, loop_id)
+    if is_member(loop, who.person):
+        return loop
+    if who.is_coordinator and not members_only:
+        return loop
+    if members_only and who.is_coordinator:
+        raise Forbidden(
+            f"{doing} is done by the loop's mentor or mentee, not a coordinator: act as one of them with --as EMAIL"
+        )
+    who_label = who.person.email if who.person else "you"
+    raise Forbidden(f"{who_label} is not in loop {loop_id}: you can only act in your own loops (see 'mloop status')")
+
+
+def require_active(loop: Loop, now: datetime, doing: str) -> None:
+    if loop.ended_at is not None and loop.ended_at <= now:
+        raise Forbidden(
+            f"loop {loop.id} ended on {loop.ended_at:%Y-%m-%d} ({loop.outcome}) and is read-only: cannot {doing}"
+        )
+    if loop.matched_at > now:
+        raise Forbidden(f"loop {loop.id} starts on {loop.matched_at:%Y-%m-%d %H:%M} UTC: cannot {doing} before then")

@@ -1,0 +1,320 @@
+"""What happens inside a loop: meetings, goals and tasks, feedback, journey shares."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, or_, select
+
+from mloop.errors import Conflict, Forbidden, NotFound, UsageError
+from mloop.store.access import Actor, is_member, loop_for, require_active
+from mloop.store.models import Feedback, Goal, JourneyShare, Loop, Meeting, Participant, Program, Task
+
+TERMS = ("short", "long")
+
+
+# --- meetings ---------------------------------------------------------------
+
+def _check_duration(duration: timedelta) -> int:
+    minutes = int(duration.total_seconds() // 60)
+    if minutes < 1 or minutes > 24 * 60:
+        raise UsageError("a meeting lasts between 1 minute and 24 hours: use e.g. --duration 45m")
+    return minutes
+
+
+def schedule_meeting(
+    session: Session, program: Program, who: Actor, loop_id: int, *,
+    start: datetime, duration: timedelta, agenda: str | None, where: str | None, now: datetime,
+) -> Meeting:
+    loop = loop_for(session, program, who, loop_id, doing="booking a meeting")
+    require_active(loop, now, "book a meeting")
+    meeting = Meeting(
+        loop_id=loop.id, start=start, duration_min=_check_duration(duration),
+        agenda=agenda, location=where, status="scheduled", created_at=now,
+    )
+    session.add(meeting)
+    session.flush()
+    return meeting
+
+
+def log_meeting(
+    session: Session, program: Program, who: Actor, loop_id: int, *,
+    start: datetime, duration: timedelta, notes: str | None, agenda: str | None,
+    where: str | None, now: datetime,
+) -> Meeting:
+    loop = loop_for(session, program, who, loop_id, doing="logging a meeting")
+    require_active(loop, now, "log a meeting")
+    if start > now:
+        raise UsageError(
+            f"--at {start:%Y-%m-%d %H:%M} UTC is still ahead: 'meet log' records a meeting already held; "
+            "book a future one with 'mloop meet schedule'"
+        )
+    if start < loop.matched_at:
+        raise UsageError(f"--at is before loop {loop.id} was matched ({loop.matched_at:%Y-%m-%d}): check the date")
+    meeting = Meeting(
+        loop_id=loop.id, start=start, duration_min=_check_duration(duration), notes=notes,
+        agenda=agenda, location=where, status="held", created_at=now,
+    )
+    session.add(meeting)
+    session.flush()
+    return meeting
+
+
+def get_meeting(session: Session, program: Program, who: Actor, meeting_id: int, *, doing: str) -> tuple[Meeting, Loop]:
+    meeting = session.get(Meeting, meeting_id)
+    loop = session.get(Loop, meeting.loop_id) if meeting else None
+    if meeting is None or loop is None or loop.program_id != program.id:
+        raise NotFound(f"no meeting {meeting_id} in {program.name}: see 'mloop meet list'")
+    loop_for(session, program, who, loop.id, doing=doing)
+    return meeting, loop
+
+
+def meeting_done(
+    session: Session, program: Program, who: Actor, meeting_id: int, *,
+    notes: str | None, actions: list[str], now: datetime,
+) -> Meeting:
+    meeting, loop = get_meeting(session, program, who, meeting_id, doing="marking a meeting done")
+    require_active(loop, now, "change its meetings")
+    if meeting.status == "held":
+        raise Conflict(f"meeting {meeting.id} is already marked done")
+    if meeting.status == "cancelled":
+        raise Conflict(f"meeting {meeting.id} was cancelled: log the meeting you held with 'mloop meet log {loop.id} --at WHEN'")
+    if meeting.start > now:
+        raise Conflict(
+            f"meeting {meeting.id} is booked for {meeting.start:%Y-%m-%d %H:%M} UTC, still ahead: "
+            "mark it done once it has happened"
+        )
+    meeting.status = "held"
+    if notes:
+        meeting.notes = notes if not meeting.notes else f"{meeting.notes}\n{notes}"
+    if actions:
+        meeting.actions = "\n".join([a for a in meeting.actions.split("\n") if a] + actions)
+    session.add(meeting)
+    session.flush()
+    return meeting
+
+
+def cancel_meeting(session: Session, program: Program, who: Actor, meeting_id: int, *, now: datetime) -> Meeting:
+    meeting, loop = get_meeting(session, program, who, meeting_id, doing="cancelling a meeting")
+    require_active(loop, now, "change its meetings")
+    if meeting.status == "held":
+        raise Conflict(f"meeting {meeting.id} was held and cannot be cancelled")
+    if meeting.status == "cancelled":
+        raise Conflict(f"meeting {meeting.id} is already cancelled")
+    meeting.status = "cancelled"
+    session.add(meeting)
+    session.flush()
+    return meeting
+
+
+def list_meetings(
+    session: Session, program: Program, who: Actor, *, loop_id: int | None, upcoming: bool, now: datetime,
+) -> list[Meeting]:
+    query = select(Meeting).join(Loop, Loop.id == Meeting.loop_id).where(
+        Loop.program_id == program.id, Meeting.created_at <= now
+    )
+    if loop_id is not None:
+        loop_for(session, program, who, loop_id, doing="listing meetings")
+        query = query.where(Meeting.loop_id == loop_id)
+    if not who.is_coordinator:
+        person_id = who.person.id if who.person else -1
+        query = query.where(or_(Loop.mentor_id == person_id, Loop.mentee_id == person_id))
+    if upcoming:
+        query = query.where(Meeting.status == "scheduled", Meeting.start >= now)
+    return list(session.exec(query.order_by(Meeting.start, Meeting.id)))
+
+
+# --- feedback ---------------------------------------------------------------
+
+def give_feedback(
+    session: Session, program: Program, who: Actor, loop_id: int, *,
+    rating: int, meeting_id: int | None, comment: str | None, now: datetime,
+) -> Feedback:
+    if not 1 <= rating <= 5:
+        raise UsageError(f"rating {rating} is out of range: give 1 (poor) to 5 (great)")
+    loop = loop_for(session, program, who, loop_id, doing="giving feedback", members_only=True)
+    require_active(loop, now, "give feedback")
+    if meeting_id is not None:
+        meeting = session.get(Meeting, meeting_id)
+        if meeting is None or meeting.loop_id != loop.id:
+            raise NotFound(f"no meeting {meeting_id} in loop {loop.id}: see 'mloop meet list --loop {loop.id}'")
+        if meeting.status != "held" or meeting.start > now:
+            raise Conflict(
+                f"meeting {meeting_id} has not been held yet: mark it done with 'mloop meet done {meeting_id}' first"
+            )
+    feedback = Feedback(
+        loop_id=loop.id, meeting_id=meeting_id, author_id=who.person.id,
+        rating=rating, comment=comment, created_at=now,
+    )
+    session.add(feedback)
+    session.flush()
+    return feedback
+
+
+def list_feedback(
+    session: Session, program: Program, who: Actor, *, loop_id: int | None, now: datetime,
+) -> list[tuple[Feedback, Participant]]:
+    """Feedback is private: its author sees their own; coordinators see all."""
+    query = (
+        select(Feedback, Participant)
+        .join(Participant, Participant.id == Feedback.author_id)
+        .join(Loop, Loop.id == Feedback.loop_id)
+        .where(Loop.program_id == program.id, Feedback.created_at <= now)
+    )
+    if loop_id is not None:
+        loop_for(session, program, who, loop_id, doing="listing feedback")
+        query = query.where(Feedback.loop_id == loop_id)
+    if not who.is_coordinator:
+        query = query.where(Feedback.author_id == (who.person.id if who.person else -1))
+    return list(session.exec(query.order_by(Feedback.created_at, Feedback.id)))
+
+
+# --- goals ------------------------------------------------------------------
+
+def add_goal(
+    session: Session, program: Program, who: Actor, loop_id: int, *,
+    title: str, term: str, due: datetime | None, private: bool, now: datetime,
+) -> Goal:
+    if not title.strip():
+        raise UsageError("a goal needs a title: mloop goal add LOOP 'Give a conference talk'")
+    if term not in TERMS:
+        raise UsageError(f"unknown term {term!r}: use short or long")
+    loop = loop_for(session, program, who, loop_id, doing="adding a goal", members_only=True)
+    require_active(loop, now, "add a goal")
+    goal = Goal(
+        loop_id=loop.id, author_id=who.person.id, title=title.strip(), term=term, due=due,
+        created_at=now, shared_at=None if private else now,
+    )
+    session.add(goal)
+    session.flush()
+    return goal
+
+
+def get_goal(session: Session, program: Program, who: Actor, goal_id: int, *, doing: str) -> tuple[Goal, Loop]:
+    goal = session.get(Goal, goal_id)
+    loop = session.get(Loop, goal.loop_id) if goal else None
+    visible = (
+        goal is not None and loop is not None and loop.program_id == program.id
+        and is_member(loop, who.person)
+        and (goal.shared_at is not None or goal.author_id == who.person.id)
+    )
+    if not visible:
+        if goal is not None and loop is not None and loop.program_id == program.id and who.is_coordinator:
+            raise Forbidden(f"goals belong to the loop's members: {doing} is done by them (--as EMAIL)")
+        raise NotFound(f"no goal {goal_id} among your goals: see 'mloop goal list'")
+    return goal, loop
+
+
+def complete_goal(session: Session, program: Program, who: Actor, goal_id: int, *, now: datetime) -> Goal:
+    goal, loop = get_goal(session, program, who, goal_id, doing="completing a goal")
+    require_active(loop, now, "complete a goal")
+    if goal.completed_at is not None and goal.completed_at <= now:
+        raise Conflict(f"goal {goal.id} is already done (since {goal.completed_at:%Y-%m-%d})")
+    goal.completed_at = now
+    session.add(goal)
+    session.flush()
+    return goal
+
+
+def share_goal(session: Session, program: Program, who: Actor, goal_id: int, *, now: datetime) -> Goal:
+    goal, loop = get_goal(session, program, who, goal_id, doing="sharing a goal")
+    require_active(loop, now, "share a goal")
+    if goal.shared_at is None or goal.shared_at > now:
+        goal.shared_at = now
+        session.add(goal)
+        session.flush()
+    return goal
+
+
+def edit_goal(
+    session: Session, program: Program, who: Actor, goal_id: int, *,
+    title: str | None, term: str | None, due: datetime | None, now: datetime,
+) -> Goal:
+    goal, loop = get_goal(session, program, who, goal_id, doing="editing a goal")
+    require_active(loop, now, "edit a goal")
+    if goal.locked:
+        raise Forbidden(f"goal {goal.id} ({goal.title!r}) is a locked program goal: it can be completed but not edited")
+    if title is not None:
+        if not title.strip():
+            raise UsageError("a goal's title cannot be empty")
+        goal.title = title.strip()
+    if term is not None:
+        if term not in TERMS:
+            raise UsageError(f"unknown term {term!r}: use short or long")
+        goal.term = term
+    if due is not None:
+        goal.due = due
+    session.add(goal)
+    session.flush()
+    return goal
+
+
+def delete_goal(session: Session, program: Program, who: Actor, goal_id: int, *, now: datetime) -> Goal:
+    goal, loop = get_goal(session, program, who, goal_id, doing="deleting a goal")
+    require_active(loop, now, "delete a goal")
+    if goal.locked:
+        raise Forbidden(f"goal {goal.id} ({goal.title!r}) is a locked program goal: it cannot be deleted")
+    for task in session.exec(select(Task).where(Task.goal_id == goal.id)):
+        session.delete(task)
+    session.delete(goal)
+    session.flush()
+    return goal
+
+
+def add_task(
+    session: Session, program: Program, who: Actor, goal_id: int, *, title: str, due: datetime | None, now: datetime,
+) -> Task:
+    if not title.strip():
+        raise UsageError("a task needs a title")
+    goal, loop = get_goal(session, program, who, goal_id, doing="adding a task")
+    require_active(loop, now, "add a task")
+    task = Task(goal_id=goal.id, title=title.strip(), due=due)
+    session.add(task)
+    session.flush()
+    return task
+
+
+def list_goals(
+    session: Session, program: Program, who: Actor, *, loop_id: int | None, now: datetime,
+) -> list[tuple[Goal, list[Task]]]:
+    """A member sees the loop's shared goals and their own private ones; a
+    coordinator sees that goals exist and their state, never their titles
+    (the caller drops them)."""
+    query = select(Goal).join(Loop, Loop.id == Goal.loop_id).where(
+        Loop.program_id == program.id, Goal.created_at <= now
+    )
+    if loop_id is not None:
+        loop_for(session, program, who, loop_id, doing="listing goals")
+        query = query.where(Goal.loop_id == loop_id)
+    if who.person is not None and not who.is_coordinator or (loop_id is not None and is_member(session.get(Loop, loop_id), who.person)):
+        person_id = who.person.id
+        query = query.where(
+            or_(Loop.mentor_id == person_id, Loop.mentee_id == person_id),
+            or_(Goal.shared_at.is_not(None), Goal.author_id == person_id),
+        )
+    elif not who.is_coordinator:
+        return []
+    else:
+        query = query.where(Goal.shared_at.is_not(None))
+    goals = list(session.exec(query.order_by(Goal.loop_id, Goal.id)))
+    tasks: dict[int, list[Task]] = {g.id: [] for g in goals}
+    if goals:
+        for task in session.exec(select(Task).where(Task.goal_id.in_(list(tasks))).order_by(Task.id)):
+            tasks[task.goal_id].append(task)
+    return [(g, tasks[g.id]) for g in goals]
+
+
+# --- journey ----------------------------------------------------------------
+
+def share_journey(session: Session, program: Program, who: Actor, loop_id: int, *, now: datetime) -> JourneyShare:
+    loop = loop_for(session, program, who, loop_id, doing="sharing your journey", members_only=True)
+    require_active(loop, now, "share the journey")
+    existing = session.exec(
+        select(JourneyShare).where(JourneyShare.loop_id == loop.id, JourneyShare.author_id == who.person.id)
+    ).first()
+    if existing is not None:
+        raise Conflict(f"you already shared your journey for loop {loop.id} on {existing.created_at:%Y-%m-%d}")
+    share = JourneyShare(loop_id=loop.id, author_id=who.person.id, created_at=now)
+    session.add(share)
+    session.flush()
+    return share

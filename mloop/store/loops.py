@@ -1,0 +1,110 @@
+"""Matches (loops): create, end, list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, or_, select
+
+from mloop.errors import Conflict, Forbidden, UsageError
+from mloop.store.access import Actor, get_participant, is_member, require_coordinator
+from mloop.store.models import Loop, Participant, Program
+from mloop.store.participants import mentor_load
+
+OUTCOMES = ("completed", "cancelled")
+
+
+def create_match(
+    session: Session,
+    program: Program,
+    who: Actor,
+    *,
+    mentor_email: str,
+    mentee_email: str,
+    matched_at: datetime,
+    now: datetime,
+) -> Loop:
+    require_coordinator(who, "creating a match")
+    mentor = get_participant(session, program, mentor_email, what="mentor")
+    mentee = get_participant(session, program, mentee_email, what="mentee")
+    if mentor.id == mentee.id:
+        raise Conflict(f"{mentor.email} cannot mentor themselves: pick a different mentor or mentee")
+    if not mentor.is_mentor:
+        raise Conflict(f"{mentor.email} is not a mentor: add the role or pick a mentor from 'mloop participant list --role mentor'")
+    if not mentee.is_mentee:
+        raise Conflict(f"{mentee.email} is not a mentee: pick a mentee from 'mloop participant list --role mentee'")
+    if matched_at > now:
+        raise UsageError(f"--at {matched_at:%Y-%m-%d %H:%M} UTC is in the future: a match starts now or in the past")
+    active = or_(Loop.ended_at.is_(None), Loop.ended_at > now)
+    same_pair = session.exec(
+        select(Loop.id).where(Loop.mentor_id == mentor.id, Loop.mentee_id == mentee.id, active)
+    ).first()
+    if same_pair is not None:
+        raise Conflict(
+            f"{mentor.email} and {mentee.email} already have an active loop ({same_pair}): end it first with 'mloop match end {same_pair}'"
+        )
+    load = mentor_load(session, mentor, now)
+    if load >= mentor.capacity:
+        raise Conflict(
+            f"{mentor.email} is at capacity ({load} of {mentor.capacity} active loops): end a loop or raise their capacity"
+        )
+    loop = Loop(
+        program_id=program.id,
+        mentor_id=mentor.id,
+        mentee_id=mentee.id,
+        matched_at=matched_at,
+    )
+    session.add(loop)
+    session.flush()
+    return loop
+
+
+def end_match(
+    session: Session,
+    program: Program,
+    who: Actor,
+    loop: Loop,
+    *,
+    outcome: str,
+    reason: str | None,
+    now: datetime,
+) -> Loop:
+    if not (who.is_coordinator or is_member(loop, who.person)):
+        raise Forbidden(f"only loop {loop.id}'s members or a coordinator can end it")
+    if outcome not in OUTCOMES:
+        raise UsageError(f"unknown outcome {outcome!r}: use completed or cancelled")
+    if loop.ended_at is not None and loop.ended_at <= now:
+        raise Conflict(f"loop {loop.id} already ended on {loop.ended_at:%Y-%m-%d} ({loop.outcome})")
+    loop.ended_at = now
+    loop.outcome = outcome
+    loop.end_reason = reason
+    session.add(loop)
+    session.flush()
+    return loop
+
+
+def list_matches(session: Session, program: Program, who: Actor, *, include_ended: bool, now: datetime):
+    """Rows of (loop, mentor, mentee) the actor may see."""
+    from sqlalchemy.orm import aliased
+
+    mentor = aliased(Participant)
+    mentee = aliased(Participant)
+    query = (
+        select(Loop, mentor, mentee)
+        .join(mentor, mentor.id == Loop.mentor_id)
+        .join(mentee, mentee.id == Loop.mentee_id)
+        .where(Loop.program_id == program.id, Loop.matched_at <= now)
+        .order_by(Loop.id)
+    )
+    if not include_ended:
+        query = query.where(or_(Loop.ended_at.is_(None), Loop.ended_at > now))
+    if not who.is_coordinator:
+        person_id = who.person.id if who.person else -1
+        query = query.where(or_(Loop.mentor_id == person_id, Loop.mentee_id == person_id))
+    return list(session.exec(query))
+
+
+def loop_status_word(loop: Loop, now: datetime) -> str:
+    if loop.ended_at is not None and loop.ended_at <= now:
+        return loop.outcome or "ended"
+    return "active"

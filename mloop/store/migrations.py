@@ -1,0 +1,197 @@
+"""Ordered schema migrations, tracked in the store itself.
+
+Each migration takes a connection inside the opening transaction and moves the
+schema one version forward; the store records the version it reached in
+``mloop_meta``.  Opening a store costs one ``SELECT`` when nothing is pending.
+
+Migrations are history: never edit one that has shipped, add the next one.
+That is why version 1 spells its tables out here instead of calling
+``SQLModel.metadata.create_all`` — the models move on, version 1 does not.
+``tests/test_store.py`` checks that a migrated store matches the models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+from mloop.store.models import UTCDateTime
+
+SCHEMA_KEY = "schema_version"
+
+
+def _v1_create_tables(conn: sa.Connection) -> None:
+    md = sa.MetaData()
+
+    def time(name: str, nullable: bool = False, index: bool = False) -> sa.Column:
+        return sa.Column(name, UTCDateTime(), nullable=nullable, index=index)
+
+    def fk(name: str, target: str, nullable: bool = False, index: bool = True) -> sa.Column:
+        return sa.Column(name, sa.Integer, sa.ForeignKey(target), nullable=nullable, index=index)
+
+    sa.Table(
+        "program", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False, unique=True),
+        sa.Column("stall_days", sa.Integer, nullable=False),
+        sa.Column("momentum_meetings", sa.Integer, nullable=False),
+        sa.Column("is_default", sa.Boolean, nullable=False),
+        time("created_at"),
+    )
+    sa.Table(
+        "participant", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        fk("program_id", "program.id"),
+        sa.Column("email", sa.String(320), nullable=False),
+        sa.Column("email_key", sa.String(320), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("is_mentor", sa.Boolean, nullable=False),
+        sa.Column("is_mentee", sa.Boolean, nullable=False),
+        sa.Column("is_coordinator", sa.Boolean, nullable=False),
+        time("joined_at"),
+        sa.Column("capacity", sa.Integer, nullable=False),
+        sa.Column("offers", sa.String, nullable=False),
+        sa.Column("seeks", sa.String, nullable=False),
+        sa.UniqueConstraint("program_id", "email_key"),
+    )
+    sa.Table(
+        "loop", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        fk("program_id", "program.id"),
+        fk("mentor_id", "participant.id"),
+        fk("mentee_id", "participant.id"),
+        time("matched_at"),
+        time("ended_at", nullable=True),
+        sa.Column("outcome", sa.String(20), nullable=True),
+        sa.Column("end_reason", sa.String, nullable=True),
+    )
+    sa.Table(
+        "meeting", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        fk("loop_id", "loop.id"),
+        time("start"),
+        sa.Column("duration_min", sa.Integer, nullable=False),
+        sa.Column("location", sa.String, nullable=True),
+        sa.Column("agenda", sa.String, nullable=True),
+        sa.Column("notes", sa.String, nullable=True),
+        sa.Column("actions", sa.String, nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        time("created_at"),
+    )
+    sa.Table(
+        "feedback", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        fk("loop_id", "loop.id"),
+        fk("meeting_id", "meeting.id", nullable=True),
+        fk("author_id", "participant.id"),
+        sa.Column("rating", sa.Integer, nullable=False),
+        sa.Column("comment", sa.String, nullable=True),
+        time("created_at"),
+    )
+    sa.Table(
+        "goal", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        fk("loop_id", "loop.id"),
+        fk("author_id", "participant.id", nullable=True, index=False),
+        sa.Column("title", sa.String, nullable=False),
+        sa.Column("term", sa.String(10), nullable=False),
+        time("due", nullable=True),
+        time("created_at"),
+        time("shared_at", nullable=True),
+        time("completed_at", nullable=True),
+        sa.Column("locked", sa.Boolean, nullable=False),
+    )
+    sa.Table(
+        "task", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        fk("goal_id", "goal.id"),
+        sa.Column("title", sa.String, nullable=False),
+        time("due", nullable=True),
+        time("done_at", nullable=True),
+    )
+    sa.Table(
+        "journey_share", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        fk("loop_id", "loop.id"),
+        fk("author_id", "participant.id", index=False),
+        time("created_at"),
+    )
+    sa.Table(
+        "milestone", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        fk("program_id", "program.id"),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("role", sa.String(20), nullable=False),
+        sa.Column("due", sa.String(40), nullable=False),
+        sa.Column("description", sa.String, nullable=True),
+        sa.UniqueConstraint("program_id", "name"),
+    )
+    sa.Table(
+        "milestone_done", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        fk("milestone_id", "milestone.id"),
+        fk("loop_id", "loop.id", nullable=True, index=False),
+        fk("participant_id", "participant.id", index=False),
+        time("done_at"),
+    )
+    md.create_all(conn)
+
+
+def _v2_fact_indexes(conn: sa.Connection) -> None:
+    """Indexes behind the per-loop aggregates the report reads."""
+    for statement in (
+        "CREATE INDEX ix_meeting_loop_status ON meeting (loop_id, status, start)",
+        "CREATE INDEX ix_feedback_loop_author ON feedback (loop_id, author_id, created_at)",
+        "CREATE INDEX ix_loop_program_ended ON loop (program_id, ended_at)",
+    ):
+        conn.exec_driver_sql(statement)
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
+    (1, "create the tables", _v1_create_tables),
+    (2, "indexes for the milestone aggregates", _v2_fact_indexes),
+]
+
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version(conn: sa.Connection) -> int | None:
+    """The store's schema version; None when it has no mloop tables yet."""
+    meta = sa.table("mloop_meta", sa.column("key"), sa.column("value"))
+    try:
+        with conn.begin_nested():
+            value = conn.execute(
+                sa.select(meta.c.value).where(meta.c.key == SCHEMA_KEY)
+            ).scalar_one_or_none()
+    except sa.exc.ProgrammingError:  # PostgreSQL: no such table
+        return None
+    except sa.exc.OperationalError as error:
+        if "no such table" in str(error):
+            return None
+        raise
+    return int(value) if value is not None else None
+
+
+def pending(version: int | None) -> list[tuple[int, str, Callable]]:
+    start = version or 0
+    return [m for m in MIGRATIONS if m[0] > start]
+
+
+def upgrade(conn: sa.Connection, version: int | None) -> int:
+    """Apply every pending migration in order; returns the new version."""
+    meta = sa.table("mloop_meta", sa.column("key"), sa.column("value"))
+    if version is None:
+        conn.exec_driver_sql(
+            "CREATE TABLE mloop_meta (key VARCHAR(64) PRIMARY KEY, value VARCHAR(255) NOT NULL)"
+        )
+    for number, _description, apply in pending(version):
+        apply(conn)
+    if version is None:
+        conn.execute(sa.insert(meta).values(key=SCHEMA_KEY, value=str(LATEST)))
+    else:
+        conn.execute(
+            sa.update(meta).where(meta.c.key == SCHEMA_KEY).values(value=str(LATEST))
+        )
+    return LATEST

@@ -1,0 +1,175 @@
+"""All mloop tables.
+
+The schema here is what the ordered migrations in ``migrations.py`` build; a
+test checks that a migrated store matches these models column for column.
+Every time is stored in UTC and comes back timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL.
+
+    SQLite has no time zones: values are stored as naive UTC text, which also
+    sorts correctly, so MIN/MAX and comparisons work in SQL.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; times must be aware")
+        value = value.astimezone(timezone.utc)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, str):  # raw SQLite expressions may bypass the DateTime type
+            value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _time(nullable: bool = False, index: bool = False):
+    return Field(
+        default=None if nullable else ...,
+        sa_type=UTCDateTime(),
+        nullable=nullable,
+        index=index,
+    )
+
+
+class Meta(SQLModel, table=True):
+    __tablename__ = "mloop_meta"
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=255)
+
+
+class Program(SQLModel, table=True):
+    __tablename__ = "program"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    stall_days: int = 21
+    momentum_meetings: int = 3
+    is_default: bool = False
+    created_at: datetime = _time()
+
+
+class Participant(SQLModel, table=True):
+    __tablename__ = "participant"
+    __table_args__ = (sa.UniqueConstraint("program_id", "email_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    email: str = Field(max_length=320)
+    email_key: str = Field(max_length=320)  # lower-cased email: unique per program
+    name: str = Field(max_length=200)
+    is_mentor: bool = False
+    is_mentee: bool = False
+    is_coordinator: bool = False
+    joined_at: datetime = _time()
+    capacity: int = 1
+    offers: str = ""  # comma-separated skills
+    seeks: str = ""
+
+
+class Loop(SQLModel, table=True):
+    __tablename__ = "loop"
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    mentor_id: int = Field(foreign_key="participant.id", index=True)
+    mentee_id: int = Field(foreign_key="participant.id", index=True)
+    matched_at: datetime = _time()
+    ended_at: datetime | None = _time(nullable=True)
+    outcome: str | None = Field(default=None, max_length=20)
+    end_reason: str | None = None
+
+
+class Meeting(SQLModel, table=True):
+    __tablename__ = "meeting"
+    id: int | None = Field(default=None, primary_key=True)
+    loop_id: int = Field(foreign_key="loop.id", index=True)
+    start: datetime = _time()
+    duration_min: int = 45
+    location: str | None = None
+    agenda: str | None = None
+    notes: str | None = None
+    actions: str = ""  # newline-separated actions and decisions
+    status: str = Field(default="scheduled", max_length=20)
+    created_at: datetime = _time()
+
+
+class Feedback(SQLModel, table=True):
+    __tablename__ = "feedback"
+    id: int | None = Field(default=None, primary_key=True)
+    loop_id: int = Field(foreign_key="loop.id", index=True)
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id", index=True)
+    author_id: int = Field(foreign_key="participant.id", index=True)
+    rating: int
+    comment: str | None = None
+    created_at: datetime = _time()
+
+
+class Goal(SQLModel, table=True):
+    __tablename__ = "goal"
+    id: int | None = Field(default=None, primary_key=True)
+    loop_id: int = Field(foreign_key="loop.id", index=True)
+    author_id: int | None = Field(default=None, foreign_key="participant.id")
+    title: str
+    term: str = Field(default="short", max_length=10)
+    due: datetime | None = _time(nullable=True)
+    created_at: datetime = _time()
+    shared_at: datetime | None = _time(nullable=True)
+    completed_at: datetime | None = _time(nullable=True)
+    locked: bool = False
+
+
+class Task(SQLModel, table=True):
+    __tablename__ = "task"
+    id: int | None = Field(default=None, primary_key=True)
+    goal_id: int = Field(foreign_key="goal.id", index=True)
+    title: str
+    due: datetime | None = _time(nullable=True)
+    done_at: datetime | None = _time(nullable=True)
+
+
+class JourneyShare(SQLModel, table=True):
+    __tablename__ = "journey_share"
+    id: int | None = Field(default=None, primary_key=True)
+    loop_id: int = Field(foreign_key="loop.id", index=True)
+    author_id: int = Field(foreign_key="participant.id")
+    created_at: datetime = _time()
+
+
+class Milestone(SQLModel, table=True):
+    __tablename__ = "milestone"
+    __table_args__ = (sa.UniqueConstraint("program_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=20)  # relationship | program
+    role: str = Field(max_length=20)  # mentor | mentee
+    due: str = Field(max_length=40)  # an offset such as "2 weeks"
+    description: str | None = None
+
+
+class MilestoneDone(SQLModel, table=True):
+    __tablename__ = "milestone_done"
+    id: int | None = Field(default=None, primary_key=True)
+    milestone_id: int = Field(foreign_key="milestone.id", index=True)
+    loop_id: int | None = Field(default=None, foreign_key="loop.id")
+    participant_id: int = Field(foreign_key="participant.id")
+    done_at: datetime = _time()

@@ -1,0 +1,275 @@
+"""People: add, list, show and import from a spreadsheet (CSV) or JSON Lines."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from mloop.errors import Conflict, UsageError
+from mloop.store.access import email_key, find_participant
+from mloop.store.models import Participant, Program
+
+ROLES = ("mentor", "mentee", "coordinator")
+_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+
+
+def split_skills(value) -> list[str]:
+    if value is None:
+        return []
+    items = value if isinstance(value, (list, tuple)) else re.split(r"[,;]", str(value))
+    skills = []
+    for item in items:
+        skill = str(item).strip().lower()
+        if skill and skill not in skills:
+            skills.append(skill)
+    return skills
+
+
+def join_skills(skills: Iterable[str]) -> str:
+    return ",".join(skills)
+
+
+def skills_of(text: str) -> list[str]:
+    return [s for s in text.split(",") if s]
+
+
+def roles_of(person: Participant) -> list[str]:
+    return [
+        role
+        for role, flag in (
+            ("mentor", person.is_mentor),
+            ("mentee", person.is_mentee),
+            ("coordinator", person.is_coordinator),
+        )
+        if flag
+    ]
+
+
+def parse_roles(value) -> list[str]:
+    items = value if isinstance(value, (list, tuple)) else re.split(r"[,;/ ]+", str(value or ""))
+    roles = []
+    for item in items:
+        role = str(item).strip().lower()
+        if not role:
+            continue
+        if role not in ROLES:
+            raise UsageError(f"unknown role {item!r}: use mentor, mentee or coordinator")
+        if role not in roles:
+            roles.append(role)
+    if not roles:
+        raise UsageError("a participant needs a role: mentor, mentee or coordinator")
+    return roles
+
+
+@dataclass
+class NewPerson:
+    name: str
+    email: str
+    roles: list[str]
+    joined_at: datetime
+    capacity: int = 1
+    offers: list[str] | None = None
+    seeks: list[str] | None = None
+
+
+def check_person(new: NewPerson) -> None:
+    if not new.name or not new.name.strip():
+        raise UsageError("a participant needs a name: --name 'Ana Lima'")
+    if not _EMAIL.match(new.email.strip()):
+        raise UsageError(f"{new.email!r} is not an email address: use the form name@example.org")
+    if new.capacity < 0:
+        raise UsageError(f"capacity must be 0 or more, not {new.capacity}")
+
+
+def add_participant(session: Session, program: Program, new: NewPerson) -> Participant:
+    check_person(new)
+    if find_participant(session, program, new.email) is not None:
+        raise Conflict(
+            f"{new.email} is already in {program.name}: see 'mloop participant show {new.email.strip()}'"
+        )
+    person = Participant(
+        program_id=program.id,
+        email=new.email.strip(),
+        email_key=email_key(new.email),
+        name=new.name.strip(),
+        is_mentor="mentor" in new.roles,
+        is_mentee="mentee" in new.roles,
+        is_coordinator="coordinator" in new.roles,
+        joined_at=new.joined_at,
+        capacity=new.capacity,
+        offers=join_skills(new.offers or []),
+        seeks=join_skills(new.seeks or []),
+    )
+    session.add(person)
+    session.flush()
+    return person
+
+
+def list_participants(session: Session, program: Program, role: str | None = None) -> list[Participant]:
+    query = select(Participant).where(Participant.program_id == program.id)
+    if role == "mentor":
+        query = query.where(Participant.is_mentor)
+    elif role == "mentee":
+        query = query.where(Participant.is_mentee)
+    elif role == "coordinator":
+        query = query.where(Participant.is_coordinator)
+    elif role is not None:
+        raise UsageError(f"unknown role {role!r}: use mentor, mentee or coordinator")
+    return list(session.exec(query.order_by(Participant.name, Participant.id)))
+
+
+def person_record(person: Participant) -> dict:
+    return {
+        "email": person.email,
+        "name": person.name,
+        "roles": roles_of(person),
+        "joined_at": person.joined_at,
+        "capacity": person.capacity,
+        "offers": skills_of(person.offers),
+        "seeks": skills_of(person.seeks),
+    }
+
+
+# --- import -----------------------------------------------------------------
+
+_CSV_ALIASES = {
+    "name": "name", "full name": "name", "full_name": "name",
+    "email": "email", "e-mail": "email", "email address": "email",
+    "role": "roles", "roles": "roles",
+    "capacity": "capacity", "mentor capacity": "capacity",
+    "offers": "offers", "skills offered": "offers", "skills_offered": "offers",
+    "seeks": "seeks", "skills sought": "seeks", "skills_sought": "seeks",
+    "joined_at": "joined_at", "joined": "joined_at",
+}
+
+
+def read_people_file(path: str, text: str, *, now: datetime, tz) -> list[tuple[int, NewPerson]]:
+    """Parse a CSV (header row; UTF-8 with or without BOM; any line ending) or
+    JSON Lines file of people.  Returns (line number, person) pairs; raises
+    UsageError naming the line of the first bad record."""
+    text = text.lstrip("\ufeff")
+    if path.lower().endswith((".jsonl", ".ndjson", ".json")):
+        rows = _jsonl_rows(text)
+    elif path.lower().endswith(".csv") or path == "-":
+        rows = _csv_rows(text)
+    else:
+        raise UsageError(f"cannot tell the format of {path}: name it .csv or .jsonl")
+    people = []
+    seen: dict[str, int] = {}
+    for line, raw in rows:
+        try:
+            person = _person_from_raw(raw, now=now, tz=tz)
+            check_person(person)
+        except UsageError as error:
+            raise UsageError(f"{path} line {line}: {error}") from None
+        key = email_key(person.email)
+        if key in seen:
+            raise UsageError(f"{path} line {line}: {person.email} already appears on line {seen[key]}")
+        seen[key] = line
+        people.append((line, person))
+    return people
+
+
+def _jsonl_rows(text: str):
+    import json
+
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise UsageError(f"line {number} is not valid JSON ({error.msg})") from None
+        if not isinstance(raw, dict):
+            raise UsageError(f"line {number}: expected a JSON object")
+        if raw.get("type", "participant") != "participant":
+            continue
+        yield number, raw
+
+
+def _csv_rows(text: str):
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise UsageError("the CSV file is empty: it needs a header row with name,email,role") from None
+    except csv.Error as error:
+        raise UsageError(f"line 1 is not valid CSV ({error})") from None
+    keys = [_CSV_ALIASES.get(h.strip().lower()) for h in header]
+    missing = {"name", "email", "roles"} - set(keys)
+    if missing:
+        raise UsageError(
+            f"the CSV header lacks {', '.join(sorted(missing))}: it needs name,email,role "
+            "(optional: capacity,offers,seeks,joined_at)"
+        )
+    try:
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) > len(header):
+                raise UsageError(f"line {reader.line_num} has {len(row)} cells, the header has {len(header)}")
+            yield reader.line_num, {k: v for k, v in zip(keys, row) if k}
+    except csv.Error as error:
+        raise UsageError(f"line {reader.line_num} is not valid CSV ({error})") from None
+
+
+def _person_from_raw(raw: dict, *, now: datetime, tz) -> NewPerson:
+    from mloop.timeparse import WhenError, parse_iso
+
+    roles = raw.get("roles", raw.get("role"))
+    capacity = raw.get("capacity")
+    if capacity in (None, ""):
+        capacity = 1
+    try:
+        capacity = int(capacity)
+    except (TypeError, ValueError):
+        raise UsageError(f"capacity {capacity!r} is not a whole number") from None
+    joined = raw.get("joined_at")
+    if joined:
+        try:
+            joined = parse_iso(str(joined), tz)
+        except WhenError as error:
+            raise UsageError(str(error)) from None
+    email = raw.get("email")
+    if not isinstance(email, str):
+        raise UsageError("a participant needs an email")
+    name = raw.get("name")
+    return NewPerson(
+        name=str(name) if name is not None else "",
+        email=email,
+        roles=parse_roles(roles),
+        joined_at=joined or now,
+        capacity=capacity,
+        offers=split_skills(raw.get("offers")),
+        seeks=split_skills(raw.get("seeks")),
+    )
+
+
+def import_people(session: Session, program: Program, people: list[tuple[int, NewPerson]], path: str) -> list[Participant]:
+    added = []
+    for line, new in people:
+        if find_participant(session, program, new.email) is not None:
+            raise Conflict(f"{path} line {line}: {new.email} is already in {program.name}; nothing was imported")
+        added.append(add_participant(session, program, new))
+    return added
+
+
+def mentor_load(session: Session, mentor: Participant, now: datetime) -> int:
+    """Active loops the mentor has as of ``now``."""
+    from sqlmodel import func, or_
+
+    from mloop.store.models import Loop
+
+    return session.exec(
+        select(func.count()).where(
+            Loop.mentor_id == mentor.id,
+            or_(Loop.ended_at.is_(None), Loop.ended_at > now),
+        )
+    ).one()

@@ -1,0 +1,568 @@
+"""Whole-program import and export in JSON Lines (DESIGN §4).
+
+Import streams the file line by line inside the caller's single transaction:
+a bad line raises an error naming its number and the caller rolls everything
+back.  Rows go in with executemany batches and ids chosen here, so that a
+large program never becomes ORM objects one by one.  Export writes the same
+records back, with refs renumbered in export order, so that export → import
+→ export gives the same file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from mloop.errors import Conflict, MloopError, UsageError
+from mloop.store.access import Actor, create_program, email_key, require_coordinator
+from mloop.store.models import (
+    Feedback,
+    Goal,
+    JourneyShare,
+    Loop,
+    Meeting,
+    Milestone,
+    MilestoneDone,
+    Participant,
+    Program,
+    Task,
+)
+from mloop.store.participants import _EMAIL, parse_roles, split_skills
+from mloop.timeparse import WhenError, isoformat_utc, parse_iso, parse_offset
+
+BATCH = 5000
+MEETING_STATUSES = ("scheduled", "held", "cancelled")
+TERMS = ("short", "long")
+KINDS = ("relationship", "program")
+ROLES = ("mentor", "mentee")
+
+# Insert order respects foreign keys; a flush writes every buffer in this order.
+TABLE_ORDER = (Participant, Milestone, Loop, Meeting, Goal, Task, Feedback, JourneyShare, MilestoneDone)
+
+
+class LineError(UsageError):
+    exit_code = 1
+
+
+@dataclass
+class ImportSummary:
+    program: str
+    created_program: bool
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _LoopRef:
+    id: int
+    mentor_id: int
+    mentee_id: int
+    matched_at: datetime
+    ended_at: datetime | None
+
+
+class Importer:
+    def __init__(self, session: Session, *, now: datetime, tz, target: Program | None,
+                 program_name: str | None, who: Callable[[Program], Actor]):
+        self.session = session
+        self.conn = session.connection()
+        self.now = now
+        self.tz = tz
+        self.program = target
+        self.program_name = program_name
+        self.who = who
+        self.created_program = False
+        self.buffers: dict[type, list[dict]] = {model: [] for model in TABLE_ORDER}
+        self.next_ids = {
+            model: (self.conn.execute(sa.select(sa.func.max(model.__table__.c.id))).scalar() or 0) + 1
+            for model in TABLE_ORDER
+        }
+        self.people: dict[str, tuple[int, bool, bool]] = {}
+        self.loops: dict[str, _LoopRef] = {}
+        self.active_pairs: dict[tuple[int, int], str] = {}
+        self.meetings: dict[str, tuple[int, int, str]] = {}
+        self.goals: dict[str, int] = {}
+        self.milestones: dict[str, int] = {}
+        self.counts: dict[str, int] = {}
+        self.line = 0
+
+    # --- helpers -----------------------------------------------------------
+
+    def fail(self, message: str) -> None:
+        raise LineError(f"line {self.line}: {message}")
+
+    def _id(self, model) -> int:
+        value = self.next_ids[model]
+        self.next_ids[model] = value + 1
+        return value
+
+    def _add(self, model, row: dict) -> None:
+        buffer = self.buffers[model]
+        buffer.append(row)
+        if len(buffer) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        for model in TABLE_ORDER:
+            rows = self.buffers[model]
+            if rows:
+                self.conn.execute(sa.insert(model.__table__), rows)
+                rows.clear()
+
+    def time(self, record: dict, key: str, *, required: bool = True) -> datetime | None:
+        value = record.get(key)
+        if value is None or value == "":
+            if required:
+                self.fail(f"{key} is missing: give an ISO 8601 time such as 2026-03-01T09:00:00Z")
+            return None
+        if not isinstance(value, str):
+            self.fail(f"{key} must be an ISO 8601 string, not {value!r}")
+        try:
+            return parse_iso(value, self.tz)
+        except WhenError as error:
+            self.fail(f"{key}: {error}")
+
+    def text(self, record: dict, key: str, *, required: bool = False) -> str | None:
+        value = record.get(key)
+        if value is None:
+            if required:
+                self.fail(f"{key} is missing")
+            return None
+        if not isinstance(value, str):
+            self.fail(f"{key} must be a string, not {value!r}")
+        if required and not value.strip():
+            self.fail(f"{key} is empty")
+        return value
+
+    def integer(self, record: dict, key: str, default: int | None = None, *, low: int | None = None,
+                high: int | None = None) -> int:
+        value = record.get(key, default)
+        if value is None:
+            if default is None:
+                self.fail(f"{key} is missing")
+            value = default
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(f"{key} must be a whole number, not {value!r}")
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = f"{low} to {high}" if high is not None else f"at least {low}"
+            self.fail(f"{key} {value} is out of range ({bounds})")
+        return value
+
+    def choice(self, record: dict, key: str, allowed: tuple[str, ...], default: str | None = None) -> str:
+        value = record.get(key, default)
+        if value is None and default is not None:
+            value = default
+        if value not in allowed:
+            self.fail(f"{key} {value!r} is not one of {', '.join(allowed)}")
+        return value
+
+    def person(self, record: dict, key: str) -> int:
+        email = record.get(key)
+        if not isinstance(email, str):
+            self.fail(f"{key} must be an email")
+        found = self.people.get(email_key(email))
+        if found is None:
+            self.fail(f"{key} {email!r} is not a participant of this file: add a participant line for them first")
+        return found[0]
+
+    def loop(self, record: dict, key: str = "loop") -> _LoopRef:
+        ref = record.get(key)
+        found = self.loops.get(ref) if isinstance(ref, str) else None
+        if found is None:
+            self.fail(f"{key} {ref!r} does not name a match on an earlier line")
+        return found
+
+    def ensure_program(self) -> Program:
+        if self.program is None:
+            from mloop.store.access import current_program
+
+            self.program = current_program(self.session, self.program_name, now=self.now)
+            self._start_program()
+        return self.program
+
+    def _start_program(self) -> None:
+        if not self.created_program:
+            require_coordinator(self.who(self.program), "importing into an existing program")
+        for pid, key, mentor, mentee in self.conn.execute(
+            sa.select(Participant.id, Participant.email_key, Participant.is_mentor, Participant.is_mentee)
+            .where(Participant.program_id == self.program.id)
+        ):
+            self.people[key] = (pid, mentor, mentee)
+        for mid, name in self.conn.execute(
+            sa.select(Milestone.id, Milestone.name).where(Milestone.program_id == self.program.id)
+        ):
+            self.milestones[name] = mid
+
+    # --- records -------------------------------------------------------------
+
+    def record(self, record: dict) -> None:
+        kind = record.get("type")
+        handler = getattr(self, f"_{kind}", None) if isinstance(kind, str) else None
+        if handler is None:
+            self.fail(
+                f"unknown record type {kind!r}: use program, participant, match, meeting, feedback, goal, "
+                "task, share, milestone or milestone_done"
+            )
+        if kind != "program":
+            self.ensure_program()
+        handler(record)
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+
+    def _program(self, r: dict) -> None:
+        if self.program is not None and self.line_seen_data:
+            self.fail("the program line must come before every other record")
+        name = self.text(r, "name", required=True).strip()
+        stall_days = self.integer(r, "stall_days", 21, low=1)
+        momentum = self.integer(r, "momentum_meetings", 3, low=1)
+        existing = self.session.execute(sa.select(Program).where(Program.name == name)).scalars().first()
+        if existing is None:
+            self.program = create_program(self.session, name, now=self.now, stall_days=stall_days,
+                                          momentum_meetings=momentum)
+            self.created_program = True
+            self._make_default_if_current_is_empty()
+        else:
+            self.program = existing
+            existing.stall_days = stall_days
+            existing.momentum_meetings = momentum
+            self.session.add(existing)
+            self.session.flush()
+        self._start_program()
+
+    def _make_default_if_current_is_empty(self) -> None:
+        """An imported program replaces an empty default (as after 'mloop init')."""
+        default = self.session.execute(
+            sa.select(Program).where(Program.is_default, Program.id != self.program.id)
+        ).scalars().first()
+        if default is None:
+            self.program.is_default = True
+            return
+        used = self.conn.execute(
+            sa.select(sa.func.count()).select_from(Participant).where(Participant.program_id == default.id)
+        ).scalar_one()
+        if not used:
+            default.is_default = False
+            self.program.is_default = True
+            self.session.add_all([default, self.program])
+            self.session.flush()
+
+    line_seen_data = False
+
+    def _participant(self, r: dict) -> None:
+        email = self.text(r, "email", required=True).strip()
+        if not _EMAIL.match(email):
+            self.fail(f"{email!r} is not an email address")
+        key = email_key(email)
+        if key in self.people:
+            self.fail(f"{email} is already in {self.program.name}: each person appears once")
+        try:
+            roles = parse_roles(r.get("roles", r.get("role")))
+        except UsageError as error:
+            self.fail(str(error))
+        offers, seeks = r.get("offers", []), r.get("seeks", [])
+        for key_name, value in (("offers", offers), ("seeks", seeks)):
+            if value is not None and not isinstance(value, (list, str)):
+                self.fail(f"{key_name} must be a list of skills")
+        pid = self._id(Participant)
+        self.people[key] = (pid, "mentor" in roles, "mentee" in roles)
+        self._add(Participant, {
+            "id": pid, "program_id": self.program.id, "email": email, "email_key": key,
+            "name": self.text(r, "name", required=True).strip(),
+            "is_mentor": "mentor" in roles, "is_mentee": "mentee" in roles, "is_coordinator": "coordinator" in roles,
+            "joined_at": self.time(r, "joined_at", required=False) or self.now,
+            "capacity": self.integer(r, "capacity", 1, low=0),
+            "offers": ",".join(split_skills(offers)), "seeks": ",".join(split_skills(seeks)),
+        })
+
+    def _ref(self, r: dict, seen: dict) -> str:
+        ref = r.get("ref")
+        if not isinstance(ref, str) or not ref:
+            self.fail("ref is missing: give each record a file-local ref such as \"L1\"")
+        if ref in seen:
+            self.fail(f"ref {ref!r} is used twice")
+        return ref
+
+    def _match(self, r: dict) -> None:
+        ref = self._ref(r, self.loops)
+        mentor, mentee = self.person(r, "mentor"), self.person(r, "mentee")
+        if mentor == mentee:
+            self.fail("mentor and mentee are the same person")
+        roles = {pid: (m, e) for pid, m, e in self.people.values()}
+        if not roles[mentor][0]:
+            self.fail(f"{r['mentor']} is not a mentor: give them the mentor role")
+        if not roles[mentee][1]:
+            self.fail(f"{r['mentee']} is not a mentee: give them the mentee role")
+        matched_at = self.time(r, "matched_at")
+        ended_at = self.time(r, "ended_at", required=False)
+        outcome = r.get("outcome")
+        if ended_at is not None:
+            if ended_at < matched_at:
+                self.fail("ended_at is before matched_at")
+            self.choice(r, "outcome", ("completed", "cancelled"))
+        elif outcome is not None:
+            self.fail("outcome is given but ended_at is not")
+        if ended_at is None:
+            pair = (mentor, mentee)
+            if pair in self.active_pairs:
+                self.fail(f"{r['mentor']} and {r['mentee']} already have an active loop ({self.active_pairs[pair]})")
+            self.active_pairs[pair] = ref
+        loop_id = self._id(Loop)
+        self.loops[ref] = _LoopRef(loop_id, mentor, mentee, matched_at, ended_at)
+        self._add(Loop, {
+            "id": loop_id, "program_id": self.program.id, "mentor_id": mentor, "mentee_id": mentee,
+            "matched_at": matched_at, "ended_at": ended_at, "outcome": outcome,
+            "end_reason": self.text(r, "end_reason"),
+        })
+
+    def _meeting(self, r: dict) -> None:
+        ref = self._ref(r, self.meetings)
+        loop = self.loop(r)
+        status = self.choice(r, "status", MEETING_STATUSES, "scheduled")
+        meeting_id = self._id(Meeting)
+        self.meetings[ref] = (meeting_id, loop.id, status)
+        actions = r.get("actions") or []
+        if isinstance(actions, str):
+            actions = [actions]
+        if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
+            self.fail("actions must be a list of strings")
+        self._add(Meeting, {
+            "id": meeting_id, "loop_id": loop.id, "start": self.time(r, "start"),
+            "duration_min": self.integer(r, "duration_min", 45, low=1, high=24 * 60),
+            "location": self.text(r, "where"), "agenda": self.text(r, "agenda"), "notes": self.text(r, "notes"),
+            "actions": "\n".join(actions), "status": status, "created_at": self.time(r, "created_at"),
+        })
+
+    def _feedback(self, r: dict) -> None:
+        loop = self.loop(r)
+        author = self.person(r, "author")
+        if author not in (loop.mentor_id, loop.mentee_id):
+            self.fail(f"author {r['author']} is not a member of loop {r['loop']}: feedback comes from the mentor or mentee")
+        meeting_ref = r.get("meeting")
+        meeting_id = None
+        if meeting_ref is not None:
+            found = self.meetings.get(meeting_ref) if isinstance(meeting_ref, str) else None
+            if found is None:
+                self.fail(f"meeting {meeting_ref!r} does not name a meeting on an earlier line")
+            meeting_id, meeting_loop, status = found
+            if meeting_loop != loop.id:
+                self.fail(f"meeting {meeting_ref} belongs to another loop")
+            if status != "held":
+                self.fail(f"meeting {meeting_ref} was not held ({status}): feedback on a meeting needs it held")
+        self._add(Feedback, {
+            "id": self._id(Feedback), "loop_id": loop.id, "meeting_id": meeting_id, "author_id": author,
+            "rating": self.integer(r, "rating", low=1, high=5), "comment": self.text(r, "comment"),
+            "created_at": self.time(r, "created_at"),
+        })
+
+    def _goal(self, r: dict) -> None:
+        ref = self._ref(r, self.goals)
+        loop = self.loop(r)
+        author = self.person(r, "author") if r.get("author") else None
+        locked = r.get("locked", False)
+        if not isinstance(locked, bool):
+            self.fail("locked must be true or false")
+        goal_id = self._id(Goal)
+        self.goals[ref] = goal_id
+        self._add(Goal, {
+            "id": goal_id, "loop_id": loop.id, "author_id": author,
+            "title": self.text(r, "title", required=True), "term": self.choice(r, "term", TERMS, "short"),
+            "due": self.time(r, "due", required=False), "created_at": self.time(r, "created_at"),
+            "shared_at": self.time(r, "shared_at", required=False),
+            "completed_at": self.time(r, "completed_at", required=False), "locked": locked,
+        })
+
+    def _task(self, r: dict) -> None:
+        ref = r.get("goal")
+        goal_id = self.goals.get(ref) if isinstance(ref, str) else None
+        if goal_id is None:
+            self.fail(f"goal {ref!r} does not name a goal on an earlier line")
+        self._add(Task, {
+            "id": self._id(Task), "goal_id": goal_id, "title": self.text(r, "title", required=True),
+            "due": self.time(r, "due", required=False), "done_at": self.time(r, "done_at", required=False),
+        })
+
+    def _share(self, r: dict) -> None:
+        loop = self.loop(r)
+        author = self.person(r, "author")
+        if author not in (loop.mentor_id, loop.mentee_id):
+            self.fail(f"author {r['author']} is not a member of loop {r['loop']}")
+        self._add(JourneyShare, {
+            "id": self._id(JourneyShare), "loop_id": loop.id, "author_id": author,
+            "created_at": self.time(r, "created_at"),
+        })
+
+    def _milestone(self, r: dict) -> None:
+        name = self.text(r, "name", required=True).strip()
+        if name in self.milestones:
+            self.fail(f"milestone {name!r} is defined twice")
+        due = self.text(r, "due", required=True)
+        try:
+            parse_offset(due)
+        except WhenError as error:
+            self.fail(str(error))
+        milestone_id = self._id(Milestone)
+        self.milestones[name] = milestone_id
+        self._add(Milestone, {
+            "id": milestone_id, "program_id": self.program.id, "name": name,
+            "kind": self.choice(r, "kind", KINDS), "role": self.choice(r, "role", ROLES),
+            "due": due, "description": self.text(r, "description"),
+        })
+
+    def _milestone_done(self, r: dict) -> None:
+        name = r.get("milestone")
+        milestone_id = self.milestones.get(name) if isinstance(name, str) else None
+        if milestone_id is None:
+            self.fail(f"milestone {name!r} is not defined on an earlier line")
+        loop_id = self.loop(r).id if r.get("loop") is not None else None
+        self._add(MilestoneDone, {
+            "id": self._id(MilestoneDone), "milestone_id": milestone_id, "loop_id": loop_id,
+            "participant_id": self.person(r, "by"), "done_at": self.time(r, "done_at"),
+        })
+
+    def finish(self) -> ImportSummary:
+        self.ensure_program()
+        self.flush()
+        if self.conn.dialect.name == "postgresql":
+            # Ids were chosen here: move each sequence past them.
+            for model in TABLE_ORDER:
+                table = model.__table__.name
+                self.conn.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"GREATEST((SELECT COALESCE(MAX(id), 0) FROM {table}), 1), "
+                    f"(SELECT MAX(id) IS NOT NULL FROM {table}))"
+                )
+        return ImportSummary(self.program.name, self.created_program, dict(self.counts))
+
+
+def import_lines(
+    session: Session,
+    lines: Iterable[str],
+    *,
+    now: datetime,
+    tz,
+    program_name: str | None,
+    who: Callable[[Program], Actor],
+    progress: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """Import JSON Lines into the session's transaction; raise on the first bad line."""
+    from mloop.store.access import find_program
+
+    target = find_program(session, program_name) if program_name else None
+    importer = Importer(session, now=now, tz=tz, target=None, program_name=program_name, who=who)
+    if target is not None:
+        importer.program = target
+        importer._start_program()
+    for number, line in enumerate(lines, start=1):
+        importer.line = number
+        if progress is not None:
+            progress(len(line))
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            importer.fail(f"not valid JSON ({error.msg} at column {error.colno})")
+        if not isinstance(record, dict):
+            importer.fail("expected a JSON object")
+        importer.record(record)
+        if record.get("type") != "program":
+            importer.line_seen_data = True
+    try:
+        return importer.finish()
+    except MloopError:
+        raise
+    except sa.exc.IntegrityError as error:
+        raise Conflict(f"the file breaks a rule of the store: {str(error.orig).splitlines()[0]}") from None
+
+
+# --- export ------------------------------------------------------------------
+
+def export_records(session: Session, program: Program) -> Iterator[dict]:
+    """Every record of the program, in the order import needs them."""
+    conn = session.connection()
+    pid = program.id
+    yield {"type": "program", "name": program.name, "stall_days": program.stall_days,
+           "momentum_meetings": program.momentum_meetings}
+    for name, kind, role, due, description in conn.execute(
+        sa.select(Milestone.name, Milestone.kind, Milestone.role, Milestone.due, Milestone.description)
+        .where(Milestone.program_id == pid).order_by(Milestone.id)
+    ):
+        yield {"type": "milestone", "name": name, "kind": kind, "role": role, "due": due, "description": description}
+
+    emails: dict[int, str] = {}
+    for row in conn.execute(
+        sa.select(Participant).where(Participant.program_id == pid).order_by(Participant.id)
+    ).mappings():
+        emails[row["id"]] = row["email"]
+        yield {
+            "type": "participant", "email": row["email"], "name": row["name"],
+            "roles": [r for r, flag in (("mentor", row["is_mentor"]), ("mentee", row["is_mentee"]),
+                                        ("coordinator", row["is_coordinator"])) if flag],
+            "joined_at": isoformat_utc(row["joined_at"]), "capacity": row["capacity"],
+            "offers": [s for s in row["offers"].split(",") if s], "seeks": [s for s in row["seeks"].split(",") if s],
+        }
+
+    loop_refs: dict[int, str] = {}
+    for row in conn.execute(sa.select(Loop).where(Loop.program_id == pid).order_by(Loop.id)).mappings():
+        ref = loop_refs[row["id"]] = f"L{len(loop_refs) + 1}"
+        yield {
+            "type": "match", "ref": ref, "mentor": emails[row["mentor_id"]], "mentee": emails[row["mentee_id"]],
+            "matched_at": isoformat_utc(row["matched_at"]), "ended_at": isoformat_utc(row["ended_at"]),
+            "outcome": row["outcome"], "end_reason": row["end_reason"],
+        }
+
+    in_program = Loop.program_id == pid
+    meeting_refs: dict[int, str] = {}
+    for row in conn.execute(
+        sa.select(Meeting).join(Loop, Loop.id == Meeting.loop_id).where(in_program).order_by(Meeting.id)
+    ).mappings():
+        ref = meeting_refs[row["id"]] = f"M{len(meeting_refs) + 1}"
+        yield {
+            "type": "meeting", "ref": ref, "loop": loop_refs[row["loop_id"]], "start": isoformat_utc(row["start"]),
+            "duration_min": row["duration_min"], "status": row["status"], "created_at": isoformat_utc(row["created_at"]),
+            "agenda": row["agenda"], "notes": row["notes"], "where": row["location"],
+            "actions": [a for a in row["actions"].split("\n") if a],
+        }
+
+    goal_refs: dict[int, str] = {}
+    for row in conn.execute(
+        sa.select(Goal).join(Loop, Loop.id == Goal.loop_id).where(in_program).order_by(Goal.id)
+    ).mappings():
+        ref = goal_refs[row["id"]] = f"G{len(goal_refs) + 1}"
+        yield {
+            "type": "goal", "ref": ref, "loop": loop_refs[row["loop_id"]], "title": row["title"], "term": row["term"],
+            "created_at": isoformat_utc(row["created_at"]), "shared_at": isoformat_utc(row["shared_at"]),
+            "completed_at": isoformat_utc(row["completed_at"]), "due": isoformat_utc(row["due"]),
+            "locked": row["locked"], "author": emails.get(row["author_id"]),
+        }
+    for row in conn.execute(
+        sa.select(Task).join(Goal, Goal.id == Task.goal_id).join(Loop, Loop.id == Goal.loop_id)
+        .where(in_program).order_by(Task.id)
+    ).mappings():
+        yield {"type": "task", "goal": goal_refs[row["goal_id"]], "title": row["title"],
+               "due": isoformat_utc(row["due"]), "done_at": isoformat_utc(row["done_at"])}
+
+    for row in conn.execute(
+        sa.select(Feedback).join(Loop, Loop.id == Feedback.loop_id).where(in_program).order_by(Feedback.id)
+    ).mappings():
+        yield {
+            "type": "feedback", "loop": loop_refs[row["loop_id"]],
+            "meeting": meeting_refs.get(row["meeting_id"]) if row["meeting_id"] else None,
+            "author": emails[row["author_id"]], "rating": row["rating"],
+            "created_at": isoformat_utc(row["created_at"]), "comment": row["comment"],
+        }
+    for row in conn.execute(
+        sa.select(JourneyShare).join(Loop, Loop.id == JourneyShare.loop_id).where(in_program).order_by(JourneyShare.id)
+    ).mappings():
+        yield {"type": "share", "loop": loop_refs[row["loop_id"]], "author": emails[row["author_id"]],
+               "created_at": isoformat_utc(row["created_at"])}
+    for name, loop_id, person, done_at in conn.execute(
+        sa.select(Milestone.name, MilestoneDone.loop_id, MilestoneDone.participant_id, MilestoneDone.done_at)
+        .join(Milestone, Milestone.id == MilestoneDone.milestone_id)
+        .where(Milestone.program_id == pid).order_by(MilestoneDone.id)
+    ):
+        yield {"type": "milestone_done", "milestone": name, "loop": loop_refs.get(loop_id) if loop_id else None,
+               "by": emails[person], "done_at": isoformat_utc(done_at)}
