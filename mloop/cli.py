@@ -10,9 +10,14 @@ import os
 import sys
 from typing import Annotated, Optional
 
-import click
 import typer
+import typer.core
 from typer.core import TyperGroup
+
+# Recent Typer releases carry their own copy of Click; older ones use Click itself.
+click = getattr(typer.core, "_click", None)
+if click is None:  # pragma: no cover - depends on the installed Typer
+    import click
 
 from mloop import __version__
 from mloop.errors import MloopError
@@ -29,10 +34,44 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+_NoArgsIsHelp = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+# Options of the root command that people naturally type after the subcommand
+# too ('mloop status --as ana@example.org'); they are moved to the front.
+GLOBAL_OPTIONS = ("--db", "--as", "--now", "--tz", "--program")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        name = arg.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS and rest:
+            if "=" in arg:
+                front.append(arg)
+                i += 1
+                continue
+            if i + 1 < len(args):
+                front.extend(args[i : i + 2])
+                i += 2
+                continue
+        rest.append(arg)
+        i += 1
+    return front + rest
+
+
 class MloopGroup(TyperGroup):
     """Root group: turns every failure into one line on stderr and an exit code."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if args is None:
+            args = sys.argv[1:]
+        args = hoist_global_options(list(args))
         try:
             result = super().main(
                 args=args,
@@ -43,13 +82,12 @@ class MloopGroup(TyperGroup):
             )
         except MloopError as error:
             _fail(error.message, error.exit_code)
-        except click.exceptions.NoArgsIsHelpError as error:
-            click.echo(error.ctx.get_help() if error.ctx else "")
-            sys.exit(0)
-        except click.UsageError as error:
+        except _NoArgsIsHelp:
+            sys.exit(0)  # the help has been shown
+        except click.exceptions.UsageError as error:
             where = error.ctx.command_path if error.ctx else PROG
             _fail(f"{error.format_message()} (see '{where} --help')", 2)
-        except click.ClickException as error:
+        except click.exceptions.ClickException as error:
             _fail(error.format_message(), error.exit_code)
         except click.exceptions.Abort:
             _fail("aborted", 1)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, or_, select
 
-from mloop.errors import Conflict, Forbidden, NotFound, UsageError
+from mloop.errors import Conflict, Forbidden, MloopError, NotFound, UsageError
 from mloop.store.access import Actor, is_member, loop_for, require_active
 from mloop.store.models import Feedback, Goal, JourneyShare, Loop, Meeting, Participant, Program, Task
 
@@ -131,7 +131,7 @@ def give_feedback(
     rating: int, meeting_id: int | None, comment: str | None, now: datetime,
 ) -> Feedback:
     if not 1 <= rating <= 5:
-        raise UsageError(f"rating {rating} is out of range: give 1 (poor) to 5 (great)")
+        raise MloopError(f"rating {rating} is out of range: give 1 (poor) to 5 (great)")
     loop = loop_for(session, program, who, loop_id, doing="giving feedback", members_only=True)
     require_active(loop, now, "give feedback")
     if meeting_id is not None:
