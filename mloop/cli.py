@@ -89,7 +89,7 @@ class MloopGroup(TyperGroup):
             _fail(f"{error.format_message()} (see '{where} --help')", 2)
         except click.exceptions.ClickException as error:
             _fail(error.format_message(), error.exit_code)
-        except click.exceptions.Abort:
+        except typer.Abort:
             _fail("aborted", 1)
         except KeyboardInterrupt:
             _fail("interrupted; nothing was changed", 130)

@@ -43,15 +43,15 @@ def report(
 
 
 def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool) -> None:
+    from rich import box
     from rich.table import Table
 
     from mloop.rules import STAGE_LABELS
 
-    out.print(f"[bold]{doc['program']}[/bold] — as of {local(app_ctx, doc['as_of'])} "
-              f"(stalled after {doc['stall_days']} days in a stage)")
+    out.print(f"[bold]{doc['program']}[/bold] — as of {local(app_ctx, doc['as_of'])}")
     focused = stalled or at_risk
     if not focused:
-        funnel = Table(title="Milestone funnel", header_style="bold", title_justify="left")
+        funnel = Table(title="Milestone funnel", header_style="bold", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
         funnel.add_column("Stage")
         funnel.add_column("People", justify="right")
         funnel.add_column("")
@@ -63,17 +63,18 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
         out.print(funnel)
     if not at_risk or stalled:
         table = Table(title=f"Stalled (more than {doc['stall_days']} days in a stage)", header_style="bold",
-                      title_justify="left")
+                      title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
         for label, justify in (("Name", "left"), ("Email", "left"), ("Role", "left"), ("Loop", "right"),
-                               ("Stage", "left"), ("Days in stage", "right")):
-            table.add_column(label, justify=justify)
+                               ("Stage", "left"), ("Days", "right")):
+            table.add_column(label, justify=justify, no_wrap=True)
         for row in doc["stalled"]:
             table.add_row(row["name"], row["email"], row["role"], str(row["loop_id"] or "-"),
                           STAGE_LABELS[row["stage"]], str(row["days_in_stage"]))
         out.print(table if doc["stalled"] else "[green]Nobody is stalled.[/green]")
     if not stalled or at_risk:
         if doc["at_risk"]:
-            risk = Table(title="At risk (latest feedback negative)", header_style="bold", title_justify="left")
+            risk = Table(title="At risk (latest feedback negative)", header_style="bold", title_justify="left",
+                         box=box.SIMPLE_HEAD)
             for label in ("Loop", "Mentor", "Mentee", "Latest rating"):
                 risk.add_column(label)
             for row in doc["at_risk"]:
@@ -82,7 +83,8 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
         else:
             out.print("[green]No loop is at risk.[/green]")
     if "members" in doc:
-        members = Table(title=f"At {STAGE_LABELS[stage]}", header_style="bold", title_justify="left")
+        members = Table(title=f"At {STAGE_LABELS[stage]}", header_style="bold", title_justify="left",
+                        box=box.SIMPLE_HEAD)
         for label in ("Name", "Email", "Role", "Loop", "Partner", "Days", "Stalled"):
             members.add_column(label)
         for m in doc["members"]:

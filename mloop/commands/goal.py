@@ -15,12 +15,18 @@ app.add_typer(task_app, name="task")
 GoalArg = Annotated[int, typer.Argument(metavar="GOAL", help="The goal's id (see 'mloop goal list').")]
 
 
-def _record(goal) -> dict:
-    return {
+def _record(goal, who=None, loop=None) -> dict:
+    record = {
         "id": goal.id, "loop_id": goal.loop_id, "title": goal.title, "term": goal.term, "due": goal.due,
         "created_at": goal.created_at, "shared_at": goal.shared_at, "completed_at": goal.completed_at,
         "locked": goal.locked,
     }
+    if who is not None and loop is not None:
+        from mloop.store.access import is_member
+
+        if not is_member(loop, who.person):
+            record.pop("title")  # coordinators never see goal titles
+    return record
 
 
 @app.command("add")
@@ -36,21 +42,23 @@ def add(
     """Add a goal to your loop; it is shared with your partner unless --private."""
     from mloop.output import emit, pick_format
     from mloop.store.activity import add_goal
+    from mloop.store.models import Loop
 
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
         goal = add_goal(session, program, who, loop_id, title=title, term=term.strip().lower(),
                         due=when_or_none(app_ctx, due), private=private, now=app_ctx.now)
-        record = _record(goal)
+        record = _record(goal, who, session.get(Loop, goal.loop_id))
     shared = "private" if goal.shared_at is None else "shared"
     emit(pick_format(json_out), record, message=f"Added goal {goal.id} to loop {loop_id} ({shared}).")
 
 
 def _goal_action(ctx, goal_id, json_out, action, message):
     from mloop.output import emit, pick_format
+    from mloop.store.models import Loop
 
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
         goal = action(session, program, who, goal_id, now=app_ctx.now)
-        record = _record(goal)
+        record = _record(goal, who, session.get(Loop, goal.loop_id))
     emit(pick_format(json_out), record, message=message.format(id=goal.id))
 
 
@@ -108,18 +116,18 @@ def list_(
     """List the goals of your loops (a coordinator sees counts and states, never titles)."""
     from mloop.output import Column, Rows, emit, pick_format
     from mloop.store.activity import list_goals
+    from mloop.store.models import Loop
 
     fmt = pick_format(json_out, csv_out)
     with program_session(ctx, write=False) as (app_ctx, session, program, who):
-        coordinator_view = who.person is None or not (who.person.is_mentor or who.person.is_mentee)
         records = []
         for goal, tasks in list_goals(session, program, who, loop_id=loop_id, now=app_ctx.now):
-            record = _record(goal)
+            record = _record(goal, who, session.get(Loop, goal.loop_id))
             record["tasks"] = [{"id": t.id, "title": t.title, "due": t.due, "done_at": t.done_at} for t in tasks]
-            if coordinator_view:
-                record.pop("title")
+            if "title" not in record:  # a coordinator's view: states, never titles
                 record["tasks"] = [{"id": t["id"], "done_at": t["done_at"]} for t in record["tasks"]]
             records.append(record)
+    coordinator_view = any("title" not in r for r in records)
 
     def state(r):
         return "done" if r["completed_at"] else ("shared" if r["shared_at"] else "private")

@@ -9,7 +9,8 @@ import typer
 
 from mloop.commands._common import JsonFlag, app_of
 
-DEMO_NOW = "2026-06-01T09:00:00Z"
+DEMO_NOW = "2026-06-01T09:00:00Z"  # the sample program's fixed clock
+DEMO_PROGRAM = "Spring 2026 Mentoring"
 
 
 def register(app: typer.Typer) -> None:
@@ -110,14 +111,19 @@ def import_(
 def export(
     ctx: typer.Context,
     out: Annotated[Optional[str], typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+    json_out: JsonFlag = False,
 ) -> None:
-    """Export the whole program as JSON Lines (import it elsewhere with 'mloop import')."""
+    """Export the whole program as JSON Lines (import it elsewhere with 'mloop import').
+
+    With --json the records come as one JSON array instead, or, with --out,
+    a summary of what was written.
+    """
     import json
     import os
     import tempfile
 
     from mloop.errors import MloopError
-    from mloop.output import say
+    from mloop.output import emit, print_json, say
     from mloop.store.access import actor, current_program, require_coordinator
     from mloop.store.transfer import export_records
 
@@ -126,11 +132,12 @@ def export(
         program = current_program(session, app_ctx.program_name)
         require_coordinator(actor(session, program, app_ctx.acting_email), "exporting the program")
         if out is None:
+            if json_out:
+                print_json(list(export_records(session, program)))
+                return
             write = sys.stdout.write
-            count = 0
             for record in export_records(session, program):
                 write(json.dumps(record, ensure_ascii=False) + "\n")
-                count += 1
             return
         folder = os.path.dirname(os.path.abspath(out))
         if not os.path.isdir(folder):
@@ -147,7 +154,10 @@ def export(
         except BaseException:
             os.unlink(tmp)
             raise
-    say(f"Exported {count} records of {program.name!r} to {out}.")
+    if json_out:
+        emit("json", {"program": program.name, "out": out, "records": count})
+    else:
+        say(f"Exported {count} records of {program.name!r} to {out}.")
 
 
 def demo(
@@ -169,6 +179,9 @@ def demo(
     clock = datetime.fromisoformat(DEMO_NOW)
     path = str(sample_program_path())
     with app_ctx.session(write=False) as session:
+        if find_program(session, DEMO_PROGRAM) is not None:
+            raise Conflict(f"this store already holds the demo program {DEMO_PROGRAM!r}: "
+                           "load it into a new store (MLOOP_DB=demo.db mloop demo)")
         if find_program(session, None) is not None and not force:
             raise Conflict("this store already holds a program: load the demo into a new store "
                            "(MLOOP_DB=demo.db mloop demo) or pass --force to add it anyway")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, and_, or_, select
 
 from mloop.errors import Conflict, Forbidden, MloopError, NotFound, UsageError
 from mloop.store.access import Actor, is_member, loop_for, require_active
@@ -179,10 +179,13 @@ def add_goal(
         raise UsageError("a goal needs a title: mloop goal add LOOP 'Give a conference talk'")
     if term not in TERMS:
         raise UsageError(f"unknown term {term!r}: use short or long")
-    loop = loop_for(session, program, who, loop_id, doing="adding a goal", members_only=True)
+    loop = loop_for(session, program, who, loop_id, doing="adding a goal")
     require_active(loop, now, "add a goal")
+    member = is_member(loop, who.person)
+    if private and not member:
+        raise UsageError("a coordinator's goal for a loop is shared with both members: drop --private")
     goal = Goal(
-        loop_id=loop.id, author_id=who.person.id, title=title.strip(), term=term, due=due,
+        loop_id=loop.id, author_id=who.person.id if member else None, title=title.strip(), term=term, due=due,
         created_at=now, shared_at=None if private else now,
     )
     session.add(goal)
@@ -190,23 +193,28 @@ def add_goal(
     return goal
 
 
-def get_goal(session: Session, program: Program, who: Actor, goal_id: int, *, doing: str) -> tuple[Goal, Loop]:
+def get_goal(
+    session: Session, program: Program, who: Actor, goal_id: int, *, doing: str, coordinator_ok: bool = False,
+) -> tuple[Goal, Loop]:
+    """A goal the actor may act on: a shared goal of their loop or their own
+    private one; with ``coordinator_ok``, any shared goal for a coordinator."""
     goal = session.get(Goal, goal_id)
     loop = session.get(Loop, goal.loop_id) if goal else None
-    visible = (
-        goal is not None and loop is not None and loop.program_id == program.id
-        and is_member(loop, who.person)
-        and (goal.shared_at is not None or goal.author_id == who.person.id)
-    )
-    if not visible:
-        if goal is not None and loop is not None and loop.program_id == program.id and who.is_coordinator:
-            raise Forbidden(f"goals belong to the loop's members: {doing} is done by them (--as EMAIL)")
+    if goal is None or loop is None or loop.program_id != program.id:
+        raise NotFound(f"no goal {goal_id} in {program.name}: see 'mloop goal list'")
+    if is_member(loop, who.person):
+        if goal.shared_at is not None or goal.author_id == who.person.id:
+            return goal, loop
         raise NotFound(f"no goal {goal_id} among your goals: see 'mloop goal list'")
-    return goal, loop
+    if who.is_coordinator:
+        if coordinator_ok and goal.shared_at is not None:
+            return goal, loop
+        raise Forbidden(f"{doing} is for the loop's mentor or mentee: act as one of them with --as EMAIL")
+    raise NotFound(f"no goal {goal_id} among your goals: see 'mloop goal list'")
 
 
 def complete_goal(session: Session, program: Program, who: Actor, goal_id: int, *, now: datetime) -> Goal:
-    goal, loop = get_goal(session, program, who, goal_id, doing="completing a goal")
+    goal, loop = get_goal(session, program, who, goal_id, doing="completing a goal", coordinator_ok=True)
     require_active(loop, now, "complete a goal")
     if goal.completed_at is not None and goal.completed_at <= now:
         raise Conflict(f"goal {goal.id} is already done (since {goal.completed_at:%Y-%m-%d})")
@@ -217,7 +225,7 @@ def complete_goal(session: Session, program: Program, who: Actor, goal_id: int, 
 
 
 def share_goal(session: Session, program: Program, who: Actor, goal_id: int, *, now: datetime) -> Goal:
-    goal, loop = get_goal(session, program, who, goal_id, doing="sharing a goal")
+    goal, loop = get_goal(session, program, who, goal_id, doing="sharing a goal", coordinator_ok=True)
     require_active(loop, now, "share a goal")
     if goal.shared_at is None or goal.shared_at > now:
         goal.shared_at = now
@@ -277,25 +285,27 @@ def add_task(
 def list_goals(
     session: Session, program: Program, who: Actor, *, loop_id: int | None, now: datetime,
 ) -> list[tuple[Goal, list[Task]]]:
-    """A member sees the loop's shared goals and their own private ones; a
-    coordinator sees that goals exist and their state, never their titles
-    (the caller drops them)."""
+    """A member sees their loops' shared goals and their own private ones; a
+    coordinator sees every shared goal (the caller drops the titles)."""
     query = select(Goal).join(Loop, Loop.id == Goal.loop_id).where(
         Loop.program_id == program.id, Goal.created_at <= now
     )
     if loop_id is not None:
-        loop_for(session, program, who, loop_id, doing="listing goals")
+        loop = loop_for(session, program, who, loop_id, doing="listing goals")
         query = query.where(Goal.loop_id == loop_id)
-    if who.person is not None and not who.is_coordinator or (loop_id is not None and is_member(session.get(Loop, loop_id), who.person)):
+        member_view = is_member(loop, who.person)
+    else:
+        member_view = who.person is not None and (who.person.is_mentor or who.person.is_mentee)
+    if member_view:
         person_id = who.person.id
         query = query.where(
             or_(Loop.mentor_id == person_id, Loop.mentee_id == person_id),
-            or_(Goal.shared_at.is_not(None), Goal.author_id == person_id),
+            or_(and_(Goal.shared_at.is_not(None), Goal.shared_at <= now), Goal.author_id == person_id),
         )
-    elif not who.is_coordinator:
-        return []
+    elif who.is_coordinator:
+        query = query.where(Goal.shared_at.is_not(None), Goal.shared_at <= now)
     else:
-        query = query.where(Goal.shared_at.is_not(None))
+        return []
     goals = list(session.exec(query.order_by(Goal.loop_id, Goal.id)))
     tasks: dict[int, list[Task]] = {g.id: [] for g in goals}
     if goals:

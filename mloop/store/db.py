@@ -167,8 +167,7 @@ def session_scope(engine: sa.Engine, *, write: bool = True) -> Iterator[Session]
                 yield session
                 if write:
                     session.commit()
-                else:
-                    session.rollback()
+                # A reading block just closes: objects read stay usable after it.
             except BaseException:
                 session.rollback()
                 raise
