@@ -198,9 +198,17 @@ def sentiment(rating: int) -> str:
     return "negative"
 
 
-def is_at_risk(latest_member_rating: int | None) -> bool:
-    """A loop is at risk when the latest feedback by one of its members is negative."""
-    return latest_member_rating is not None and sentiment(latest_member_rating) == "negative"
+def is_negative(rating: int | None) -> bool:
+    return rating is not None and sentiment(rating) == "negative"
+
+
+def is_at_risk(latest_member_ratings) -> bool:
+    """A loop is at risk when the latest feedback of one of its members is negative.
+
+    Takes each member's latest rating (None for a member who gave none): one
+    member's later praise does not cancel the other's complaint.
+    """
+    return any(is_negative(rating) for rating in latest_member_ratings)
 
 
 # Next steps per stage and role: what the participant should do to move on.

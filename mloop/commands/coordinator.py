@@ -19,7 +19,7 @@ def report(
     ctx: typer.Context,
     stage: Annotated[Optional[str], typer.Option("--stage", help="Only people at this stage (e.g. first_meeting).")] = None,
     stalled: Annotated[bool, typer.Option("--stalled", help="Only stalled people.")] = False,
-    at_risk: Annotated[bool, typer.Option("--at-risk", help="Only loops at risk.")] = False,
+    at_risk: Annotated[bool, typer.Option("--at-risk", help="Only loops at risk (a member's latest feedback is negative).")] = False,
     json_out: JsonFlag = False,
     csv_out: CsvFlag = False,
 ) -> None:
@@ -42,19 +42,25 @@ def report(
          human=lambda out: _draw_report(out, document, app_ctx, stage=chosen_stage, stalled=stalled, at_risk=at_risk))
 
 
-def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool) -> None:
+def _table(title: str, *columns: tuple[str, str]):
+    """A compact report table: no edges, one space between columns, no wrapping."""
     from rich import box
     from rich.table import Table
 
+    table = Table(title=title, header_style="bold", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False, collapse_padding=True)
+    for label, justify in columns:
+        table.add_column(label, justify=justify, no_wrap=True)
+    return table
+
+
+def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool) -> None:
     from mloop.rules import STAGE_LABELS
 
     out.print(f"[bold]{doc['program']}[/bold] — as of {local(app_ctx, doc['as_of'])}")
     focused = stalled or at_risk
     if not focused:
-        funnel = Table(title="Milestone funnel", header_style="bold", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-        funnel.add_column("Stage")
-        funnel.add_column("People", justify="right")
-        funnel.add_column("")
+        funnel = _table("Milestone funnel", ("Stage", "left"), ("People", "right"), ("", "left"))
         widest = max(doc["stages"].values()) or 1
         for name, count in doc["stages"].items():
             bar = "█" * round(30 * count / widest) if count else ""
@@ -62,33 +68,28 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
             funnel.add_row(STAGE_LABELS[name], str(count), f"[cyan]{bar}[/cyan]", style=style)
         out.print(funnel)
     if not at_risk or stalled:
-        table = Table(title=f"Stalled (more than {doc['stall_days']} days in a stage)", header_style="bold",
-                      title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-        for label, justify in (("Name", "left"), ("Email", "left"), ("Role", "left"), ("Loop", "right"),
-                               ("Stage", "left"), ("Days", "right")):
-            table.add_column(label, justify=justify, no_wrap=True)
+        table = _table(f"Stalled (more than {doc['stall_days']} days in a stage)",
+                       ("Name", "left"), ("Email", "left"), ("Role", "left"), ("Loop", "right"),
+                       ("Stage", "left"), ("Days", "right"))
         for row in doc["stalled"]:
             table.add_row(row["name"], row["email"], row["role"], str(row["loop_id"] or "-"),
                           STAGE_LABELS[row["stage"]], str(row["days_in_stage"]))
         out.print(table if doc["stalled"] else "[green]Nobody is stalled.[/green]")
     if not stalled or at_risk:
         if doc["at_risk"]:
-            risk = Table(title="At risk (latest feedback negative)", header_style="bold", title_justify="left",
-                         box=box.SIMPLE_HEAD)
-            for label in ("Loop", "Mentor", "Mentee", "Latest rating"):
-                risk.add_column(label)
+            risk = _table("At risk (a member's latest feedback is negative)", ("Loop", "right"),
+                          ("Name", "left"), ("Email", "left"), ("Role", "left"), ("Rating", "right"))
             for row in doc["at_risk"]:
-                risk.add_row(str(row["loop_id"]), row["mentor"], row["mentee"], f"{row['latest_rating']}/5")
+                risk.add_row(str(row["loop_id"]), row["name"], row["email"], row["role"],
+                             f"{row['latest_rating']}/5")
             out.print(risk)
         else:
             out.print("[green]No loop is at risk.[/green]")
     if "members" in doc:
-        members = Table(title=f"At {STAGE_LABELS[stage]}", header_style="bold", title_justify="left",
-                        box=box.SIMPLE_HEAD)
-        for label in ("Name", "Email", "Role", "Loop", "Partner", "Days", "Stalled"):
-            members.add_column(label)
+        members = _table(f"At {STAGE_LABELS[stage]}", ("Name", "left"), ("Email", "left"), ("Role", "left"),
+                         ("Loop", "right"), ("Days", "right"), ("Stalled", "left"))
         for m in doc["members"]:
-            members.add_row(m["name"], m["email"], m["role"], str(m["loop_id"] or "-"), m["partner"] or "-",
+            members.add_row(m["name"], m["email"], m["role"], str(m["loop_id"] or "-"),
                             str(m["days_in_stage"]), "yes" if m["stalled"] else "")
         out.print(members)
     if not focused:

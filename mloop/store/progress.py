@@ -52,7 +52,7 @@ class Membership:
     matched_at: datetime | None = None
     held_meetings: int = 0
     last_meeting_at: datetime | None = None
-    latest_rating: int | None = None
+    latest_rating: int | None = None  # this member's own latest feedback in the loop
 
     def days_in_stage(self, now: datetime) -> int:
         return self.progress.days_in_stage(now)
@@ -153,14 +153,18 @@ class FactReader:
         )
         return {(loop_id, author): (held, pos) for loop_id, author, held, pos in self._rows(self._scope(query, Feedback.loop_id))}
 
-    def latest_member_ratings(self) -> dict[int, int]:
-        """loop -> rating of the latest feedback by one of its members."""
+    def latest_member_ratings(self) -> dict[tuple[int, int], int]:
+        """(loop, member) -> rating of that member's latest feedback in the loop."""
         ranked = self._scope(
             sa.select(
                 Feedback.loop_id.label("loop_id"),
+                Feedback.author_id.label("author_id"),
                 Feedback.rating.label("rating"),
                 sa.func.row_number()
-                .over(partition_by=Feedback.loop_id, order_by=(Feedback.created_at.desc(), Feedback.id.desc()))
+                .over(
+                    partition_by=(Feedback.loop_id, Feedback.author_id),
+                    order_by=(Feedback.created_at.desc(), Feedback.id.desc()),
+                )
                 .label("rank"),
             )
             .join(Loop, Loop.id == Feedback.loop_id)
@@ -170,7 +174,8 @@ class FactReader:
             ),
             Feedback.loop_id,
         ).subquery()
-        return dict(self._rows(sa.select(ranked.c.loop_id, ranked.c.rating).where(ranked.c.rank == 1)))
+        query = sa.select(ranked.c.loop_id, ranked.c.author_id, ranked.c.rating).where(ranked.c.rank == 1)
+        return {(loop_id, author): rating for loop_id, author, rating in self._rows(query)}
 
     def shared_goals(self) -> dict[int, list[rules.GoalFact]]:
         query = (
@@ -249,8 +254,7 @@ def memberships(
             held_meeting_times=tuple(held.get(loop_id, ())),
             goals=tuple(goals.get(loop_id, ())),
         )
-        rating = ratings.get(loop_id)
-        at_risk = rules.is_at_risk(rating)
+        at_risk = rules.is_at_risk((ratings.get((loop_id, mentor_id)), ratings.get((loop_id, mentee_id))))
         count, last = held_totals.get(loop_id, (0, None))
         for role, member_id, partner_id in (("mentor", mentor_id, mentee_id), ("mentee", mentee_id, mentor_id)):
             if person_id is not None and member_id != person_id:
@@ -276,7 +280,7 @@ def memberships(
                     matched_at=matched_at,
                     held_meetings=count,
                     last_meeting_at=last,
-                    latest_rating=rating,
+                    latest_rating=ratings.get((loop_id, member_id)),
                 )
             )
     if include_unmatched:
