@@ -40,5 +40,14 @@ class Conflict(MloopError):
     """The change would break a rule of the program (capacity, duplicates, ended loops)."""
 
 
+class BadFile(MloopError):
+    """A file whose content cannot be used (exit code 1): the message names the line."""
+
+
+def valid_id(value: int) -> bool:
+    """Whether an id can exist at all (the store's integers are 64-bit)."""
+    return 0 < value < 2**63
+
+
 class StoreError(MloopError):
     """The store cannot be opened or used."""

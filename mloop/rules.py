@@ -202,13 +202,13 @@ def is_negative(rating: int | None) -> bool:
     return rating is not None and sentiment(rating) == "negative"
 
 
-def is_at_risk(latest_member_ratings) -> bool:
-    """A loop is at risk when the latest feedback of one of its members is negative.
+def is_at_risk(latest_member_rating: int | None) -> bool:
+    """A loop is at risk when the latest feedback by one of its members is negative.
 
-    Takes each member's latest rating (None for a member who gave none): one
-    member's later praise does not cancel the other's complaint.
+    Takes the rating of the loop's latest feedback by either member (None when
+    neither gave any): a later positive rating clears an earlier complaint.
     """
-    return any(is_negative(rating) for rating in latest_member_ratings)
+    return is_negative(latest_member_rating)
 
 
 # Next steps per stage and role: what the participant should do to move on.

@@ -19,7 +19,7 @@ def report(
     ctx: typer.Context,
     stage: Annotated[Optional[str], typer.Option("--stage", help="Only people at this stage (e.g. first_meeting).")] = None,
     stalled: Annotated[bool, typer.Option("--stalled", help="Only stalled people.")] = False,
-    at_risk: Annotated[bool, typer.Option("--at-risk", help="Only loops at risk (a member's latest feedback is negative).")] = False,
+    at_risk: Annotated[bool, typer.Option("--at-risk", help="Only loops at risk (the latest feedback by a member is negative).")] = False,
     json_out: JsonFlag = False,
     csv_out: CsvFlag = False,
 ) -> None:
@@ -77,11 +77,11 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
         out.print(table if doc["stalled"] else "[green]Nobody is stalled.[/green]")
     if not stalled or at_risk:
         if doc["at_risk"]:
-            risk = _table("At risk (a member's latest feedback is negative)", ("Loop", "right"),
-                          ("Name", "left"), ("Email", "left"), ("Role", "left"), ("Rating", "right"))
+            risk = _table("At risk (latest feedback negative)", ("Loop", "right"), ("Mentor", "left"),
+                          ("Mentee", "left"), ("Rating", "right"), ("Given by", "left"))
             for row in doc["at_risk"]:
-                risk.add_row(str(row["loop_id"]), row["name"], row["email"], row["role"],
-                             f"{row['latest_rating']}/5")
+                given_by = "mentor" if row["email"] == row["mentor"] else "mentee"
+                risk.add_row(str(row["loop_id"]), row["mentor"], row["mentee"], f"{row['latest_rating']}/5", given_by)
             out.print(risk)
         else:
             out.print("[green]No loop is at risk.[/green]")

@@ -94,11 +94,13 @@ def done(
 ) -> None:
     """Mark a booked meeting as held."""
     from mloop.output import emit, pick_format
+    from mloop.store.access import is_member
     from mloop.store.activity import meeting_done
+    from mloop.store.models import Loop
 
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
         meeting = meeting_done(session, program, who, meeting_id, notes=notes, actions=list(action or []), now=app_ctx.now)
-        record = _record(meeting, private_visible=not who.is_coordinator or who.person is not None)
+        record = _record(meeting, private_visible=is_member(session.get(Loop, meeting.loop_id), who.person))
     emit(pick_format(json_out), record, message=f"Meeting {meeting.id} is marked as held.")
 
 

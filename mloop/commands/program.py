@@ -68,7 +68,7 @@ def _import_file(ctx: typer.Context, path: str, *, show_progress: bool, now=None
     import os
 
     from mloop.commands._files import open_lines
-    from mloop.errors import MloopError
+    from mloop.errors import BadFile, MloopError
     from mloop.store.access import actor
     from mloop.store.transfer import import_lines
 
@@ -87,8 +87,8 @@ def _import_file(ctx: typer.Context, path: str, *, show_progress: bool, now=None
                 )
             except UnicodeDecodeError as error:
                 raise MloopError(f"{path} is not UTF-8 text (bad byte at offset {error.start}): save it as UTF-8") from None
-            except MloopError as error:
-                raise type(error)(f"{path} {error.message}; nothing was imported", exit_code=error.exit_code) from None
+            except BadFile as error:
+                raise BadFile(f"{path} {error.message}; nothing was imported") from None
     finally:
         if handle is not sys.stdin:
             handle.close()

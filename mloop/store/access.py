@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Session, func, select
 
-from mloop.errors import Forbidden, NotFound, UsageError
+from mloop.errors import Forbidden, NotFound, UsageError, valid_id
 from mloop.store.models import Loop, Participant, Program
 
 DEFAULT_PROGRAM_NAME = "Mentoring program"
@@ -145,7 +145,7 @@ def require_participant(who: Actor, doing: str) -> Participant:
 
 
 def get_loop(session: Session, program: Program, loop_id: int) -> Loop:
-    loop = session.get(Loop, loop_id)
+    loop = session.get(Loop, loop_id) if valid_id(loop_id) else None
     if loop is None or loop.program_id != program.id:
         raise NotFound(f"no loop {loop_id} in {program.name}: see 'mloop match list'")
     return loop

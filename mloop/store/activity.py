@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, and_, or_, select
 
-from mloop.errors import Conflict, Forbidden, MloopError, NotFound, UsageError
+from mloop.errors import Conflict, Forbidden, MloopError, NotFound, UsageError, valid_id
 from mloop.store.access import Actor, is_member, loop_for, require_active
 from mloop.store.models import Feedback, Goal, JourneyShare, Loop, Meeting, Participant, Program, Task
 
@@ -61,7 +61,7 @@ def log_meeting(
 
 
 def get_meeting(session: Session, program: Program, who: Actor, meeting_id: int, *, doing: str) -> tuple[Meeting, Loop]:
-    meeting = session.get(Meeting, meeting_id)
+    meeting = session.get(Meeting, meeting_id) if valid_id(meeting_id) else None
     loop = session.get(Loop, meeting.loop_id) if meeting else None
     if meeting is None or loop is None or loop.program_id != program.id:
         raise NotFound(f"no meeting {meeting_id} in {program.name}: see 'mloop meet list'")
@@ -135,7 +135,7 @@ def give_feedback(
     loop = loop_for(session, program, who, loop_id, doing="giving feedback", members_only=True)
     require_active(loop, now, "give feedback")
     if meeting_id is not None:
-        meeting = session.get(Meeting, meeting_id)
+        meeting = session.get(Meeting, meeting_id) if valid_id(meeting_id) else None
         if meeting is None or meeting.loop_id != loop.id:
             raise NotFound(f"no meeting {meeting_id} in loop {loop.id}: see 'mloop meet list --loop {loop.id}'")
         if meeting.status != "held" or meeting.start > now:
@@ -198,7 +198,7 @@ def get_goal(
 ) -> tuple[Goal, Loop]:
     """A goal the actor may act on: a shared goal of their loop or their own
     private one; with ``coordinator_ok``, any shared goal for a coordinator."""
-    goal = session.get(Goal, goal_id)
+    goal = session.get(Goal, goal_id) if valid_id(goal_id) else None
     loop = session.get(Loop, goal.loop_id) if goal else None
     if goal is None or loop is None or loop.program_id != program.id:
         raise NotFound(f"no goal {goal_id} in {program.name}: see 'mloop goal list'")

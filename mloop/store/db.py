@@ -93,6 +93,11 @@ def make_engine(url: str) -> sa.Engine:
         raise StoreError(
             f"the driver for {parsed.drivername} is not installed ({error.name}): pip install 'mloop[postgres]'"
         ) from None
+    except sa.exc.NoSuchModuleError:
+        raise StoreError(
+            f"unknown database kind {parsed.drivername!r} in --db/MLOOP_DB: use a file path, "
+            "sqlite:///path or postgresql+psycopg://user@host/db"
+        ) from None
     if engine.dialect.name == "sqlite":
         _sqlite_setup(engine)
     return engine

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from mloop.errors import Conflict, UsageError
+from mloop.errors import BadFile, Conflict, UsageError
 from mloop.store.access import email_key, find_participant
 from mloop.store.models import Participant, Program
 
@@ -160,17 +160,20 @@ def read_people_file(path: str, text: str, *, now: datetime, tz) -> list[tuple[i
         raise UsageError(f"cannot tell the format of {path}: name it .csv or .jsonl")
     people = []
     seen: dict[str, int] = {}
-    for line, raw in rows:
-        try:
-            person = _person_from_raw(raw, now=now, tz=tz)
-            check_person(person)
-        except UsageError as error:
-            raise UsageError(f"{path} line {line}: {error}") from None
-        key = email_key(person.email)
-        if key in seen:
-            raise UsageError(f"{path} line {line}: {person.email} already appears on line {seen[key]}")
-        seen[key] = line
-        people.append((line, person))
+    try:
+        for line, raw in rows:
+            try:
+                person = _person_from_raw(raw, now=now, tz=tz)
+                check_person(person)
+            except UsageError as error:
+                raise BadFile(f"line {line}: {error}") from None
+            key = email_key(person.email)
+            if key in seen:
+                raise BadFile(f"line {line}: {person.email} already appears on line {seen[key]}")
+            seen[key] = line
+            people.append((line, person))
+    except BadFile as error:
+        raise BadFile(f"{path} {error}; nothing was imported") from None
     return people
 
 
@@ -183,9 +186,9 @@ def _jsonl_rows(text: str):
         try:
             raw = json.loads(line)
         except json.JSONDecodeError as error:
-            raise UsageError(f"line {number} is not valid JSON ({error.msg})") from None
+            raise BadFile(f"line {number}: not valid JSON ({error.msg})") from None
         if not isinstance(raw, dict):
-            raise UsageError(f"line {number}: expected a JSON object")
+            raise BadFile(f"line {number}: expected a JSON object")
         if raw.get("type", "participant") != "participant":
             continue
         yield number, raw
@@ -199,14 +202,14 @@ def _csv_rows(text: str):
     try:
         header = next(reader)
     except StopIteration:
-        raise UsageError("the CSV file is empty: it needs a header row with name,email,role") from None
+        raise BadFile("line 1: the file is empty; it needs a header row with name,email,role") from None
     except csv.Error as error:
-        raise UsageError(f"line 1 is not valid CSV ({error})") from None
+        raise BadFile(f"line 1: not valid CSV ({error})") from None
     keys = [_CSV_ALIASES.get(h.strip().lower()) for h in header]
     missing = {"name", "email", "roles"} - set(keys)
     if missing:
-        raise UsageError(
-            f"the CSV header lacks {', '.join(sorted(missing))}: it needs name,email,role "
+        raise BadFile(
+            f"line 1: the CSV header lacks {', '.join(sorted(missing))}: it needs name,email,role "
             "(optional: capacity,offers,seeks,joined_at)"
         )
     try:
@@ -214,10 +217,10 @@ def _csv_rows(text: str):
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) > len(header):
-                raise UsageError(f"line {reader.line_num} has {len(row)} cells, the header has {len(header)}")
+                raise BadFile(f"line {reader.line_num}: {len(row)} cells, but the header has {len(header)}")
             yield reader.line_num, {k: v for k, v in zip(keys, row) if k}
     except csv.Error as error:
-        raise UsageError(f"line {reader.line_num} is not valid CSV ({error})") from None
+        raise BadFile(f"line {reader.line_num}: not valid CSV ({error})") from None
 
 
 def _person_from_raw(raw: dict, *, now: datetime, tz) -> NewPerson:

@@ -52,7 +52,8 @@ class Membership:
     matched_at: datetime | None = None
     held_meetings: int = 0
     last_meeting_at: datetime | None = None
-    latest_rating: int | None = None  # this member's own latest feedback in the loop
+    latest_rating: int | None = None  # of the loop's latest feedback by either member
+    latest_rating_by: str | None = None
 
     def days_in_stage(self, now: datetime) -> int:
         return self.progress.days_in_stage(now)
@@ -153,18 +154,16 @@ class FactReader:
         )
         return {(loop_id, author): (held, pos) for loop_id, author, held, pos in self._rows(self._scope(query, Feedback.loop_id))}
 
-    def latest_member_ratings(self) -> dict[tuple[int, int], int]:
-        """(loop, member) -> rating of that member's latest feedback in the loop."""
+    def latest_member_feedback(self) -> dict[int, tuple[int, int, datetime]]:
+        """loop -> (rating, author, created_at) of the latest feedback by one of its members."""
         ranked = self._scope(
             sa.select(
                 Feedback.loop_id.label("loop_id"),
-                Feedback.author_id.label("author_id"),
                 Feedback.rating.label("rating"),
+                Feedback.author_id.label("author_id"),
+                Feedback.created_at.label("created_at"),
                 sa.func.row_number()
-                .over(
-                    partition_by=(Feedback.loop_id, Feedback.author_id),
-                    order_by=(Feedback.created_at.desc(), Feedback.id.desc()),
-                )
+                .over(partition_by=Feedback.loop_id, order_by=(Feedback.created_at.desc(), Feedback.id.desc()))
                 .label("rank"),
             )
             .join(Loop, Loop.id == Feedback.loop_id)
@@ -174,8 +173,10 @@ class FactReader:
             ),
             Feedback.loop_id,
         ).subquery()
-        query = sa.select(ranked.c.loop_id, ranked.c.author_id, ranked.c.rating).where(ranked.c.rank == 1)
-        return {(loop_id, author): rating for loop_id, author, rating in self._rows(query)}
+        query = sa.select(
+            ranked.c.loop_id, ranked.c.rating, ranked.c.author_id, sa.type_coerce(ranked.c.created_at, UTCDateTime())
+        ).where(ranked.c.rank == 1)
+        return {loop_id: (rating, author, at) for loop_id, rating, author, at in self._rows(query)}
 
     def shared_goals(self) -> dict[int, list[rules.GoalFact]]:
         query = (
@@ -237,7 +238,7 @@ def memberships(
         bookings = facts.first_bookings()
         held, held_totals = facts.held_meetings(k)
         feedback = facts.member_feedback()
-        ratings = facts.latest_member_ratings()
+        latest = facts.latest_member_feedback()
         goals = facts.shared_goals()
         shares = facts.journey_shares()
     people = facts.people(None if person_id is None else [person_id, *(x for r in loops for x in (r[1], r[2]))])
@@ -254,7 +255,8 @@ def memberships(
             held_meeting_times=tuple(held.get(loop_id, ())),
             goals=tuple(goals.get(loop_id, ())),
         )
-        at_risk = rules.is_at_risk((ratings.get((loop_id, mentor_id)), ratings.get((loop_id, mentee_id))))
+        rating, rating_author, _at = latest.get(loop_id, (None, None, None))
+        at_risk = rules.is_at_risk(rating)
         count, last = held_totals.get(loop_id, (0, None))
         for role, member_id, partner_id in (("mentor", mentor_id, mentee_id), ("mentee", mentee_id, mentor_id)):
             if person_id is not None and member_id != person_id:
@@ -280,7 +282,8 @@ def memberships(
                     matched_at=matched_at,
                     held_meetings=count,
                     last_meeting_at=last,
-                    latest_rating=ratings.get((loop_id, member_id)),
+                    latest_rating=rating,
+                    latest_rating_by=people[rating_author].email if rating_author in people else None,
                 )
             )
     if include_unmatched:

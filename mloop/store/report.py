@@ -68,23 +68,18 @@ def coordinator_report(
         (m for m in chosen if m.stalled),
         key=lambda m: (-m.days_in_stage(now), m.person.email, m.loop_id or 0),
     )
-    # One entry per unhappy member: whose latest feedback in the loop is negative.
-    risky = [
-        {
-            "email": m.person.email,
-            "name": m.person.name,
-            "role": m.role,
-            "loop_id": m.loop_id,
-            "mentor": m.person.email if m.role == "mentor" else m.partner.email,
-            "mentee": m.person.email if m.role == "mentee" else m.partner.email,
-            "latest_rating": m.latest_rating,
-            "stage": m.progress.stage,
-            "days_in_stage": m.days_in_stage(now),
-        }
-        for m in chosen
-        if m.at_risk and rules.is_negative(m.latest_rating)
-    ]
-    risky.sort(key=lambda r: (r["loop_id"], r["email"]))
+    # One entry per loop at risk, naming who gave the negative feedback.
+    risky: dict[int, dict] = {}
+    for m in chosen:
+        if m.at_risk and m.loop_id not in risky:
+            mentor, mentee = (m.person, m.partner) if m.role == "mentor" else (m.partner, m.person)
+            risky[m.loop_id] = {
+                "loop_id": m.loop_id,
+                "mentor": mentor.email,
+                "mentee": mentee.email,
+                "email": m.latest_rating_by,
+                "latest_rating": m.latest_rating,
+            }
     document = {
         "program": program.name,
         "as_of": now,
@@ -103,7 +98,7 @@ def coordinator_report(
             }
             for m in stalled_rows
         ],
-        "at_risk": risky,
+        "at_risk": [risky[loop_id] for loop_id in sorted(risky)],
         "activity": activity(session, program, now),
     }
     if stage is not None:

@@ -18,7 +18,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from mloop.errors import Conflict, MloopError, UsageError
+from mloop.errors import BadFile, Conflict, MloopError, UsageError
 from mloop.store.access import Actor, create_program, email_key, require_coordinator
 from mloop.store.models import (
     Feedback,
@@ -45,8 +45,8 @@ ROLES = ("mentor", "mentee")
 TABLE_ORDER = (Participant, Milestone, Loop, Meeting, Goal, Task, Feedback, JourneyShare, MilestoneDone)
 
 
-class LineError(UsageError):
-    exit_code = 1
+class LineError(BadFile):
+    """A bad line of an import file."""
 
 
 @dataclass
