@@ -81,7 +81,8 @@ class Importer:
             model: (self.conn.execute(sa.select(sa.func.max(model.__table__.c.id))).scalar() or 0) + 1
             for model in TABLE_ORDER
         }
-        self.people: dict[str, tuple[int, bool, bool]] = {}
+        self.people: dict[str, tuple[int, bool, bool]] = {}  # email key -> (id, mentor?, mentee?)
+        self.roles: dict[int, tuple[bool, bool]] = {}  # id -> (mentor?, mentee?)
         self.loops: dict[str, _LoopRef] = {}
         self.active_pairs: dict[tuple[int, int], str] = {}
         self.meetings: dict[str, tuple[int, int, str]] = {}
@@ -192,6 +193,7 @@ class Importer:
             .where(Participant.program_id == self.program.id)
         ):
             self.people[key] = (pid, mentor, mentee)
+            self.roles[pid] = (mentor, mentee)
         for mid, name in self.conn.execute(
             sa.select(Milestone.id, Milestone.name).where(Milestone.program_id == self.program.id)
         ):
@@ -268,6 +270,7 @@ class Importer:
                 self.fail(f"{key_name} must be a list of skills")
         pid = self._id(Participant)
         self.people[key] = (pid, "mentor" in roles, "mentee" in roles)
+        self.roles[pid] = ("mentor" in roles, "mentee" in roles)
         self._add(Participant, {
             "id": pid, "program_id": self.program.id, "email": email, "email_key": key,
             "name": self.text(r, "name", required=True).strip(),
@@ -290,10 +293,9 @@ class Importer:
         mentor, mentee = self.person(r, "mentor"), self.person(r, "mentee")
         if mentor == mentee:
             self.fail("mentor and mentee are the same person")
-        roles = {pid: (m, e) for pid, m, e in self.people.values()}
-        if not roles[mentor][0]:
+        if not self.roles[mentor][0]:
             self.fail(f"{r['mentor']} is not a mentor: give them the mentor role")
-        if not roles[mentee][1]:
+        if not self.roles[mentee][1]:
             self.fail(f"{r['mentee']} is not a mentee: give them the mentee role")
         matched_at = self.time(r, "matched_at")
         ended_at = self.time(r, "ended_at", required=False)
