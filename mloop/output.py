@@ -57,7 +57,10 @@ def say(message: str) -> None:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default))
+    """One JSON document: indented for a person at a terminal, compact (and
+    written by the fast C encoder) for a pipe or a file."""
+    indent = 2 if sys.stdout.isatty() else None
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=indent, default=_json_default))
     sys.stdout.write("\n")
 
 

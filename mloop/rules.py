@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 GETTING_STARTED = "getting_started"
 MATCHED = "matched"
@@ -41,8 +42,9 @@ DEFAULT_STALL_DAYS = 21
 DEFAULT_MOMENTUM_MEETINGS = 3
 
 
-@dataclass(frozen=True)
-class GoalFact:
+class GoalFact(NamedTuple):
+    """A goal of the loop (a tuple: the report builds one per shared goal)."""
+
     shared_at: datetime | None
     completed_at: datetime | None = None
 
@@ -73,11 +75,12 @@ class MemberFacts:
     journey_share_times: tuple[datetime, ...] = ()
 
 
-@dataclass(frozen=True)
-class Progress:
+class Progress(NamedTuple):
+    """Where one membership stands: its stage, since when, and every stage reached."""
+
     stage: str
     stage_since: datetime
-    history: tuple[tuple[str, datetime], ...] = field(default=())
+    history: tuple[tuple[str, datetime], ...] = ()
 
     def days_in_stage(self, now: datetime) -> int:
         return days_between(self.stage_since, now)
@@ -107,27 +110,39 @@ def goals_all_done_at(goals, not_before: datetime, now: datetime) -> datetime | 
     """Earliest t in [not_before, now] at which the loop has at least one shared
     goal and every goal shared by t was completed by t.
 
-    Sharing a goal can only break the condition and completing one can only
-    mend it, so the candidates are ``not_before`` and each completion time.
+    A completed goal rules out the times in [shared_at, completed_at); a goal
+    never completed rules out everything from its shared_at on.  So sweep
+    the completed goals in sharing order, jumping past each interval that
+    covers the candidate.
     """
-    shared = [g for g in goals if g.shared_at is not None and g.shared_at <= now]
-    if not shared:
+    first_shared = None
+    first_open = None
+    intervals = []
+    for goal in goals:
+        shared_at = goal.shared_at
+        if shared_at is None or shared_at > now:
+            continue
+        if first_shared is None or shared_at < first_shared:
+            first_shared = shared_at
+        completed_at = goal.completed_at
+        if completed_at is None or completed_at > now:
+            if first_open is None or shared_at < first_open:
+                first_open = shared_at
+        elif completed_at > shared_at:
+            intervals.append((shared_at, completed_at))
+    if first_shared is None:
         return None
-    candidates = sorted(
-        {not_before}
-        | {
-            g.completed_at
-            for g in shared
-            if g.completed_at is not None and not_before < g.completed_at <= now
-        }
-    )
-    for t in candidates:
-        in_play = [g for g in shared if g.shared_at <= t]
-        if in_play and all(
-            g.completed_at is not None and g.completed_at <= t for g in in_play
-        ):
-            return t
-    return None
+    t = max(not_before, first_shared)
+    if len(intervals) > 1:
+        intervals.sort()
+    for shared_at, completed_at in intervals:
+        if shared_at > t:
+            break
+        if completed_at > t:
+            t = completed_at
+    if (first_open is not None and t >= first_open) or t > now:
+        return None
+    return t
 
 
 def membership_progress(
@@ -139,41 +154,55 @@ def membership_progress(
     """Stage of one member in one loop as of ``now``; None if the loop is not active."""
     if not is_active(loop, now):
         return None
-    t1 = loop.matched_at
-    history: list[tuple[str, datetime]] = [(MATCHED, t1)]
-
-    def reach(stage: str, previous: datetime, *inputs: datetime | None) -> datetime | None:
-        if any(t is None for t in inputs):
-            return None
-        reached = max(previous, *inputs)
-        history.append((stage, reached))
-        return reached
-
-    t2 = reach(FIRST_MEETING, t1, _earliest(loop.booking_times, now))
-    t3 = t2 and reach(
-        GROW_TOGETHER,
-        t2,
-        _earliest(loop.held_meeting_times, now),
-        _earliest(member.held_meeting_feedback_times, now),
+    return progress_from_aggregates(
+        now,
+        matched_at=loop.matched_at,
+        first_booking=_earliest(loop.booking_times, now),
+        first_held=_earliest(loop.held_meeting_times, now),
+        kth_held=_kth(loop.held_meeting_times, momentum_meetings, now),
+        first_shared_goal=_earliest([g.shared_at for g in loop.goals if g.shared_at is not None], now),
+        first_held_meeting_feedback=_earliest(member.held_meeting_feedback_times, now),
+        first_positive_loop_feedback=_earliest(member.positive_loop_feedback_times, now),
+        first_journey_share=_earliest(member.journey_share_times, now),
+        goals=loop.goals,
     )
-    t4 = t3 and reach(
-        LEVELLING_UP,
-        t3,
-        _kth(loop.held_meeting_times, momentum_meetings, now),
-        _earliest([g.shared_at for g in loop.goals if g.shared_at is not None], now),
-        _earliest(member.positive_loop_feedback_times, now),
-    )
-    if t4:
-        finish = [
-            t
-            for t in (
-                _earliest(member.journey_share_times, now),
-                goals_all_done_at(loop.goals, t4, now),
-            )
-            if t is not None
-        ]
-        if finish:
-            reach(COMPLETED, t4, min(finish))
+
+
+def progress_from_aggregates(
+    now: datetime,
+    *,
+    matched_at: datetime,
+    first_booking: datetime | None,
+    first_held: datetime | None,
+    kth_held: datetime | None,
+    first_shared_goal: datetime | None,
+    first_held_meeting_feedback: datetime | None,
+    first_positive_loop_feedback: datetime | None,
+    first_journey_share: datetime | None,
+    goals=(),
+) -> Progress:
+    """The stages of DESIGN §3 from one membership's aggregates as of ``now``.
+
+    Each argument is the earliest (or, for ``kth_held``, the k-th) time of a
+    fact that exists as of ``now``, or None; ``goals`` are the loop's goals,
+    only read once Levelling Up is reached.  This is the form the store's
+    per-loop SQL aggregates arrive in.
+    """
+    history: list[tuple[str, datetime]] = [(MATCHED, matched_at)]
+    if first_booking is not None:
+        t2 = max(matched_at, first_booking)
+        history.append((FIRST_MEETING, t2))
+        if first_held is not None and first_held_meeting_feedback is not None:
+            t3 = max(t2, first_held, first_held_meeting_feedback)
+            history.append((GROW_TOGETHER, t3))
+            if kth_held is not None and first_shared_goal is not None and first_positive_loop_feedback is not None:
+                t4 = max(t3, kth_held, first_shared_goal, first_positive_loop_feedback)
+                history.append((LEVELLING_UP, t4))
+                finish = goals_all_done_at(goals, t4, now)
+                if first_journey_share is not None and (finish is None or first_journey_share < finish):
+                    finish = first_journey_share
+                if finish is not None:
+                    history.append((COMPLETED, max(t4, finish)))
     stage, since = history[-1]
     return Progress(stage=stage, stage_since=since, history=tuple(history))
 

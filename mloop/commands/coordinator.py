@@ -34,7 +34,8 @@ def report(
     with program_session(ctx, write=False) as (app_ctx, session, program, who):
         require_coordinator(who, "the coordinator report")
         document, members = coordinator_report(
-            session, program, app_ctx.now, stage=chosen_stage, stalled=stalled, at_risk=at_risk
+            session, program, app_ctx.now, stage=chosen_stage, stalled=stalled, at_risk=at_risk,
+            with_rows=fmt == "csv",
         )
     csv_rows = Rows([Column(k, k) for k in MEMBER_COLUMNS],
                     [dict(m, stage_since=isoformat_utc(m["stage_since"])) for m in members])

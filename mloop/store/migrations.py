@@ -149,9 +149,26 @@ def _v2_fact_indexes(conn: sa.Connection) -> None:
         conn.exec_driver_sql(statement)
 
 
+def _v3_covering_indexes(conn: sa.Connection) -> None:
+    """Covering indexes so the report reads each loop's aggregates from
+    indexes alone: bookings, held meetings by the time they count from
+    (an expression index), each member's feedback, the latest feedback."""
+    held_from = "GREATEST(start, created_at)" if conn.dialect.name == "postgresql" else "max(start, created_at)"
+    for statement in (
+        "CREATE INDEX ix_meeting_booking ON meeting (loop_id, created_at, status)",
+        f"CREATE INDEX ix_meeting_held_from ON meeting (loop_id, status, ({held_from}))",
+        "CREATE INDEX ix_feedback_member ON feedback (loop_id, author_id, meeting_id, rating, created_at)",
+        "CREATE INDEX ix_feedback_latest ON feedback (loop_id, created_at, id, author_id, rating)",
+        "CREATE INDEX ix_journey_share_member ON journey_share (loop_id, author_id, created_at)",
+        "DROP INDEX ix_feedback_loop_author",
+    ):
+        conn.exec_driver_sql(statement)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "create the tables", _v1_create_tables),
     (2, "indexes for the milestone aggregates", _v2_fact_indexes),
+    (3, "covering indexes for the report", _v3_covering_indexes),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -42,6 +43,41 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+    def result_processor(self, dialect, coltype):
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        # SQLite hands back naive UTC text: parse it in one step (the report
+        # reads hundreds of thousands; datetime.replace would cost 10x more).
+        parse = datetime.fromisoformat
+        utc = timezone.utc
+
+        def process(value):
+            if value is None:
+                return None
+            if isinstance(value, str):
+                return parse(value + "+00:00")
+            return value if value.tzinfo else value.replace(tzinfo=utc)
+
+        return process
+
+
+class greatest(sa.sql.functions.GenericFunction):
+    """The later of two times: max(a, b) on SQLite, GREATEST(a, b) elsewhere."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+@compiles(greatest, "sqlite")
+def _greatest_sqlite(element, compiler, **kw):
+    return f"max({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(greatest)
+def _greatest_default(element, compiler, **kw):
+    return f"GREATEST({compiler.process(element.clauses, **kw)})"
 
 
 def _time(nullable: bool = False, index: bool = False):

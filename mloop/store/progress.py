@@ -1,8 +1,9 @@
 """Per-loop facts aggregated in SQL, turned into stages by ``mloop.rules``.
 
 The report on a large program must not load ORM objects row by row: each
-query here returns plain tuples, one aggregate per loop (or per loop and
-member), and only facts dated at or before ``now``.
+query here returns plain tuples — one row of aggregates per active loop, one
+per loop member with feedback — and only counts facts dated at or before
+``now``.  Covering indexes (migration 3) let SQLite answer them from indexes.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from typing import NamedTuple
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -25,11 +27,11 @@ from mloop.store.models import (
     Participant,
     Program,
     UTCDateTime,
+    greatest,
 )
 
 
-@dataclass
-class Person:
+class Person(NamedTuple):
     id: int
     email: str
     name: str
@@ -38,7 +40,7 @@ class Person:
     joined_at: datetime
 
 
-@dataclass
+@dataclass(slots=True)
 class Membership:
     """One person's place in the funnel: in a loop, or unmatched (loop_id None)."""
 
@@ -49,22 +51,60 @@ class Membership:
     progress: rules.Progress
     stalled: bool
     at_risk: bool
+    days: int  # whole days in the current stage
     matched_at: datetime | None = None
     held_meetings: int = 0
     last_meeting_at: datetime | None = None
     latest_rating: int | None = None  # of the loop's latest feedback by either member
     latest_rating_by: str | None = None
 
-    def days_in_stage(self, now: datetime) -> int:
-        return self.progress.days_in_stage(now)
+
+@dataclass(slots=True)
+class LoopRow:
+    """One active loop's aggregates as of ``now``."""
+
+    loop_id: int
+    mentor_id: int
+    mentee_id: int
+    matched_at: datetime
+    first_booking: datetime | None
+    first_held: datetime | None
+    kth_held: datetime | None
+    latest_rating: int | None
+    held_meetings: int = 0
+    last_meeting_at: datetime | None = None
 
 
-def _held_at():
-    """A held meeting counts from its start, never before it was created."""
-    return sa.type_coerce(
-        sa.case((Meeting.start > Meeting.created_at, Meeting.start), else_=Meeting.created_at),
-        UTCDateTime(),
-    )
+def time_reader(dialect_name: str):
+    """Turns a time as the driver returns it into an aware UTC datetime."""
+    if dialect_name == "sqlite":
+        parse = datetime.fromisoformat
+
+        def read(value):
+            # Stored as naive UTC text; appending the offset is far cheaper than .replace().
+            return None if value is None else parse(value + "+00:00")
+
+        return read
+
+    def read_aware(value):
+        return None if value is None else value.astimezone(timezone.utc)
+
+    return read_aware
+
+
+def only_program(session: Session, program: Program) -> bool:
+    """Whether ``program`` is the store's only program (so no fact needs filtering by program)."""
+    ids = session.connection().execute(sa.select(Program.id).limit(2)).scalars().all()
+    return ids == [program.id]
+
+
+def _time(expression):
+    return sa.type_coerce(expression, UTCDateTime())
+
+
+def held_from():
+    """A held meeting counts from its start, never before it was booked."""
+    return greatest(Meeting.start, Meeting.created_at)
 
 
 class FactReader:
@@ -75,131 +115,148 @@ class FactReader:
         self.program = program
         self.now = now
         self.loop_ids = None if loop_ids is None else sorted(set(loop_ids))
-
-    def _scope(self, query, loop_column):
-        query = query.where(Loop.program_id == self.program.id)
-        if self.loop_ids is not None:
-            query = query.where(loop_column.in_(self.loop_ids))
-        return query
+        self.alone = only_program(session, program)
+        self.time = time_reader(session.connection().dialect.name)
 
     def _rows(self, query):
         return self.session.connection().execute(query).all()
 
-    def active_loops(self):
+    def _raw_rows(self, query) -> list[tuple]:
+        """The driver's own tuples, skipping SQLAlchemy's per-row processing
+        (times stay as the driver gives them: convert them with ``self.time``)."""
+        result = self.session.connection().execute(query)
+        try:
+            return result.cursor.fetchall()
+        finally:
+            result.close()
+
+    def _in_scope(self, loop_column):
+        """Facts of this program's (chosen) loops."""
+        if self.loop_ids is not None:
+            return loop_column.in_(self.loop_ids)
+        if self.alone:  # every fact in the store is this program's: no need to ask
+            return sa.true()
+        return loop_column.in_(sa.select(Loop.id).where(Loop.program_id == self.program.id))
+
+    def loops(self, momentum_meetings: int, *, with_counts: bool = False) -> list[LoopRow]:
+        """Active loops with their meeting aggregates and latest member rating.
+
+        Each aggregate is a correlated subquery that one index answers.
+        """
         now = self.now
-        query = sa.select(Loop.id, Loop.mentor_id, Loop.mentee_id, Loop.matched_at, Loop.ended_at).where(
-            Loop.matched_at <= now, sa.or_(Loop.ended_at.is_(None), Loop.ended_at > now)
-        )
-        return self._rows(self._scope(query, Loop.id).order_by(Loop.id))
+        held = held_from()
+        held_here = sa.and_(Meeting.loop_id == Loop.id, Meeting.status == "held", held <= now)
 
-    def first_bookings(self) -> dict[int, datetime]:
-        query = (
-            sa.select(Meeting.loop_id, sa.func.min(Meeting.created_at))
-            .join(Loop, Loop.id == Meeting.loop_id)
-            .where(Meeting.status != "cancelled", Meeting.created_at <= self.now)
-            .group_by(Meeting.loop_id)
-        )
-        return dict(self._rows(self._scope(query, Meeting.loop_id)))
-
-    def held_meetings(self, keep: int) -> tuple[dict[int, list[datetime]], dict[int, tuple[int, datetime]]]:
-        """The first ``keep`` held-meeting times per loop, and (count, last) per loop."""
-        held_at = _held_at()
-        ranked = self._scope(
-            sa.select(
-                Meeting.loop_id.label("loop_id"),
-                held_at.label("held_at"),
-                sa.func.row_number().over(partition_by=Meeting.loop_id, order_by=(held_at, Meeting.id)).label("rank"),
-                sa.func.count().over(partition_by=Meeting.loop_id).label("held"),
-                sa.func.max(held_at).over(partition_by=Meeting.loop_id).label("last"),
+        def nth_held(offset: int):
+            return (
+                sa.select(held).where(held_here).order_by(held).limit(1).offset(offset).scalar_subquery()
             )
-            .join(Loop, Loop.id == Meeting.loop_id)
-            .where(Meeting.status == "held", held_at <= self.now),
-            Meeting.loop_id,
-        ).subquery()
-        query = sa.select(
-            ranked.c.loop_id,
-            sa.type_coerce(ranked.c.held_at, UTCDateTime()),
-            ranked.c.rank,
-            ranked.c.held,
-            sa.type_coerce(ranked.c.last, UTCDateTime()),
-        ).where(ranked.c.rank <= keep)
-        times: dict[int, list[datetime]] = defaultdict(list)
-        totals: dict[int, tuple[int, datetime]] = {}
-        for loop_id, at, _rank, count, last in self._rows(query.order_by(ranked.c.loop_id, ranked.c.rank)):
-            times[loop_id].append(at)
-            totals[loop_id] = (count, last)
-        return times, totals
+
+        columns = [
+            Loop.id, Loop.mentor_id, Loop.mentee_id, Loop.matched_at,
+            _time(
+                sa.select(sa.func.min(Meeting.created_at))
+                .where(Meeting.loop_id == Loop.id, Meeting.created_at <= now, Meeting.status != "cancelled")
+                .scalar_subquery()
+            ),
+            _time(nth_held(0)),
+            _time(nth_held(momentum_meetings - 1)),
+            sa.select(Feedback.rating)
+            .where(
+                Feedback.loop_id == Loop.id,
+                Feedback.created_at <= now,
+                Feedback.author_id.in_([Loop.mentor_id, Loop.mentee_id]),
+            )
+            .order_by(Feedback.created_at.desc(), Feedback.id.desc())
+            .limit(1)
+            .scalar_subquery(),
+        ]
+        if with_counts:
+            columns += [
+                sa.select(sa.func.count()).where(held_here).scalar_subquery(),
+                _time(sa.select(sa.func.max(held)).where(held_here).scalar_subquery()),
+            ]
+        query = sa.select(*columns).where(
+            Loop.program_id == self.program.id,
+            Loop.matched_at <= now,
+            sa.or_(Loop.ended_at.is_(None), Loop.ended_at > now),
+        )
+        if self.loop_ids is not None:
+            query = query.where(Loop.id.in_(self.loop_ids))
+        t = self.time
+        if with_counts:
+            return [
+                LoopRow(i, mentor, mentee, t(matched), t(booking), t(first), t(kth), rating, held, t(last))
+                for i, mentor, mentee, matched, booking, first, kth, rating, held, last in self._raw_rows(query.order_by(Loop.id))
+            ]
+        return [
+            LoopRow(i, mentor, mentee, t(matched), t(booking), t(first), t(kth), rating)
+            for i, mentor, mentee, matched, booking, first, kth, rating in self._raw_rows(query.order_by(Loop.id))
+        ]
 
     def member_feedback(self) -> dict[tuple[int, int], tuple[datetime | None, datetime | None]]:
-        """(loop, author) -> (first feedback on a held meeting, first loop feedback rated 4+)."""
-        on_held = sa.case(
-            (sa.and_(Feedback.meeting_id.is_not(None), Meeting.status == "held"), Feedback.created_at),
-            else_=None,
-        )
+        """(loop, author) -> (first feedback on a held meeting, first loop feedback rated 4+).
+
+        Feedback on a meeting is only ever stored for a held meeting (the
+        commands and the importer refuse others, and a held meeting cannot be
+        cancelled), so no join to the meetings is needed.
+        """
+        on_meeting = sa.case((Feedback.meeting_id.is_not(None), Feedback.created_at), else_=None)
         positive = sa.case(
-            (sa.and_(Feedback.meeting_id.is_(None), Feedback.rating >= 4), Feedback.created_at),
-            else_=None,
+            (sa.and_(Feedback.meeting_id.is_(None), Feedback.rating >= 4), Feedback.created_at), else_=None
         )
         query = (
-            sa.select(
-                Feedback.loop_id,
-                Feedback.author_id,
-                sa.type_coerce(sa.func.min(on_held), UTCDateTime()),
-                sa.type_coerce(sa.func.min(positive), UTCDateTime()),
-            )
-            .join(Loop, Loop.id == Feedback.loop_id)
-            .outerjoin(Meeting, Meeting.id == Feedback.meeting_id)
-            .where(Feedback.created_at <= self.now)
+            sa.select(Feedback.loop_id, Feedback.author_id, _time(sa.func.min(on_meeting)), _time(sa.func.min(positive)))
+            .where(self._in_scope(Feedback.loop_id), Feedback.created_at <= self.now)
             .group_by(Feedback.loop_id, Feedback.author_id)
         )
-        return {(loop_id, author): (held, pos) for loop_id, author, held, pos in self._rows(self._scope(query, Feedback.loop_id))}
+        t = self.time
+        return {(loop_id, author): (t(held), t(pos)) for loop_id, author, held, pos in self._raw_rows(query)}
 
-    def latest_member_feedback(self) -> dict[int, tuple[int, int, datetime]]:
-        """loop -> (rating, author, created_at) of the latest feedback by one of its members."""
-        ranked = self._scope(
-            sa.select(
-                Feedback.loop_id.label("loop_id"),
-                Feedback.rating.label("rating"),
-                Feedback.author_id.label("author_id"),
-                Feedback.created_at.label("created_at"),
-                sa.func.row_number()
-                .over(partition_by=Feedback.loop_id, order_by=(Feedback.created_at.desc(), Feedback.id.desc()))
-                .label("rank"),
+    def latest_rating_authors(self, loop_ids: list[int]) -> dict[int, int]:
+        """loop -> author of its latest member feedback, for a few loops (the at-risk ones)."""
+        found: dict[int, int] = {}
+        for start in range(0, len(loop_ids), 5000):
+            chunk = loop_ids[start : start + 5000]
+            ranked = (
+                sa.select(
+                    Feedback.loop_id.label("loop_id"),
+                    Feedback.author_id.label("author_id"),
+                    sa.func.row_number()
+                    .over(partition_by=Feedback.loop_id, order_by=(Feedback.created_at.desc(), Feedback.id.desc()))
+                    .label("rank"),
+                )
+                .join(Loop, Loop.id == Feedback.loop_id)
+                .where(
+                    Feedback.loop_id.in_(chunk),
+                    Feedback.created_at <= self.now,
+                    Feedback.author_id.in_([Loop.mentor_id, Loop.mentee_id]),
+                )
+                .subquery()
             )
-            .join(Loop, Loop.id == Feedback.loop_id)
-            .where(
-                Feedback.created_at <= self.now,
-                sa.or_(Feedback.author_id == Loop.mentor_id, Feedback.author_id == Loop.mentee_id),
-            ),
-            Feedback.loop_id,
-        ).subquery()
-        query = sa.select(
-            ranked.c.loop_id, ranked.c.rating, ranked.c.author_id, sa.type_coerce(ranked.c.created_at, UTCDateTime())
-        ).where(ranked.c.rank == 1)
-        return {loop_id: (rating, author, at) for loop_id, rating, author, at in self._rows(query)}
+            found.update(self._rows(sa.select(ranked.c.loop_id, ranked.c.author_id).where(ranked.c.rank == 1)))
+        return found
 
     def shared_goals(self) -> dict[int, list[rules.GoalFact]]:
-        query = (
-            sa.select(Goal.loop_id, Goal.shared_at, Goal.completed_at)
-            .join(Loop, Loop.id == Goal.loop_id)
-            .where(Goal.shared_at.is_not(None), Goal.shared_at <= self.now)
+        now = self.now
+        completed = _time(sa.case((Goal.completed_at <= now, Goal.completed_at), else_=None))
+        query = sa.select(Goal.loop_id, Goal.shared_at, completed).where(
+            self._in_scope(Goal.loop_id), Goal.shared_at.is_not(None), Goal.shared_at <= now
         )
         goals: dict[int, list[rules.GoalFact]] = defaultdict(list)
-        now = self.now
-        for loop_id, shared_at, completed_at in self._rows(self._scope(query, Goal.loop_id)):
-            goals[loop_id].append(
-                rules.GoalFact(shared_at, completed_at if completed_at is not None and completed_at <= now else None)
-            )
+        fact = rules.GoalFact
+        t = self.time
+        for loop_id, shared_at, completed_at in self._raw_rows(query):
+            goals[loop_id].append(fact(t(shared_at), t(completed_at)))
         return goals
 
     def journey_shares(self) -> dict[tuple[int, int], datetime]:
         query = (
-            sa.select(JourneyShare.loop_id, JourneyShare.author_id, sa.func.min(JourneyShare.created_at))
-            .join(Loop, Loop.id == JourneyShare.loop_id)
-            .where(JourneyShare.created_at <= self.now)
+            sa.select(JourneyShare.loop_id, JourneyShare.author_id, _time(sa.func.min(JourneyShare.created_at)))
+            .where(self._in_scope(JourneyShare.loop_id), JourneyShare.created_at <= self.now)
             .group_by(JourneyShare.loop_id, JourneyShare.author_id)
         )
-        return {(loop_id, author): at for loop_id, author, at in self._rows(self._scope(query, JourneyShare.loop_id))}
+        return {(loop_id, author): at for loop_id, author, at in self._rows(query)}
 
     def people(self, ids: Iterable[int] | None = None) -> dict[int, Person]:
         query = sa.select(
@@ -208,7 +265,11 @@ class FactReader:
         ).where(Participant.program_id == self.program.id)
         if ids is not None:
             query = query.where(Participant.id.in_(sorted(set(ids))))
-        return {row[0]: Person(*row) for row in self._rows(query)}
+        t = self.time
+        return {
+            pid: Person(pid, email, name, bool(mentor), bool(mentee), t(joined))
+            for pid, email, name, mentor, mentee, joined in self._raw_rows(query)
+        }
 
 
 def memberships(
@@ -218,92 +279,90 @@ def memberships(
     *,
     person_id: int | None = None,
     include_unmatched: bool = True,
+    with_counts: bool = False,
 ) -> list[Membership]:
-    """Every membership of the program as of ``now`` (or one person's), with stage and flags."""
+    """Every membership of the program as of ``now`` (or one person's), with stage and flags.
+
+    ``with_counts`` adds each loop's held-meeting count and last meeting.
+    """
     loop_ids = None
     if person_id is not None:
-        loop_ids = [
-            row[0]
-            for row in session.connection().execute(
+        loop_ids = list(
+            session.connection().execute(
                 sa.select(Loop.id).where(
                     Loop.program_id == program.id,
                     sa.or_(Loop.mentor_id == person_id, Loop.mentee_id == person_id),
                 )
-            )
-        ]
-    facts = FactReader(session, program, now, loop_ids)
-    loops = facts.active_loops() if loop_ids is None or loop_ids else []
-    k = program.momentum_meetings
-    if loops:
-        bookings = facts.first_bookings()
-        held, held_totals = facts.held_meetings(k)
-        feedback = facts.member_feedback()
-        latest = facts.latest_member_feedback()
-        goals = facts.shared_goals()
-        shares = facts.journey_shares()
-    people = facts.people(None if person_id is None else [person_id, *(x for r in loops for x in (r[1], r[2]))])
-
-    result: list[Membership] = []
-    in_a_loop: set[int] = set()
-    for loop_id, mentor_id, mentee_id, matched_at, ended_at in loops:
-        booking = bookings.get(loop_id)
-        loop_facts = rules.LoopFacts(
-            loop_id=loop_id,
-            matched_at=matched_at,
-            ended_at=ended_at,
-            booking_times=(booking,) if booking is not None else (),
-            held_meeting_times=tuple(held.get(loop_id, ())),
-            goals=tuple(goals.get(loop_id, ())),
+            ).scalars()
         )
-        rating, rating_author, _at = latest.get(loop_id, (None, None, None))
-        at_risk = rules.is_at_risk(rating)
-        count, last = held_totals.get(loop_id, (0, None))
-        for role, member_id, partner_id in (("mentor", mentor_id, mentee_id), ("mentee", mentee_id, mentor_id)):
-            if person_id is not None and member_id != person_id:
+    facts = FactReader(session, program, now, loop_ids)
+    k = program.momentum_meetings
+    loops = facts.loops(k, with_counts=with_counts) if loop_ids is None or loop_ids else []
+    feedback = facts.member_feedback() if loops else {}
+    goals = facts.shared_goals() if loops else {}
+    shares = facts.journey_shares() if loops else {}
+    people = facts.people(None if person_id is None else [person_id, *(x for r in loops for x in (r.mentor_id, r.mentee_id))])
+    at_risk_loops = [row.loop_id for row in loops if rules.is_at_risk(row.latest_rating)]
+    rating_authors = facts.latest_rating_authors(at_risk_loops) if at_risk_loops else {}
+
+    progress_of = rules.progress_from_aggregates
+    stall_limit = timedelta(days=program.stall_days)
+    completed = rules.COMPLETED
+    day = timedelta(days=1)
+    result: list[Membership] = []
+    append = result.append
+    in_a_loop: set[int] = set()
+    no_feedback = (None, None)
+    only_member = person_id
+    for row in loops:
+        loop_id = row.loop_id
+        loop_goals = goals.get(loop_id, ())
+        first_goal = min([g.shared_at for g in loop_goals]) if loop_goals else None
+        at_risk = rules.is_at_risk(row.latest_rating)
+        author = rating_authors.get(loop_id)
+        rated_by = people[author].email if author in people else None
+        mentor, mentee = people[row.mentor_id], people[row.mentee_id]
+        for role, member, partner in (("mentor", mentor, mentee), ("mentee", mentee, mentor)):
+            member_id = member.id
+            if only_member is not None and member_id != only_member:
                 continue
-            on_held, positive = feedback.get((loop_id, member_id), (None, None))
-            share = shares.get((loop_id, member_id))
-            member_facts = rules.MemberFacts(
-                held_meeting_feedback_times=(on_held,) if on_held is not None else (),
-                positive_loop_feedback_times=(positive,) if positive is not None else (),
-                journey_share_times=(share,) if share is not None else (),
+            on_held, positive = feedback.get((loop_id, member_id), no_feedback)
+            progress = progress_of(
+                now,
+                matched_at=row.matched_at,
+                first_booking=row.first_booking,
+                first_held=row.first_held,
+                kth_held=row.kth_held,
+                first_shared_goal=first_goal,
+                first_held_meeting_feedback=on_held,
+                first_positive_loop_feedback=positive,
+                first_journey_share=shares.get((loop_id, member_id)),
+                goals=loop_goals,
             )
-            progress = rules.membership_progress(loop_facts, member_facts, now, k)
             in_a_loop.add(member_id)
-            result.append(
+            waited = now - progress.stage_since
+            append(
                 Membership(
-                    person=people[member_id],
-                    role=role,
-                    loop_id=loop_id,
-                    partner=people.get(partner_id),
-                    progress=progress,
-                    stalled=rules.is_stalled(progress, now, program.stall_days),
-                    at_risk=at_risk,
-                    matched_at=matched_at,
-                    held_meetings=count,
-                    last_meeting_at=last,
-                    latest_rating=rating,
-                    latest_rating_by=people[rating_author].email if rating_author in people else None,
+                    member, role, loop_id, partner, progress,
+                    progress.stage != completed and waited > stall_limit,
+                    at_risk, waited // day, row.matched_at, row.held_meetings, row.last_meeting_at,
+                    row.latest_rating, rated_by,
                 )
             )
     if include_unmatched:
         for person in people.values():
             if person.id in in_a_loop or not (person.is_mentor or person.is_mentee):
                 continue
-            if person_id is not None and person.id != person_id:
+            if only_member is not None and person.id != only_member:
                 continue
             progress = rules.unmatched_progress(person.joined_at, now)
             if progress is None:
                 continue
-            result.append(
+            waited = now - progress.stage_since
+            append(
                 Membership(
-                    person=person,
-                    role="mentor" if person.is_mentor else "mentee",
-                    loop_id=None,
-                    partner=None,
-                    progress=progress,
-                    stalled=rules.is_stalled(progress, now, program.stall_days),
-                    at_risk=False,
+                    person, "mentor" if person.is_mentor else "mentee", None, None, progress,
+                    waited > stall_limit, False, waited // day,
                 )
             )
     return result

@@ -36,7 +36,7 @@ def member_record(m: Membership, now: datetime) -> dict:
         "partner": m.partner.email if m.partner else None,
         "stage": m.progress.stage,
         "stage_since": m.progress.stage_since,
-        "days_in_stage": m.days_in_stage(now),
+        "days_in_stage": m.days,
         "stalled": m.stalled,
         "at_risk": m.at_risk,
         "meetings_held": m.held_meetings,
@@ -51,9 +51,10 @@ def coordinator_report(
     stage: str | None = None,
     stalled: bool = False,
     at_risk: bool = False,
+    with_rows: bool = False,
 ) -> tuple[dict, list[dict]]:
-    """The report document, and the membership rows behind it (for CSV)."""
-    members = memberships(session, program, now)
+    """The report document, and (``with_rows``) the membership rows behind it, for CSV."""
+    members = memberships(session, program, now, with_counts=with_rows or stage is not None)
     stages = {name: 0 for name in rules.STAGES}
     for m in members:
         stages[m.progress.stage] += 1
@@ -66,7 +67,7 @@ def coordinator_report(
     ]
     stalled_rows = sorted(
         (m for m in chosen if m.stalled),
-        key=lambda m: (-m.days_in_stage(now), m.person.email, m.loop_id or 0),
+        key=lambda m: (-m.days, m.person.email, m.loop_id or 0),
     )
     # One entry per loop at risk, naming who gave the negative feedback.
     risky: dict[int, dict] = {}
@@ -94,7 +95,7 @@ def coordinator_report(
                 "loop_id": m.loop_id,
                 "stage": m.progress.stage,
                 "stage_since": m.progress.stage_since,
-                "days_in_stage": m.days_in_stage(now),
+                "days_in_stage": m.days,
             }
             for m in stalled_rows
         ],
@@ -103,7 +104,7 @@ def coordinator_report(
     }
     if stage is not None:
         document["members"] = [member_record(m, now) for m in _ordered(chosen)]
-    return document, [member_record(m, now) for m in _ordered(chosen)]
+    return document, [member_record(m, now) for m in _ordered(chosen)] if with_rows else []
 
 
 def _ordered(members: list[Membership]) -> list[Membership]:
@@ -113,11 +114,18 @@ def _ordered(members: list[Membership]) -> list[Membership]:
 
 def activity(session: Session, program: Program, now: datetime) -> dict:
     """Counts of what has happened in the program up to ``now``."""
+    from mloop.store.progress import only_program
+
     conn = session.connection()
     in_program = Loop.program_id == program.id
+    alone = only_program(session, program)
 
     def count(query) -> int:
         return conn.execute(query).scalar_one()
+
+    def scoped(query, loop_column):
+        """Limit to this program's loops, unless it is the store's only program."""
+        return query if alone else query.where(loop_column.in_(sa.select(Loop.id).where(in_program)))
 
     loop_state = sa.case(
         (sa.and_(Loop.ended_at.is_not(None), Loop.ended_at <= now), Loop.outcome),
@@ -130,34 +138,33 @@ def activity(session: Session, program: Program, now: datetime) -> dict:
     )
     meetings = dict(
         conn.execute(
-            sa.select(Meeting.status, sa.func.count())
-            .join(Loop, Loop.id == Meeting.loop_id)
-            .where(in_program, Meeting.created_at <= now)
+            scoped(sa.select(Meeting.status, sa.func.count()), Meeting.loop_id)
+            .where(Meeting.created_at <= now)
             .group_by(Meeting.status)
         ).all()
     )
     ratings = dict(
         conn.execute(
-            sa.select(Feedback.rating, sa.func.count())
-            .join(Loop, Loop.id == Feedback.loop_id)
-            .where(in_program, Feedback.created_at <= now)
+            scoped(sa.select(Feedback.rating, sa.func.count()), Feedback.loop_id)
+            .where(Feedback.created_at <= now)
             .group_by(Feedback.rating)
         ).all()
     )
     sentiments = {"positive": 0, "neutral": 0, "negative": 0}
     for rating, n in ratings.items():
         sentiments[rules.sentiment(rating)] += n
-    goals_shared = count(
-        sa.select(sa.func.count()).select_from(Goal).join(Loop, Loop.id == Goal.loop_id)
-        .where(in_program, Goal.shared_at.is_not(None), Goal.shared_at <= now)
-    )
-    goals_completed = count(
-        sa.select(sa.func.count()).select_from(Goal).join(Loop, Loop.id == Goal.loop_id)
-        .where(in_program, Goal.completed_at.is_not(None), Goal.completed_at <= now)
-    )
+    goals_shared, goals_completed = conn.execute(
+        scoped(
+            sa.select(
+                sa.func.count().filter(Goal.shared_at.is_not(None), Goal.shared_at <= now),
+                sa.func.count().filter(Goal.completed_at.is_not(None), Goal.completed_at <= now),
+            ),
+            Goal.loop_id,
+        )
+    ).one()
     journeys = count(
-        sa.select(sa.func.count()).select_from(JourneyShare).join(Loop, Loop.id == JourneyShare.loop_id)
-        .where(in_program, JourneyShare.created_at <= now)
+        scoped(sa.select(sa.func.count()).select_from(JourneyShare), JourneyShare.loop_id)
+        .where(JourneyShare.created_at <= now)
     )
     people = conn.execute(
         sa.select(
@@ -212,7 +219,7 @@ def _loop_entry(session: Session, m: Membership, now: datetime, *, history: bool
         "stage": m.progress.stage,
         "stage_label": rules.STAGE_LABELS[m.progress.stage],
         "stage_since": m.progress.stage_since,
-        "days_in_stage": m.days_in_stage(now),
+        "days_in_stage": m.days,
         "stalled": m.stalled,
         "meetings_held": m.held_meetings,
         "next_meeting": _next_meeting(session, m.loop_id, now),
@@ -232,7 +239,7 @@ def participant_status(
     loop_id: int | None = None,
     history: bool = False,
 ) -> dict:
-    members = memberships(session, program, now, person_id=person.id)
+    members = memberships(session, program, now, person_id=person.id, with_counts=True)
     in_loops = [m for m in members if m.loop_id is not None]
     document: dict = {
         "participant": {
@@ -250,7 +257,7 @@ def participant_status(
         document["participant"].update(
             stage=m.progress.stage,
             stage_since=m.progress.stage_since,
-            days_in_stage=m.days_in_stage(now),
+            days_in_stage=m.days,
             stalled=m.stalled,
             next_steps=list(rules.next_steps(m.progress.stage, m.role)),
         )
@@ -304,7 +311,7 @@ def _ended_entry(session: Session, program: Program, person: Participant, loop_i
 def participant_card(session: Session, program: Program, person: Participant, now: datetime) -> dict:
     """A coordinator's view of one person: stages, flags, history, meeting
     counts and feedback ratings — never goal titles, agendas or notes."""
-    members = memberships(session, program, now, person_id=person.id)
+    members = memberships(session, program, now, person_id=person.id, with_counts=True)
     card: dict = {
         "participant": {
             "email": person.email, "name": person.name, "roles": roles_of(person),
@@ -317,7 +324,7 @@ def participant_card(session: Session, program: Program, person: Participant, no
         if m.loop_id is None:
             card["participant"].update(
                 stage=m.progress.stage, stage_since=m.progress.stage_since,
-                days_in_stage=m.days_in_stage(now), stalled=m.stalled,
+                days_in_stage=m.days, stalled=m.stalled,
             )
             continue
         ratings = session.connection().execute(
@@ -335,7 +342,7 @@ def participant_card(session: Session, program: Program, person: Participant, no
             "partner": {"email": m.partner.email, "name": m.partner.name},
             "stage": m.progress.stage,
             "stage_since": m.progress.stage_since,
-            "days_in_stage": m.days_in_stage(now),
+            "days_in_stage": m.days,
             "stalled": m.stalled,
             "at_risk": m.at_risk,
             "history": _history(m.progress),
