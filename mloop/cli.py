@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, NamedTuple, Optional
 
 import typer
 import typer.core
@@ -65,8 +65,53 @@ def hoist_global_options(args: list[str]) -> list[str]:
     return front + rest
 
 
+class Entry(NamedTuple):
+    module: str  # where the command (or group) lives, imported only when used
+    group: bool  # a command group (its module's whole app) or one command of it
+    help: str  # the line 'mloop --help' shows, without importing the module
+
+
+# Every command of mloop, in the order 'mloop --help' lists them.  A test checks
+# that each line here matches the help of the command it names.
+COMMANDS: dict[str, Entry] = {
+    "init": Entry("mloop.commands.program", False, "Create the store (if needed) and a program in it."),
+    "demo": Entry("mloop.commands.program", False, "Load the sample program into the store and print its coordinator report."),
+    "import": Entry("mloop.commands.program", False, "Import a whole program from JSON Lines, in one transaction: all or nothing."),
+    "export": Entry("mloop.commands.program", False, "Export the whole program as JSON Lines (import it elsewhere with 'mloop import')."),
+    "status": Entry("mloop.commands.loop", False, "Where each of your loops stands and what to do next."),
+    "share": Entry("mloop.commands.loop", False, "Share your journey for a loop (the certificate step)."),
+    "participant": Entry("mloop.commands.participant", True, "Add, list, show and import the people of a program."),
+    "match": Entry("mloop.commands.match", True, "Create, list and end matches (loops)."),
+    "meet": Entry("mloop.commands.meet", True, "Book, log, complete, cancel and list meetings."),
+    "goal": Entry("mloop.commands.goal", True, "Set, share and complete goals; add tasks to them."),
+    "feedback": Entry("mloop.commands.feedback", True, "Give and list feedback (private to its author and coordinators)."),
+    "coordinator": Entry("mloop.commands.coordinator", True, "Coordinator views: the milestone funnel, stalled and at-risk people."),
+}
+
+
 class MloopGroup(TyperGroup):
-    """Root group: turns every failure into one line on stderr and an exit code."""
+    """Root group: loads each command's module only when that command runs,
+    and turns every failure into one line on stderr and an exit code."""
+
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        entry = COMMANDS.get(name)
+        if entry is None:
+            return None
+        import importlib
+
+        module_app = importlib.import_module(entry.module).app
+        group = typer.main.get_group(module_app)
+        if entry.group:
+            group.name = name
+            return group
+        return group.get_command(ctx, name)
+
+    def format_commands(self, ctx, formatter):
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, entry.help) for name, entry in COMMANDS.items()])
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if args is None:
@@ -111,6 +156,7 @@ class MloopGroup(TyperGroup):
 
 app = typer.Typer(
     cls=MloopGroup,
+    rich_markup_mode=None,  # plain help: Rich's help renderer alone costs more than Typer's import
     name=PROG,
     help="Track a mentoring program from the terminal: people, matches, meetings, goals, "
     "feedback and the milestone funnel.",
@@ -176,22 +222,6 @@ def root(
                 raise UsageError(f"--now/MLOOP_NOW: {error}") from None
     ctx.obj = AppContext(db=db, acting_email=acting, now=clock, tz=zone, program_name=program)
     ctx.call_on_close(ctx.obj.close)
-
-
-def _mount() -> None:
-    from mloop.commands import coordinator, feedback, goal, loop, match, meet, participant, program
-
-    program.register(app)
-    app.add_typer(participant.app, name="participant")
-    app.add_typer(match.app, name="match")
-    app.add_typer(meet.app, name="meet")
-    app.add_typer(goal.app, name="goal")
-    app.add_typer(feedback.app, name="feedback")
-    app.add_typer(coordinator.app, name="coordinator")
-    loop.register(app)
-
-
-_mount()
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ import typer
 
 from mloop.commands._common import CsvFlag, JsonFlag, local, program_session
 
-app = typer.Typer(help="Coordinator views: the milestone funnel, stalled and at-risk people.", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="Coordinator views: the milestone funnel, stalled and at-risk people.", no_args_is_help=True)
 
 MEMBER_COLUMNS = ("email", "name", "role", "loop_id", "partner", "stage", "stage_since", "days_in_stage",
                   "stalled", "at_risk", "meetings_held")

@@ -8,7 +8,7 @@ import typer
 
 from mloop.commands._common import CsvFlag, JsonFlag, local, program_session
 
-app = typer.Typer(help="Give and list feedback (private to its author and coordinators).", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="Give and list feedback (private to its author and coordinators).", no_args_is_help=True)
 
 
 @app.command("give")

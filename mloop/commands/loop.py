@@ -9,11 +9,10 @@ import typer
 from mloop.commands._common import JsonFlag, local, program_session
 
 
-def register(app: typer.Typer) -> None:
-    app.command("status")(status)
-    app.command("share")(share)
+app = typer.Typer(rich_markup_mode=None)
 
 
+@app.command("status")
 def status(
     ctx: typer.Context,
     loop_id: Annotated[Optional[int], typer.Option("--loop", help="Only this loop.")] = None,
@@ -72,6 +71,7 @@ def _draw_status(out, doc: dict, app_ctx) -> None:
                   f"{ended['partner']['name']}: reached {STAGE_LABELS[ended['final_stage']]}[/dim]")
 
 
+@app.command("share")
 def share(
     ctx: typer.Context,
     loop_id: Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id.")],

@@ -8,7 +8,7 @@ import typer
 
 from mloop.commands._common import CsvFlag, JsonFlag, local, program_session
 
-app = typer.Typer(help="Create, list and end matches (loops).", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="Create, list and end matches (loops).", no_args_is_help=True)
 
 
 @app.command("create")

@@ -8,7 +8,7 @@ import typer
 
 from mloop.commands._common import CsvFlag, JsonFlag, program_session
 
-app = typer.Typer(help="Add, list, show and import the people of a program.", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="Add, list, show and import the people of a program.", no_args_is_help=True)
 
 PEOPLE_COLUMNS = (
     ("email", "Email"), ("name", "Name"), ("roles", "Roles"), ("capacity", "Capacity"),

@@ -13,13 +13,10 @@ DEMO_NOW = "2026-06-01T09:00:00Z"  # the sample program's fixed clock
 DEMO_PROGRAM = "Spring 2026 Mentoring"
 
 
-def register(app: typer.Typer) -> None:
-    app.command("init")(init)
-    app.command("demo")(demo)
-    app.command("import")(import_)
-    app.command("export")(export)
+app = typer.Typer(rich_markup_mode=None)
 
 
+@app.command("init")
 def init(
     ctx: typer.Context,
     program: Annotated[Optional[str], typer.Option("--program", help="The program's name.")] = None,
@@ -94,6 +91,7 @@ def _import_file(ctx: typer.Context, path: str, *, show_progress: bool, now=None
             handle.close()
 
 
+@app.command("import")
 def import_(
     ctx: typer.Context,
     file: Annotated[str, typer.Argument(help="A JSON Lines file from 'mloop export' (or written to the same format); - for stdin.")],
@@ -108,6 +106,7 @@ def import_(
     emit(pick_format(json_out), record, message=f"Imported into {summary.program!r}: {parts or 'nothing'}.")
 
 
+@app.command("export")
 def export(
     ctx: typer.Context,
     out: Annotated[Optional[str], typer.Option("--out", help="Write to this file instead of stdout.")] = None,
@@ -160,6 +159,7 @@ def export(
         say(f"Exported {count} records of {program.name!r} to {out}.")
 
 
+@app.command("demo")
 def demo(
     ctx: typer.Context,
     force: Annotated[bool, typer.Option("--force", help="Load the demo even though the store already holds a program.")] = False,
