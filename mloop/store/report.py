@@ -18,6 +18,7 @@ from mloop.errors import NotFound, UsageError
 from mloop.store.models import Feedback, Goal, JourneyShare, Loop, Meeting, Participant, Program
 from mloop.store.participants import roles_of
 from mloop.store.progress import Membership, memberships
+from mloop.timeparse import isoformat_utc as utc_text
 
 
 def parse_stage(text: str) -> str:
@@ -65,10 +66,8 @@ def coordinator_report(
         and (not stalled or m.stalled)
         and (not at_risk or m.at_risk)
     ]
-    stalled_rows = sorted(
-        (m for m in chosen if m.stalled),
-        key=lambda m: (-m.days, m.person.email, m.loop_id or 0),
-    )
+    stalled_rows = [m for m in chosen if m.stalled]
+    stalled_rows.sort(key=lambda m: (-m.days, m.person.email, m.loop_id or 0))
     # One entry per loop at risk, naming who gave the negative feedback.
     risky: dict[int, dict] = {}
     for m in chosen:
@@ -94,7 +93,7 @@ def coordinator_report(
                 "role": m.role,
                 "loop_id": m.loop_id,
                 "stage": m.progress.stage,
-                "stage_since": m.progress.stage_since,
+                "stage_since": utc_text(m.progress.stage_since),  # text already: JSON writes it as is
                 "days_in_stage": m.days,
             }
             for m in stalled_rows

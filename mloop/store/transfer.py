@@ -303,7 +303,8 @@ class Importer:
         if ended_at is not None:
             if ended_at < matched_at:
                 self.fail("ended_at is before matched_at")
-            self.choice(r, "outcome", ("completed", "cancelled"))
+            if outcome is not None:  # an older export may lack it; the loop has ended all the same
+                self.choice(r, "outcome", ("completed", "cancelled"))
         elif outcome is not None:
             self.fail("outcome is given but ended_at is not")
         if ended_at is None:
@@ -334,7 +335,9 @@ class Importer:
             "id": meeting_id, "loop_id": loop.id, "start": self.time(r, "start"),
             "duration_min": self.integer(r, "duration_min", 45, low=1, high=24 * 60),
             "location": self.text(r, "where"), "agenda": self.text(r, "agenda"), "notes": self.text(r, "notes"),
-            "actions": "\n".join(actions), "status": status, "created_at": self.time(r, "created_at"),
+            "actions": "\n".join(actions), "status": status,
+            # A meeting with no booking time was booked when it started.
+            "created_at": self.time(r, "created_at", required=False) or self.time(r, "start"),
         })
 
     def _feedback(self, r: dict) -> None:
