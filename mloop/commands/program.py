@@ -64,8 +64,8 @@ def _progress_bar(total: int | None, enabled: bool):
 def _import_file(ctx: typer.Context, path: str, *, show_progress: bool, now=None):
     import os
 
-    from mloop.commands._files import open_lines
-    from mloop.errors import BadFile, MloopError
+    from mloop.commands._files import not_utf8, open_lines
+    from mloop.errors import BadFile
     from mloop.store.access import actor
     from mloop.store.transfer import import_lines
 
@@ -83,7 +83,7 @@ def _import_file(ctx: typer.Context, path: str, *, show_progress: bool, now=None
                     who=lambda program: actor(session, program, app_ctx.acting_email), progress=advance,
                 )
             except UnicodeDecodeError as error:
-                raise MloopError(f"{path} is not UTF-8 text (bad byte at offset {error.start}): save it as UTF-8") from None
+                raise not_utf8(path, error) from None
             except BadFile as error:
                 raise BadFile(f"{path} {error.message}; nothing was imported") from None
     finally:
