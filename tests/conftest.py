@@ -205,3 +205,39 @@ def make_loop(cli: Cli):
         return cli.json(*args, user=as_user, now=now)["id"]
 
     return make
+
+
+# --- PostgreSQL: a throwaway server for the tests marked 'postgres' ------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL server on loopback for the whole run (see tests/pg.py); skips when there is none."""
+    import pg
+
+    reason = pg.unavailable()
+    if reason:
+        pytest.skip(f"PostgreSQL tests skipped: {reason}")
+    server = pg.PgServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """An SQLAlchemy URL of a new, empty database of its own, dropped after the test."""
+    name = pg_server.create_database()
+    try:
+        yield pg_server.url(name)
+    finally:
+        pg_server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request, tmp_path: Path) -> str:
+    """A new store on each engine: an SQLite file, and a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return request.getfixturevalue("pg_url")

@@ -1,8 +1,13 @@
-"""Store layer: real SQLite files, migrations, transactions, fact aggregates."""
+"""Store layer: migrations, transactions and fact aggregates on real stores.
+
+Most tests run on both engines: an SQLite file and a database on the throwaway
+PostgreSQL server that the suite starts itself (``store_url`` in conftest.py;
+the PostgreSQL cases are marked ``postgres`` and skipped when there is no
+server to start).  Tests about the SQLite file itself stay SQLite-only.
+"""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -23,10 +28,24 @@ def db_path(tmp_path):
 
 
 @pytest.fixture
-def engine(db_path):
+def engine(store_url):
+    engine = open_store(store_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(db_path):
     engine = open_store(resolve_url(str(db_path)))
     yield engine
     engine.dispose()
+
+
+def _integrity_ok(engine) -> bool:
+    if engine.dialect.name != "sqlite":
+        return True  # PostgreSQL keeps no half-written pages to check
+    with engine.connect() as conn:
+        return conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
 
 
 def _columns(conn, table):
@@ -41,39 +60,110 @@ def test_migrated_schema_matches_the_models(engine):
             assert _columns(conn, name) == {c.name for c in table.columns}, name
 
 
-def test_new_store_records_latest_version_and_uses_wal(engine, db_path):
+def _kind(column_type) -> str:
+    if isinstance(column_type, sa.Boolean):
+        return "boolean"
+    if isinstance(column_type, sa.Integer):
+        return "integer"
+    if isinstance(column_type, sa.DateTime):
+        return "time"
+    if isinstance(column_type, sa.String):
+        return "text"
+    return type(column_type).__name__
+
+
+def test_migrated_columns_have_the_models_types_lengths_and_nullability(engine):
+    """Column for column: what the migrations built is what the models declare."""
+    with engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        for name, table in SQLModel.metadata.tables.items():
+            stored = {c["name"]: c for c in inspector.get_columns(name)}
+            for column in table.columns:
+                found = stored[column.name]
+                where = f"{name}.{column.name}"
+                model_type = column.type.impl if hasattr(column.type, "impl") else column.type
+                if column.primary_key:
+                    continue  # SQLite lets a non-integer primary key hold NULL; nothing ever writes one
+                assert found["nullable"] == column.nullable, where
+                if engine.dialect.name == "postgresql":
+                    # SQLite keeps declared names only; PostgreSQL has the real types.
+                    assert _kind(found["type"]) == _kind(model_type), f"{where}: {found['type']!r}"
+                    if isinstance(model_type, sa.DateTime):
+                        assert found["type"].timezone, f"{where} must be TIMESTAMP WITH TIME ZONE"
+                if isinstance(model_type, sa.String):
+                    assert getattr(found["type"], "length", None) == model_type.length, where
+
+
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+def test_migrated_schema_has_the_models_unique_constraints_and_foreign_keys(engine):
+    with engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        for name, table in SQLModel.metadata.tables.items():
+            stored_fks = {
+                (tuple(fk["constrained_columns"]), fk["referred_table"]) for fk in inspector.get_foreign_keys(name)
+            }
+            model_fks = {((fk.parent.name,), fk.column.table.name) for fk in table.foreign_keys}
+            assert stored_fks == model_fks, name
+            unique = {tuple(u["column_names"]) for u in inspector.get_unique_constraints(name)}
+            unique |= {tuple(i["column_names"]) for i in inspector.get_indexes(name) if i["unique"]}
+            for constraint in table.constraints:
+                if isinstance(constraint, sa.UniqueConstraint):
+                    assert tuple(c.name for c in constraint.columns) in unique, (name, constraint)
+            for column in table.columns:
+                if column.unique:
+                    assert (column.name,) in unique, f"{name}.{column.name}"
+
+
+def test_new_store_records_latest_version(engine):
     with engine.connect() as conn:
         assert migrations.current_version(conn) == migrations.LATEST
+
+
+def test_new_sqlite_store_uses_wal_foreign_keys_and_a_busy_timeout(sqlite_engine):
+    with sqlite_engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
 
 
-def test_older_store_is_migrated_forward_without_losing_rows(db_path):
+def test_probing_the_version_of_an_empty_database_leaves_the_transaction_usable(store_url):
+    """On PostgreSQL a failed statement aborts the transaction: the probe runs in a savepoint."""
+    bare = sa.create_engine(store_url)
+    try:
+        with bare.connect() as conn:
+            with conn.begin():
+                assert migrations.current_version(conn) is None
+                assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        bare.dispose()
+
+
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+def test_older_store_is_migrated_forward_without_losing_rows(store_url):
     # Build a store as release 1 left it: only migration 1 applied.
-    engine = sa.create_engine(f"sqlite:///{db_path}")
+    engine = sa.create_engine(store_url)
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE mloop_meta (key VARCHAR(64) PRIMARY KEY, value VARCHAR(255) NOT NULL)")
         migrations.MIGRATIONS[0][2](conn)
         conn.exec_driver_sql("INSERT INTO mloop_meta VALUES ('schema_version', '1')")
-        conn.exec_driver_sql(
-            "INSERT INTO program (id, name, stall_days, momentum_meetings, is_default, created_at) "
-            "VALUES (1, 'Old', 21, 3, 1, '2026-01-01 00:00:00.000000')"
-        )
+        conn.execute(sa.insert(Program.__table__).values(
+            id=1, name="Old", stall_days=21, momentum_meetings=3, is_default=True, created_at=NOW,
+        ))
     engine.dispose()
 
-    upgraded = open_store(resolve_url(str(db_path)))
+    upgraded = open_store(store_url)
     with upgraded.connect() as conn:
         assert migrations.current_version(conn) == migrations.LATEST
         assert conn.exec_driver_sql("SELECT name FROM program").scalar() == "Old"
+        assert conn.execute(sa.select(Program.created_at)).scalar_one() == NOW
         indexes = {i["name"] for i in sa.inspect(conn).get_indexes("meeting")}
         assert "ix_meeting_loop_status" in indexes
+    assert _integrity_ok(upgraded)
     upgraded.dispose()
-    assert sqlite3.connect(db_path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-def test_opening_a_current_store_writes_nothing(engine, db_path):
-    engine.dispose()
+def test_opening_a_current_store_writes_nothing(sqlite_engine, db_path):
+    sqlite_engine.dispose()
     before = db_path.read_bytes()
     again = open_store(resolve_url(str(db_path)))
     with again.connect() as conn:
@@ -82,12 +172,12 @@ def test_opening_a_current_store_writes_nothing(engine, db_path):
     assert db_path.read_bytes() == before
 
 
-def test_store_from_a_newer_release_is_refused(engine, db_path):
+def test_store_from_a_newer_release_is_refused(engine, store_url):
     with engine.begin() as conn:
         conn.exec_driver_sql("UPDATE mloop_meta SET value = '999' WHERE key = 'schema_version'")
     engine.dispose()
     with pytest.raises(StoreError, match="newer than this mloop knows"):
-        open_store(resolve_url(str(db_path)))
+        open_store(store_url)
 
 
 def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path):
@@ -99,11 +189,17 @@ def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path):
     assert text.read_bytes() == before
 
 
-def test_another_programs_database_is_refused(tmp_path):
-    other = tmp_path / "other.db"
-    sqlite3.connect(other).execute("CREATE TABLE invoices (id INTEGER)").connection.commit()
+def test_another_programs_database_is_refused(store_url):
+    other = sa.create_engine(store_url)
+    with other.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE invoices (id INTEGER)")
+    other.dispose()
     with pytest.raises(StoreError, match="not an mloop store"):
-        open_store(resolve_url(str(other)))
+        open_store(store_url)
+    other = sa.create_engine(store_url)
+    with other.connect() as conn:
+        assert set(sa.inspect(conn).get_table_names()) == {"invoices"}, "a refused database is left alone"
+    other.dispose()
 
 
 def test_session_scope_rolls_back_everything_on_error(engine):
@@ -123,8 +219,13 @@ def test_times_come_back_aware_utc(engine):
         session.add(program)
     with session_scope(engine, write=False) as session:
         stored = session.connection().execute(sa.select(Program.created_at)).scalar_one()
-    assert stored == datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
-    assert stored.tzinfo is not None and stored.utcoffset() == timedelta(0)
+        loaded = session.get(Program, program.id).created_at
+        aggregated = session.connection().execute(sa.select(sa.func.max(Program.created_at))).scalar_one()
+    for value in (stored, loaded):
+        assert value == datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
+        assert value.tzinfo is not None and value.utcoffset() == timedelta(0)
+    # An aggregate is typed by its argument, so it comes back converted too.
+    assert aggregated == stored and aggregated.utcoffset() == timedelta(0)
 
 
 def test_naive_times_are_refused_by_the_store(engine):
@@ -139,6 +240,19 @@ def test_foreign_keys_are_enforced(engine):
         with session_scope(engine) as session:
             session.add(Loop(program_id=77, mentor_id=1, mentee_id=2, matched_at=NOW))
             session.flush()
+
+
+def test_booleans_round_trip_and_filter(engine):
+    with session_scope(engine) as session:
+        session.add_all([Program(name="A", created_at=NOW, is_default=True), Program(name="B", created_at=NOW)])
+    with session_scope(engine, write=False) as session:
+        rows = session.connection().execute(
+            sa.select(Program.name, Program.is_default).order_by(Program.name)
+        ).all()
+        default = session.connection().execute(sa.select(Program.name).where(Program.is_default)).scalars().all()
+    assert [tuple(r) for r in rows] == [("A", True), ("B", False)]
+    assert all(type(flag) is bool for _name, flag in rows)
+    assert default == ["A"]
 
 
 def _small_program(session):
@@ -174,28 +288,27 @@ def test_held_meetings_count_from_start_but_never_before_booking(engine):
         session.add(Meeting(loop_id=loop.id, start=NOW - timedelta(days=45), status="cancelled",
                             created_at=NOW - timedelta(days=55)))
         session.flush()
-        facts = FactReader(session, program, NOW)
-        times, totals = facts.held_meetings(3)
-        assert times[loop.id] == [NOW - timedelta(days=40), NOW - timedelta(days=30)]
-        assert totals[loop.id] == (2, NOW - timedelta(days=30))
-        assert facts.first_bookings() == {loop.id: NOW - timedelta(days=40)}
+        def aggregates(now):
+            rows = FactReader(session, program, now).loops(3, with_counts=True)
+            return {r.loop_id: (r.first_booking, r.first_held, r.kth_held, r.held_meetings, r.last_meeting_at) for r in rows}
+
+        assert aggregates(NOW) == {
+            loop.id: (NOW - timedelta(days=40), NOW - timedelta(days=40), None, 2, NOW - timedelta(days=30))
+        }
         # 41 days ago neither meeting had been booked, though one had started.
-        earlier = FactReader(session, program, NOW - timedelta(days=41))
-        assert earlier.first_bookings() == {}
-        assert earlier.held_meetings(3)[0] == {}
+        assert aggregates(NOW - timedelta(days=41)) == {loop.id: (None, None, None, 0, None)}
         # 36 days ago the logged one existed and counted as held; the other was not booked yet.
-        middle = FactReader(session, program, NOW - timedelta(days=36))
-        assert middle.first_bookings() == {loop.id: NOW - timedelta(days=40)}
-        assert middle.held_meetings(3)[0] == {loop.id: [NOW - timedelta(days=40)]}
+        assert aggregates(NOW - timedelta(days=36)) == {
+            loop.id: (NOW - timedelta(days=40), NOW - timedelta(days=40), None, 1, NOW - timedelta(days=40))
+        }
 
 
-def test_import_is_one_transaction(tmp_path):
+def test_import_is_one_transaction(store_url):
     """A bad last line leaves the store exactly as it was, and intact."""
     from mloop.store.transfer import import_lines
     from mloop.store.access import Actor
 
-    db = tmp_path / "s.db"
-    engine = open_store(resolve_url(str(db)))
+    engine = open_store(store_url)
     lines = [
         '{"type": "program", "name": "P", "stall_days": 21, "momentum_meetings": 3}',
         '{"type": "participant", "email": "a@example.org", "name": "A", "roles": ["mentor"], "joined_at": "2026-01-01T00:00:00Z"}',
@@ -211,5 +324,5 @@ def test_import_is_one_transaction(tmp_path):
         conn = session.connection()
         for table in ("program", "participant", "loop", "meeting"):
             assert conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 0, table
+    assert _integrity_ok(engine)
     engine.dispose()
-    assert sqlite3.connect(db).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
