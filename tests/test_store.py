@@ -326,3 +326,32 @@ def test_import_is_one_transaction(store_url):
             assert conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 0, table
     assert _integrity_ok(engine)
     engine.dispose()
+
+
+def test_a_writer_waits_for_another_and_gives_up_cleanly(store_url, monkeypatch):
+    """Writers take turns; readers never wait; a writer still blocked after the
+    busy timeout fails with one clear StoreError, not 'database is locked'."""
+    from mloop.store import db
+
+    holder = open_store(store_url)
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 300)
+    waiting = open_store(store_url)
+    try:
+        with session_scope(holder) as writing:
+            writing.add(Program(name="Held", created_at=NOW))
+            writing.flush()
+            with session_scope(waiting, write=False) as reading:
+                assert reading.connection().exec_driver_sql("SELECT count(*) FROM program").scalar() == 0
+            with pytest.raises(StoreError, match="is busy: another mloop command kept it locked") as raised:
+                with session_scope(waiting) as blocked:
+                    blocked.add(Program(name="Blocked", created_at=NOW))
+                    blocked.flush()
+            assert "locked for over a minute" in str(raised.value)
+        with session_scope(waiting) as after:  # the lock is free again
+            after.add(Program(name="After", created_at=NOW))
+        with session_scope(waiting, write=False) as reading:
+            names = reading.connection().execute(sa.select(Program.name).order_by(Program.name)).scalars().all()
+        assert names == ["After", "Held"]
+    finally:
+        holder.dispose()
+        waiting.dispose()

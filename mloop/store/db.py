@@ -1,14 +1,36 @@
 """Engine and session setup.
 
-Nothing connects at import time.  SQLite runs with WAL, foreign keys and a
-busy timeout; writing transactions start with ``BEGIN IMMEDIATE`` so that
-concurrent writers queue on the busy timeout instead of failing when a read
-lock cannot be upgraded.  The schema is migrated forward on first open.
+Nothing connects at import time.  The schema is migrated forward on first open.
+
+Writers take turns, on both engines, so that a rule checked at the start of a
+command (a mentor's capacity, one active loop per pair) still holds when its
+transaction commits:
+
+- SQLite runs with WAL, foreign keys and a busy timeout; a writing transaction
+  starts with ``BEGIN IMMEDIATE``, so it takes the write lock first thing and
+  waits for it in SQLite's busy handler.  Readers never wait (WAL).
+- PostgreSQL: a writing transaction first takes one transaction-level advisory
+  lock, released by its commit or rollback, waiting at most as long as SQLite
+  would.  Readers never wait.
+
+There is deliberately no retry loop around a transaction.  Every wait for the
+lock happens in that first statement, before the command has read or done
+anything, and inside a transaction SQLite only answers "database is locked"
+without waiting when a read transaction tries to become a writer, which
+``BEGIN IMMEDIATE`` rules out.  So a busy error there means the lock stayed
+taken for the whole timeout (a minute), and retrying would only wait another
+minute; instead it becomes one line telling the person that nothing changed
+and to run the command again.  The one place that does retry, with a short
+bounded backoff, is switching a brand-new file to WAL as a connection opens
+(``_use_wal``): SQLite answers busy there at once when several processes open
+a new store together, and nothing has happened on the connection yet.
+tests/test_concurrency.py runs eight processes against one store both ways.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +43,8 @@ from mloop.errors import StoreError
 from mloop.store import migrations
 
 BUSY_TIMEOUT_MS = 60_000
+# The PostgreSQL advisory lock every writing transaction (and migration) takes.
+WRITE_LOCK_KEY = 727274
 
 
 def default_db_path() -> Path:
@@ -53,6 +77,29 @@ def describe(url: str) -> str:
         return url
 
 
+def _use_wal(cursor) -> None:
+    """Put the store in WAL mode (a no-op once it is: the mode is kept in the file).
+
+    Switching a new file to WAL is the one step where SQLite answers "database
+    is locked" at once instead of waiting in its busy handler: it happens when
+    several processes open a brand-new store together.  This connection has
+    done nothing yet, so trying again after a short pause is safe; the wait is
+    bounded by the same busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.002
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")  # ':memory:' stays 'memory', and that is fine
+            return
+        except Exception as error:  # sqlite3.OperationalError, without importing sqlite3 here
+            if not _is_busy(error) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
 def _sqlite_setup(engine: sa.Engine) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
@@ -61,9 +108,7 @@ def _sqlite_setup(engine: sa.Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
-        mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
-        if mode.lower() != "wal":
-            cursor.execute("PRAGMA journal_mode = WAL")
+        _use_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
@@ -72,6 +117,14 @@ def _sqlite_setup(engine: sa.Engine) -> None:
         connection.exec_driver_sql(
             "BEGIN IMMEDIATE" if connection.info.get("write") else "BEGIN"
         )
+
+
+def _postgresql_setup(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        if connection.info.get("write"):
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {BUSY_TIMEOUT_MS}")
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -100,6 +153,8 @@ def make_engine(url: str) -> sa.Engine:
         ) from None
     if engine.dialect.name == "sqlite":
         _sqlite_setup(engine)
+    elif engine.dialect.name == "postgresql":
+        _postgresql_setup(engine)
     return engine
 
 
@@ -138,16 +193,32 @@ def _explain(url: str, error: Exception) -> str:
         return f"cannot open store {where}: check the path and its permissions"
     if "readonly" in text or "read-only" in text:
         return f"store {where} is read-only: check its permissions"
+    if _is_busy(error):
+        return _BUSY.format(where=where)
     return f"cannot use store {where}: {text}"
+
+
+_BUSY = (
+    "store {where} is busy: another mloop command kept it locked for over a minute "
+    "(a large import?); nothing was changed, run the command again when it has finished"
+)
+
+
+def _is_busy(error: Exception) -> bool:
+    """SQLite's "database is locked" or PostgreSQL's lock timeout."""
+    original = getattr(error, "orig", error)
+    if getattr(original, "sqlstate", None) == "55P03":  # lock_not_available
+        return True
+    text = str(original).lower()
+    return "database is locked" in text or "database table is locked" in text
 
 
 def _migrate(engine: sa.Engine) -> None:
     with engine.connect() as conn:
+        # A writer: BEGIN IMMEDIATE on SQLite, the write lock on PostgreSQL, so
+        # that concurrent first opens of a new store migrate it once.
         conn.info["write"] = True
         with conn.begin():
-            if conn.dialect.name == "postgresql":
-                # Serialise concurrent first opens of the same database.
-                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
             version = migrations.current_version(conn)  # again, now under the write lock
             if version is None and _has_foreign_tables(conn):
                 raise StoreError(
@@ -164,7 +235,12 @@ def _has_foreign_tables(conn: sa.Connection) -> bool:
 
 @contextmanager
 def session_scope(engine: sa.Engine, *, write: bool = True) -> Iterator[Session]:
-    """One transaction: commits when the block ends, rolls back on any error."""
+    """One transaction: commits when the block ends, rolls back on any error.
+
+    A writing transaction waits for the write lock in its first statement (see
+    the module docstring); if it is still taken after the timeout, the command
+    fails with a StoreError, having changed nothing.
+    """
     with engine.connect() as conn:
         conn.info["write"] = write
         with Session(bind=conn, expire_on_commit=False, autoflush=True) as session:
@@ -173,6 +249,11 @@ def session_scope(engine: sa.Engine, *, write: bool = True) -> Iterator[Session]
                 if write:
                     session.commit()
                 # A reading block just closes: objects read stay usable after it.
+            except sa.exc.OperationalError as error:
+                session.rollback()
+                if _is_busy(error):
+                    raise StoreError(_BUSY.format(where=describe(str(engine.url)))) from None
+                raise
             except BaseException:
                 session.rollback()
                 raise

@@ -1,0 +1,210 @@
+"""Many writers on one store (DESIGN §6): real processes, every write lands.
+
+Eight worker processes start together, on an SQLite file and on PostgreSQL
+(``store_url``).  In the main test each acts in its own loop as its mentor and
+runs ``mloop meet log`` then ``mloop feedback give --meeting`` over and over;
+in the race, all eight try to give one mentor of capacity 1 a mentee at the
+same moment; in the last, all eight open a store that does not exist yet.
+Each worker is one Python process that imports mloop once and then runs the
+CLI's own entry point per command — a fresh engine, connection and transaction
+every time, exactly as separate ``mloop`` invocations would, without paying
+the interpreter start-up hundreds of times on a small CI machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+import mloop
+from mloop.store import migrations
+
+WRITERS = 8
+ROUNDS = 15
+NOW = "2026-03-02T09:00:00Z"
+COORDINATOR = "coord@example.org"
+
+# Runs in each worker process: python writer.py GO MODE ARGS...
+#   MODE log LOOP ROUNDS: log a meeting and give feedback on it, ROUNDS times
+#   MODE once ARG...: run 'mloop ARG...' once
+# Prints {"results": [[exit code, stderr], ...]} on stdout.
+WORKER = textwrap.dedent(
+    """
+    import io, json, os, sys, time
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from mloop.cli import app
+
+    go, mode, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
+    results = []
+
+    def mloop(*args):
+        out, err = io.StringIO(), io.StringIO()
+        code = 0
+        try:
+            with redirect_stdout(out), redirect_stderr(err):
+                app(args=[str(a) for a in args], prog_name="mloop")
+        except SystemExit as done:
+            code = done.code or 0
+        results.append([code, err.getvalue()])
+        return code, out.getvalue()
+
+    open(f"{go}.ready.{os.getpid()}", "w").close()
+    while not os.path.exists(go):  # start every worker at the same moment
+        time.sleep(0.002)
+    if mode == "log":
+        loop_id, rounds = rest[0], int(rest[1])
+        for n in range(rounds):
+            code, out = mloop("meet", "log", loop_id, "--at", f"2026-02-{n % 27 + 1:02d} 10:00",
+                              "--notes", f"round {n}", "--json")
+            if code:
+                break
+            meeting = json.loads(out)["id"]
+            code, _ = mloop("feedback", "give", loop_id, "--meeting", meeting, "--rating", 1 + n % 5,
+                            "--comment", f"round {n}", "--json")
+            if code:
+                break
+    else:
+        mloop(*rest)
+    sys.stdout.write(json.dumps({"results": results}))
+    """
+)
+
+
+def _program_lines(writers: int, *, capacity: int = 1) -> list[str]:
+    records: list[dict] = [{"type": "program", "name": "Busy", "stall_days": 21, "momentum_meetings": 3}]
+    records.append({"type": "participant", "email": COORDINATOR, "name": "Coord", "roles": ["coordinator"],
+                    "joined_at": "2026-01-01T00:00:00Z"})
+    for i in range(writers):
+        for role in ("mentor", "mentee"):
+            records.append({"type": "participant", "email": f"{role}{i}@example.org", "name": f"{role.title()} {i}",
+                            "roles": [role], "capacity": capacity, "joined_at": "2026-01-01T00:00:00Z"})
+    return [json.dumps(r) for r in records]
+
+
+def _matches(writers: int) -> list[str]:
+    return [json.dumps({"type": "match", "ref": f"L{i}", "mentor": f"mentor{i}@example.org",
+                        "mentee": f"mentee{i}@example.org", "matched_at": "2026-01-05T00:00:00Z"})
+            for i in range(writers)]
+
+
+def run_together(tmp_path: Path, store: str, jobs: list[tuple[str, list[str]]]) -> tuple[list[dict], float]:
+    """Start one worker per (user, worker args), release them at once, wait for all."""
+    script = tmp_path / "writer.py"
+    script.write_text(WORKER)
+    go = tmp_path / "go"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
+    # The workers import this checkout's mloop, whatever is installed.
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(mloop.__file__).parent.parent), env.get("PYTHONPATH", "")])
+    env.update(MLOOP_DB=store, MLOOP_NOW=NOW, MLOOP_TZ="UTC")
+    workers = [
+        subprocess.Popen([sys.executable, str(script), str(go), *args],
+                         env={**env, **({"MLOOP_USER": user} if user else {})},
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for user, args in jobs
+    ]
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("go.ready.*"))) < len(workers):  # all imported, waiting at the line
+        assert time.monotonic() < deadline and all(w.poll() is None for w in workers), "a worker did not start"
+        time.sleep(0.01)
+    started = time.monotonic()
+    go.touch()
+    reports = []
+    for (user, _args), proc in zip(jobs, workers):
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, f"worker for {user} exited {proc.returncode}: {err}"
+        assert err == "", f"worker for {user}: {err}"
+        reports.append(dict(json.loads(out), user=user))
+    return reports, time.monotonic() - started
+
+
+def _counts(store: str, query: str) -> dict:
+    engine = sa.create_engine(store)
+    try:
+        with engine.connect() as conn:
+            return {row[0]: row[1] for row in conn.exec_driver_sql(query)}
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_eight_processes_write_to_one_store_at_once(cli, store_url: str, tmp_path: Path):
+    source = tmp_path / "program.jsonl"
+    source.write_text("\n".join(_program_lines(WRITERS) + _matches(WRITERS)) + "\n")
+    cli.ok("import", source, "--json", db=store_url)
+    loops = _counts(store_url, "SELECT p.email, l.id FROM loop l JOIN participant p ON p.id = l.mentor_id")
+    assert len(loops) == WRITERS
+
+    reports, elapsed = run_together(
+        tmp_path, store_url, [(email, ["log", str(loop_id), str(ROUNDS)]) for email, loop_id in loops.items()]
+    )
+
+    for report in reports:
+        assert len(report["results"]) == 2 * ROUNDS, report
+        for code, stderr in report["results"]:
+            assert code == 0, f"{report['user']}: exit {code}: {stderr}"
+            assert "locked" not in stderr and "busy" not in stderr.lower(), stderr
+    meetings = _counts(store_url, "SELECT loop_id, count(*) FROM meeting GROUP BY loop_id")
+    feedback = _counts(store_url, "SELECT loop_id, count(*) FROM feedback GROUP BY loop_id")
+    on_own_meetings = _counts(
+        store_url,
+        "SELECT 'n', count(*) FROM feedback f JOIN meeting m ON m.id = f.meeting_id AND m.loop_id = f.loop_id",
+    )["n"]
+    assert meetings == {loop_id: ROUNDS for loop_id in loops.values()}
+    assert feedback == {loop_id: ROUNDS for loop_id in loops.values()}
+    assert on_own_meetings == WRITERS * ROUNDS
+    if store_url.startswith("sqlite"):
+        engine = sa.create_engine(store_url)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+        engine.dispose()
+    print(f"\n{WRITERS} writers x {2 * ROUNDS} commands on {store_url.split(':')[0]}: {elapsed:.1f} s")
+
+
+@pytest.mark.slow
+def test_racing_coordinators_cannot_overfill_a_mentor(cli, store_url: str, tmp_path: Path):
+    """Eight 'match create' for one mentor of capacity 1 at the same moment: exactly one wins.
+
+    The capacity rule is checked, then the loop inserted; writers must take turns
+    for that to hold (BEGIN IMMEDIATE on SQLite, an advisory lock on PostgreSQL).
+    """
+    source = tmp_path / "program.jsonl"
+    source.write_text("\n".join(_program_lines(WRITERS)) + "\n")
+    cli.ok("import", source, "--json", db=store_url)
+
+    reports, _elapsed = run_together(tmp_path, store_url, [
+        (COORDINATOR, ["once", "match", "create", "--mentor", "mentor0@example.org",
+                       "--mentee", f"mentee{i}@example.org", "--at", "2026-03-01T00:00:00Z"])
+        for i in range(WRITERS)
+    ])
+
+    outcomes = [report["results"][0] for report in reports]
+    assert sorted(code for code, _ in outcomes) == [0] + [1] * (WRITERS - 1), outcomes
+    for code, stderr in outcomes:
+        if code:
+            assert stderr.startswith("mloop: error: mentor0@example.org is at capacity"), stderr
+    loops = _counts(store_url, "SELECT mentor_id, count(*) FROM loop GROUP BY mentor_id")
+    assert list(loops.values()) == [1]
+
+
+@pytest.mark.slow
+def test_eight_processes_open_a_new_store_at_once(store_url: str, tmp_path: Path):
+    """The first open migrates once; the first write creates one default program."""
+    reports, _elapsed = run_together(tmp_path, store_url, [
+        (None, ["once", "participant", "add", "--name", f"P{i}", "--email", f"p{i}@example.org", "--role", "mentee"])
+        for i in range(WRITERS)
+    ])
+    for report in reports:
+        assert report["results"] == [[0, ""]], report
+    assert _counts(store_url, "SELECT 'n', count(*) FROM participant") == {"n": WRITERS}
+    assert _counts(store_url, "SELECT 'n', count(*) FROM program") == {"n": 1}
+    assert _counts(store_url, "SELECT key, value FROM mloop_meta") == {"schema_version": str(migrations.LATEST)}
