@@ -485,9 +485,25 @@ def import_lines(
 
 # --- export ------------------------------------------------------------------
 
+class _Streaming:
+    """Runs each export query with its rows streamed in batches.
+
+    SQLite's cursor streams anyway; psycopg would fetch a whole table into
+    memory unless told to use a server-side cursor.
+    """
+
+    OPTIONS = {"stream_results": True, "yield_per": 2000}
+
+    def __init__(self, conn: sa.Connection):
+        self.conn = conn
+
+    def execute(self, query):
+        return self.conn.execute(query, execution_options=self.OPTIONS)
+
+
 def export_records(session: Session, program: Program) -> Iterator[dict]:
     """Every record of the program, in the order import needs them."""
-    conn = session.connection()
+    conn = _Streaming(session.connection())
     pid = program.id
     yield {"type": "program", "name": program.name, "stall_days": program.stall_days,
            "momentum_meetings": program.momentum_meetings}
