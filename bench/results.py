@@ -172,7 +172,8 @@ def write_results(path: Path, entry: dict) -> None:
 
 
 def _order(entry: dict) -> tuple:
-    return (("tiny", "small", "large").index(entry.get("size", "small")), entry.get("engine", ""))
+    return (("tiny", "small", "large").index(entry.get("size", "small")),
+            ("sqlite", "postgres").index(entry.get("engine", "sqlite")))
 
 
 def _database(entry: dict) -> str:
