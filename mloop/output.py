@@ -59,8 +59,11 @@ def say(message: str) -> None:
 def print_json(data: Any) -> None:
     """One JSON document: indented for a person at a terminal, compact (and
     written by the fast C encoder) for a pipe or a file."""
-    indent = 2 if sys.stdout.isatty() else None
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=indent, default=_json_default))
+    if sys.stdout.isatty():
+        text = json.dumps(data, ensure_ascii=False, indent=2, default=_json_default)
+    else:
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+    sys.stdout.write(text)
     sys.stdout.write("\n")
 
 

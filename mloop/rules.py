@@ -76,11 +76,22 @@ class MemberFacts:
 
 
 class Progress(NamedTuple):
-    """Where one membership stands: its stage, since when, and every stage reached."""
+    """Where one membership stands: its stage, since when, and when each stage was reached.
+
+    ``reached`` holds the times only, in stage order from Getting Started
+    (someone unmatched) or from Matched (a member of a loop): the report
+    derives a hundred thousand of these and never reads the history.
+    """
 
     stage: str
     stage_since: datetime
-    history: tuple[tuple[str, datetime], ...] = ()
+    reached: tuple[datetime, ...] = ()
+
+    @property
+    def history(self) -> tuple[tuple[str, datetime], ...]:
+        """Every stage reached, in order, with the time it was reached."""
+        first = 0 if self.stage == GETTING_STARTED else 1
+        return tuple(zip(STAGES[first:], self.reached))
 
     def days_in_stage(self, now: datetime) -> int:
         return days_between(self.stage_since, now)
@@ -188,30 +199,29 @@ def progress_from_aggregates(
     only read once Levelling Up is reached.  This is the form the store's
     per-loop SQL aggregates arrive in.
     """
-    history: list[tuple[str, datetime]] = [(MATCHED, matched_at)]
-    if first_booking is not None:
-        t2 = max(matched_at, first_booking)
-        history.append((FIRST_MEETING, t2))
-        if first_held is not None and first_held_meeting_feedback is not None:
-            t3 = max(t2, first_held, first_held_meeting_feedback)
-            history.append((GROW_TOGETHER, t3))
-            if kth_held is not None and first_shared_goal is not None and first_positive_loop_feedback is not None:
-                t4 = max(t3, kth_held, first_shared_goal, first_positive_loop_feedback)
-                history.append((LEVELLING_UP, t4))
-                finish = goals_all_done_at(goals, t4, now)
-                if first_journey_share is not None and (finish is None or first_journey_share < finish):
-                    finish = first_journey_share
-                if finish is not None:
-                    history.append((COMPLETED, max(t4, finish)))
-    stage, since = history[-1]
-    return Progress(stage=stage, stage_since=since, history=tuple(history))
+    if first_booking is None:
+        return Progress(MATCHED, matched_at, (matched_at,))
+    t2 = max(matched_at, first_booking)
+    if first_held is None or first_held_meeting_feedback is None:
+        return Progress(FIRST_MEETING, t2, (matched_at, t2))
+    t3 = max(t2, first_held, first_held_meeting_feedback)
+    if kth_held is None or first_shared_goal is None or first_positive_loop_feedback is None:
+        return Progress(GROW_TOGETHER, t3, (matched_at, t2, t3))
+    t4 = max(t3, kth_held, first_shared_goal, first_positive_loop_feedback)
+    finish = goals_all_done_at(goals, t4, now)
+    if first_journey_share is not None and (finish is None or first_journey_share < finish):
+        finish = first_journey_share
+    if finish is None:
+        return Progress(LEVELLING_UP, t4, (matched_at, t2, t3, t4))
+    t5 = max(t4, finish)
+    return Progress(COMPLETED, t5, (matched_at, t2, t3, t4, t5))
 
 
 def unmatched_progress(joined_at: datetime, now: datetime) -> Progress | None:
     """A mentor or mentee with no active loop is getting started since joining."""
     if joined_at > now:
         return None
-    return Progress(GETTING_STARTED, joined_at, ((GETTING_STARTED, joined_at),))
+    return Progress(GETTING_STARTED, joined_at, (joined_at,))
 
 
 def is_stalled(progress: Progress, now: datetime, stall_days: int = DEFAULT_STALL_DAYS) -> bool:

@@ -297,3 +297,33 @@ def test_other_json_documents_parse(cli, demo_store):
     ):
         result = cli.ok(*args, "--json", user=user, now=DEMO_NOW)
         json.loads(result.stdout)
+
+
+def test_report_tables_show_the_longest_waits_first_up_to_limit(cli, demo_store):
+    cli.copy_from(demo_store)
+    everyone = cli.json("coordinator", "report", now=DEMO_NOW)["stalled"]
+    assert len(everyone) > 3
+    waits = [row["days_in_stage"] for row in everyone]
+    assert waits == sorted(waits, reverse=True)
+
+    table = cli.ok("coordinator", "report", "--stalled", "--limit", "3", now=DEMO_NOW).stdout
+    shown = [row["email"] for row in everyone if row["email"] in table]
+    assert shown == [row["email"] for row in everyone[:3]]
+    assert f"… and {len(everyone) - 3} more stalled people (--limit 0 shows all {len(everyone)};" in table
+
+    table = cli.ok("coordinator", "report", "--stalled", "--limit", "0", now=DEMO_NOW).stdout
+    assert all(row["email"] in table for row in everyone) and "more stalled people" not in table
+
+
+def test_report_limit_never_shortens_json_or_csv(cli, demo_store):
+    cli.copy_from(demo_store)
+    full = cli.json("coordinator", "report", now=DEMO_NOW)
+    assert cli.json("coordinator", "report", "--limit", "1", now=DEMO_NOW) == full
+    assert "stalled_total" not in full
+    rows = list(csv.DictReader(io.StringIO(cli.ok("coordinator", "report", "--stalled", "--csv", "--limit", "1", now=DEMO_NOW).stdout)))
+    assert len(rows) == len(full["stalled"])
+
+
+def test_report_limit_must_not_be_negative(cli, demo_store):
+    cli.copy_from(demo_store)
+    cli.fails("coordinator", "report", "--limit", "-1", code=2, match="--limit")

@@ -10,6 +10,7 @@ from mloop.commands._common import CsvFlag, JsonFlag, local, program_session
 
 app = typer.Typer(rich_markup_mode=None, help="Coordinator views: the milestone funnel, stalled and at-risk people.", no_args_is_help=True)
 
+DEFAULT_LIMIT = 25
 MEMBER_COLUMNS = ("email", "name", "role", "loop_id", "partner", "stage", "stage_since", "days_in_stage",
                   "stalled", "at_risk", "meetings_held")
 
@@ -20,11 +21,19 @@ def report(
     stage: Annotated[Optional[str], typer.Option("--stage", help="Only people at this stage (e.g. first_meeting).")] = None,
     stalled: Annotated[bool, typer.Option("--stalled", help="Only stalled people.")] = False,
     at_risk: Annotated[bool, typer.Option("--at-risk", help="Only loops at risk (the latest feedback by a member is negative).")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=0, metavar="N",
+                                       help="Rows per table on the terminal (0: all); the stalled come longest-waiting first. "
+                                            "--json and --csv always list everyone.")] = DEFAULT_LIMIT,
     json_out: JsonFlag = False,
     csv_out: CsvFlag = False,
 ) -> None:
-    """The milestone funnel, who is stalled and which loops are at risk."""
-    from mloop.output import Column, Rows, emit, pick_format
+    """The milestone funnel, who is stalled and which loops are at risk.
+
+    On the terminal each table shows its first --limit rows and says how
+    many more there are; --json and --csv give every row to scripts and
+    spreadsheets.
+    """
+    from mloop.output import TABLE, Column, Rows, emit, pick_format
     from mloop.store.access import require_coordinator
     from mloop.store.report import coordinator_report, parse_stage
     from mloop.timeparse import isoformat_utc
@@ -35,12 +44,13 @@ def report(
         require_coordinator(who, "the coordinator report")
         document, members = coordinator_report(
             session, program, app_ctx.now, stage=chosen_stage, stalled=stalled, at_risk=at_risk,
-            with_rows=fmt == "csv",
+            with_rows=fmt == "csv", listed=(limit or None) if fmt == TABLE else None,
         )
     csv_rows = Rows([Column(k, k) for k in MEMBER_COLUMNS],
                     [dict(m, stage_since=isoformat_utc(m["stage_since"])) for m in members])
     emit(fmt, document, rows=csv_rows,
-         human=lambda out: _draw_report(out, document, app_ctx, stage=chosen_stage, stalled=stalled, at_risk=at_risk))
+         human=lambda out: _draw_report(out, document, app_ctx, stage=chosen_stage, stalled=stalled,
+                                      at_risk=at_risk))
 
 
 def _table(title: str, *columns: tuple[str, str]):
@@ -53,6 +63,15 @@ def _table(title: str, *columns: tuple[str, str]):
     for label, justify in columns:
         table.add_column(label, justify=justify, no_wrap=True)
     return table
+
+
+def _more(out, doc: dict, key: str, what: str) -> None:
+    """Says how many rows a capped table left out, and how to see them all."""
+    total = doc.get(f"{key}_total", len(doc[key]))
+    hidden = total - len(doc[key])
+    if hidden:
+        out.print(f"… and {hidden:,} more {what} (--limit 0 shows all {total:,}; --csv exports them)",
+                  highlight=False, markup=False)
 
 
 def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool) -> None:
@@ -76,6 +95,7 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
             table.add_row(row["name"], row["email"], row["role"], str(row["loop_id"] or "-"),
                           STAGE_LABELS[row["stage"]], str(row["days_in_stage"]))
         out.print(table if doc["stalled"] else "[green]Nobody is stalled.[/green]")
+        _more(out, doc, "stalled", "stalled people")
     if not stalled or at_risk:
         if doc["at_risk"]:
             risk = _table("At risk (latest feedback negative)", ("Loop", "right"), ("Mentor", "left"),
@@ -84,6 +104,7 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
                 given_by = "mentor" if row["email"] == row["mentor"] else "mentee"
                 risk.add_row(str(row["loop_id"]), row["mentor"], row["mentee"], f"{row['latest_rating']}/5", given_by)
             out.print(risk)
+            _more(out, doc, "at_risk", "loops at risk")
         else:
             out.print("[green]No loop is at risk.[/green]")
     if "members" in doc:
@@ -93,6 +114,7 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
             members.add_row(m["name"], m["email"], m["role"], str(m["loop_id"] or "-"),
                             str(m["days_in_stage"]), "yes" if m["stalled"] else "")
         out.print(members)
+        _more(out, doc, "members", f"people at {STAGE_LABELS[stage]}")
     if not focused:
         a = doc["activity"]
         out.print(

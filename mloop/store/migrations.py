@@ -165,10 +165,21 @@ def _v3_covering_indexes(conn: sa.Connection) -> None:
         conn.exec_driver_sql(statement)
 
 
+def _v4_activity_indexes(conn: sa.Connection) -> None:
+    """Indexes for the report's activity counts: meetings by status and
+    feedback by rating, each counted up to a moment without a sort."""
+    for statement in (
+        "CREATE INDEX ix_meeting_status_created ON meeting (status, created_at)",
+        "CREATE INDEX ix_feedback_rating_created ON feedback (rating, created_at)",
+    ):
+        conn.exec_driver_sql(statement)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "create the tables", _v1_create_tables),
     (2, "indexes for the milestone aggregates", _v2_fact_indexes),
     (3, "covering indexes for the report", _v3_covering_indexes),
+    (4, "indexes for the report's activity counts", _v4_activity_indexes),
 ]
 
 LATEST = MIGRATIONS[-1][0]

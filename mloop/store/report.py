@@ -8,6 +8,8 @@ feedback (so no at-risk flag either: it would give that feedback away).
 
 from __future__ import annotations
 
+import heapq
+from operator import attrgetter
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -17,7 +19,7 @@ from mloop import rules
 from mloop.errors import NotFound, UsageError
 from mloop.store.models import Feedback, Goal, JourneyShare, Loop, Meeting, Participant, Program
 from mloop.store.participants import roles_of
-from mloop.store.progress import Membership, memberships
+from mloop.store.progress import Membership, cycle_collector_paused, memberships
 from mloop.timeparse import isoformat_utc as utc_text
 
 
@@ -53,21 +55,44 @@ def coordinator_report(
     stalled: bool = False,
     at_risk: bool = False,
     with_rows: bool = False,
+    listed: int | None = None,
 ) -> tuple[dict, list[dict]]:
-    """The report document, and (``with_rows``) the membership rows behind it, for CSV."""
-    members = memberships(session, program, now, with_counts=with_rows or stage is not None)
-    stages = {name: 0 for name in rules.STAGES}
-    for m in members:
-        stages[m.progress.stage] += 1
+    """The report document, and (``with_rows``) the membership rows behind it, for CSV.
 
-    chosen = [
-        m for m in members
-        if (stage is None or m.progress.stage == stage)
-        and (not stalled or m.stalled)
-        and (not at_risk or m.at_risk)
-    ]
-    stalled_rows = [m for m in chosen if m.stalled]
-    stalled_rows.sort(key=lambda m: (-m.days, m.person.email, m.loop_id or 0))
+    ``listed`` caps the stalled, at-risk and member lists (longest waits
+    first) for a reader on a terminal; the document then also carries each
+    list's full length as ``stalled_total``, ``at_risk_total`` and
+    ``members_total``.  Without it every row is listed.
+    """
+    with cycle_collector_paused():
+        return _coordinator_report(session, program, now, stage=stage, stalled=stalled, at_risk=at_risk,
+                                   with_rows=with_rows, listed=listed)
+
+
+def _longest_waits(rows: list[Membership], listed: int | None) -> list[Membership]:
+    """Longest wait first; equal waits keep the order memberships come in
+    (by loop, mentor before mentee, then the unmatched), so the order is
+    stable from run to run without a costlier key."""
+    by_wait = attrgetter("days")
+    if listed is None:
+        return sorted(rows, key=by_wait, reverse=True)
+    return heapq.nlargest(listed, rows, key=by_wait)
+
+
+def _coordinator_report(session, program, now, *, stage, stalled, at_risk, with_rows, listed) -> tuple[dict, list[dict]]:
+    members = memberships(session, program, now, with_counts=with_rows or stage is not None)
+    stages = dict.fromkeys(rules.STAGES, 0)
+    for stage_name in [m.progress.stage for m in members]:
+        stages[stage_name] += 1
+
+    chosen = members
+    if stage is not None:
+        chosen = [m for m in chosen if m.progress.stage == stage]
+    if stalled:
+        chosen = [m for m in chosen if m.stalled]
+    if at_risk:
+        chosen = [m for m in chosen if m.at_risk]
+    stalled_rows = chosen if stalled else [m for m in chosen if m.stalled]
     # One entry per loop at risk, naming who gave the negative feedback.
     risky: dict[int, dict] = {}
     for m in chosen:
@@ -80,6 +105,7 @@ def coordinator_report(
                 "email": m.latest_rating_by,
                 "latest_rating": m.latest_rating,
             }
+    at_risk_rows = [risky[loop_id] for loop_id in sorted(risky)]
     document = {
         "program": program.name,
         "as_of": now,
@@ -96,13 +122,18 @@ def coordinator_report(
                 "stage_since": utc_text(m.progress.stage_since),  # text already: JSON writes it as is
                 "days_in_stage": m.days,
             }
-            for m in stalled_rows
+            for m in _longest_waits(stalled_rows, listed)
         ],
-        "at_risk": [risky[loop_id] for loop_id in sorted(risky)],
+        "at_risk": at_risk_rows if listed is None else at_risk_rows[:listed],
         "activity": activity(session, program, now),
     }
     if stage is not None:
-        document["members"] = [member_record(m, now) for m in _ordered(chosen)]
+        document["members"] = [member_record(m, now) for m in _ordered(chosen)[:listed]]
+    if listed is not None:
+        document["stalled_total"] = len(stalled_rows)
+        document["at_risk_total"] = len(at_risk_rows)
+        if stage is not None:
+            document["members_total"] = len(chosen)
     return document, [member_record(m, now) for m in _ordered(chosen)] if with_rows else []
 
 
@@ -135,13 +166,16 @@ def activity(session: Session, program: Program, now: datetime) -> dict:
             sa.select(loop_state, sa.func.count()).where(in_program, Loop.matched_at <= now).group_by(loop_state)
         ).all()
     )
-    meetings = dict(
-        conn.execute(
-            scoped(sa.select(Meeting.status, sa.func.count()), Meeting.loop_id)
-            .where(Meeting.created_at <= now)
-            .group_by(Meeting.status)
-        ).all()
-    )
+    # One index range per status (migration 4) rather than a pass over every meeting.
+    def meetings_with(status: str):
+        return (
+            scoped(sa.select(sa.func.count()).select_from(Meeting), Meeting.loop_id)
+            .where(Meeting.status == status, Meeting.created_at <= now)
+            .scalar_subquery()
+        )
+
+    statuses = ("held", "scheduled", "cancelled")
+    meetings = dict(zip(statuses, conn.execute(sa.select(*(meetings_with(s) for s in statuses))).one()))
     ratings = dict(
         conn.execute(
             scoped(sa.select(Feedback.rating, sa.func.count()), Feedback.loop_id)
