@@ -65,11 +65,12 @@ def _table(title: str, *columns: tuple[str, str]):
     return table
 
 
-def _more(out, doc: dict, key: str, what: str) -> None:
+def _more(out, doc: dict, key: str, one: str, many: str) -> None:
     """Says how many rows a capped table left out, and how to see them all."""
     total = doc.get(f"{key}_total", len(doc[key]))
     hidden = total - len(doc[key])
     if hidden:
+        what = one if hidden == 1 else many
         out.print(f"… and {hidden:,} more {what} (--limit 0 shows all {total:,}; --csv exports them)",
                   highlight=False, markup=False)
 
@@ -95,7 +96,7 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
             table.add_row(row["name"], row["email"], row["role"], str(row["loop_id"] or "-"),
                           STAGE_LABELS[row["stage"]], str(row["days_in_stage"]))
         out.print(table if doc["stalled"] else "[green]Nobody is stalled.[/green]")
-        _more(out, doc, "stalled", "stalled people")
+        _more(out, doc, "stalled", "stalled person", "stalled people")
     if not stalled or at_risk:
         if doc["at_risk"]:
             risk = _table("At risk (latest feedback negative)", ("Loop", "right"), ("Mentor", "left"),
@@ -104,7 +105,7 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
                 given_by = "mentor" if row["email"] == row["mentor"] else "mentee"
                 risk.add_row(str(row["loop_id"]), row["mentor"], row["mentee"], f"{row['latest_rating']}/5", given_by)
             out.print(risk)
-            _more(out, doc, "at_risk", "loops at risk")
+            _more(out, doc, "at_risk", "loop at risk", "loops at risk")
         else:
             out.print("[green]No loop is at risk.[/green]")
     if "members" in doc:
@@ -114,7 +115,7 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
             members.add_row(m["name"], m["email"], m["role"], str(m["loop_id"] or "-"),
                             str(m["days_in_stage"]), "yes" if m["stalled"] else "")
         out.print(members)
-        _more(out, doc, "members", f"people at {STAGE_LABELS[stage]}")
+        _more(out, doc, "members", f"person at {STAGE_LABELS[stage]}", f"people at {STAGE_LABELS[stage]}")
     if not focused:
         a = doc["activity"]
         out.print(
