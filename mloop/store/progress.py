@@ -364,7 +364,7 @@ def memberships(
         loop_goals = get_goals(loop_id, ())
         first_goal = loop_goals.first_shared() if loop_goals else None
         at_risk = at_risk_of(rating)
-        author = rating_authors.get(loop_id) if at_risk else None
+        author = rating_authors.get(loop_id)
         rated_by = people[author].email if author in people else None
         mentor, mentee = people[mentor_id], people[mentee_id]
         for role, member, partner in (("mentor", mentor, mentee), ("mentee", mentee, mentor)):

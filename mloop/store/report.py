@@ -46,6 +46,7 @@ def member_record(m: Membership, now: datetime) -> dict:
     }
 
 
+@cycle_collector_paused()
 def coordinator_report(
     session: Session,
     program: Program,
@@ -64,26 +65,10 @@ def coordinator_report(
     list's full length as ``stalled_total``, ``at_risk_total`` and
     ``members_total``.  Without it every row is listed.
     """
-    with cycle_collector_paused():
-        return _coordinator_report(session, program, now, stage=stage, stalled=stalled, at_risk=at_risk,
-                                   with_rows=with_rows, listed=listed)
-
-
-def _longest_waits(rows: list[Membership], listed: int | None) -> list[Membership]:
-    """Longest wait first; equal waits keep the order memberships come in
-    (by loop, mentor before mentee, then the unmatched), so the order is
-    stable from run to run without a costlier key."""
-    by_wait = attrgetter("days")
-    if listed is None:
-        return sorted(rows, key=by_wait, reverse=True)
-    return heapq.nlargest(listed, rows, key=by_wait)
-
-
-def _coordinator_report(session, program, now, *, stage, stalled, at_risk, with_rows, listed) -> tuple[dict, list[dict]]:
     members = memberships(session, program, now, with_counts=with_rows or stage is not None)
     stages = dict.fromkeys(rules.STAGES, 0)
-    for stage_name in [m.progress.stage for m in members]:
-        stages[stage_name] += 1
+    for m in members:
+        stages[m.progress.stage] += 1
 
     chosen = members
     if stage is not None:
@@ -124,17 +109,28 @@ def _coordinator_report(session, program, now, *, stage, stalled, at_risk, with_
             }
             for m in _longest_waits(stalled_rows, listed)
         ],
-        "at_risk": at_risk_rows if listed is None else at_risk_rows[:listed],
+        "at_risk": at_risk_rows[:listed],
         "activity": activity(session, program, now),
     }
+    ordered = _ordered(chosen) if stage is not None or with_rows else []
     if stage is not None:
-        document["members"] = [member_record(m, now) for m in _ordered(chosen)[:listed]]
+        document["members"] = [member_record(m, now) for m in ordered[:listed]]
     if listed is not None:
         document["stalled_total"] = len(stalled_rows)
         document["at_risk_total"] = len(at_risk_rows)
         if stage is not None:
             document["members_total"] = len(chosen)
-    return document, [member_record(m, now) for m in _ordered(chosen)] if with_rows else []
+    return document, [member_record(m, now) for m in ordered] if with_rows else []
+
+
+def _longest_waits(rows: list[Membership], listed: int | None) -> list[Membership]:
+    """Longest wait first; equal waits keep the order memberships come in
+    (by loop, mentor before mentee, then the unmatched), so the order is
+    stable from run to run without a costlier key."""
+    by_wait = attrgetter("days")
+    if listed is None:
+        return sorted(rows, key=by_wait, reverse=True)
+    return heapq.nlargest(listed, rows, key=by_wait)
 
 
 def _ordered(members: list[Membership]) -> list[Membership]:
@@ -213,11 +209,7 @@ def activity(session: Session, program: Program, now: datetime) -> dict:
             "completed": loops.get("completed", 0),
             "cancelled": loops.get("cancelled", 0),
         },
-        "meetings": {
-            "held": meetings.get("held", 0),
-            "scheduled": meetings.get("scheduled", 0),
-            "cancelled": meetings.get("cancelled", 0),
-        },
+        "meetings": meetings,
         "feedback": {"total": sum(sentiments.values()), **sentiments},
         "goals": {"shared": goals_shared, "completed": goals_completed},
         "journeys_shared": journeys,
