@@ -305,6 +305,9 @@ def test_report_tables_show_the_longest_waits_first_up_to_limit(cli, demo_store)
     assert len(everyone) > 3
     waits = [row["days_in_stage"] for row in everyone]
     assert waits == sorted(waits, reverse=True)
+    # Within a whole day, the one waiting longer still comes first.
+    starts = [row["stage_since"] for row in everyone]
+    assert starts == sorted(starts)
 
     table = cli.ok("coordinator", "report", "--stalled", "--limit", "3", now=DEMO_NOW).stdout
     shown = [row["email"] for row in everyone if row["email"] in table]

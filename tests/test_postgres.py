@@ -282,3 +282,23 @@ def test_a_bad_import_leaves_postgresql_unchanged(pg_cli):
     assert pg_cli.ok("export", user=SAMPLE_COORDINATOR, now=DEMO_NOW).stdout == before
     pg_cli.fails("participant", "list", "--program", "Other", user=SAMPLE_COORDINATOR, now=DEMO_NOW,
                  match="Other")
+
+
+def test_connections_read_utc_without_jit_and_keep_the_urls_own_options(pg_url):
+    """The server of the tests runs in Pacific/Auckland with JIT on by default:
+    mloop's sessions still get UTC times and no JIT, and options given in the
+    URL are kept beside them."""
+    from mloop.store.db import make_engine
+
+    for url, statement_timeout in ((pg_url, "0"), (f"{pg_url}?options=-c%20statement_timeout%3D5000", "5s")):
+        engine = make_engine(url)
+        try:
+            with engine.connect() as conn:
+                settings = {name: conn.exec_driver_sql(f"SHOW {name}").scalar_one()
+                            for name in ("TimeZone", "jit", "statement_timeout")}
+                read_back = conn.exec_driver_sql("SELECT TIMESTAMPTZ '2026-07-01 12:00:00+02'").scalar_one()
+        finally:
+            engine.dispose()
+        assert settings == {"TimeZone": "UTC", "jit": "off", "statement_timeout": statement_timeout}
+        assert read_back == datetime(2026, 7, 1, 10, 0, tzinfo=timezone.utc)
+        assert read_back.utcoffset() == timedelta(0)

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mloop import rules
+from mloop.timeparse import isoformat_utc as utc_text
 from mloop.rules import (
     COMPLETED,
     FIRST_MEETING,
@@ -564,3 +565,40 @@ def test_property_unmatched(joined, now, days):
         return
     assert (p.stage, p.stage_since) == (GETTING_STARTED, joined)
     assert rules.is_stalled(p, now, days) is (now - joined > timedelta(days=days))
+
+
+# The store runs the rules on times as the driver returns them: SQLite's
+# fixed-width UTC text.  The rules only compare times, so on that text they
+# must reach the same stages at the same times, and the raw stall test (stage
+# start before now - stall_days) must agree with is_stalled.
+precise = st.integers(0, WINDOW_SECONDS * 10**6).map(lambda us: BASE + timedelta(microseconds=us))
+maybe_precise = st.one_of(st.none(), precise, moments)
+
+
+@PROPERTY_SETTINGS
+@given(
+    matched=precise, first_booking=maybe_precise, first_held=maybe_precise, kth_held=maybe_precise,
+    first_goal=maybe_precise, on_held=maybe_precise, positive=maybe_precise, share=maybe_precise,
+    goals=st.lists(st.builds(GoalFact, shared_at=precise, completed_at=maybe_precise), max_size=4),
+    now=precise, days=stall_days,
+)
+def test_property_rules_agree_on_raw_sqlite_times(matched, first_booking, first_held, kth_held, first_goal,
+                                                  on_held, positive, share, goals, now, days):
+    from mloop.store.progress import raw_time, text_reader, time_reader
+
+    raw, back, text = (lambda t: None if t is None else raw_time("sqlite", t)), time_reader("sqlite"), text_reader("sqlite")
+    facts = dict(matched_at=matched, first_booking=first_booking, first_held=first_held, kth_held=kth_held,
+                 first_shared_goal=first_goal, first_held_meeting_feedback=on_held,
+                 first_positive_loop_feedback=positive, first_journey_share=share)
+    goals = [g for g in goals if g.completed_at is None or g.completed_at <= now]  # as the store selects them
+    as_times = rules.progress_from_aggregates(now, **facts, goals=goals)
+    as_text = rules.progress_from_aggregates(
+        raw(now), **{name: raw(t) for name, t in facts.items()},
+        goals=[GoalFact(raw(g.shared_at), raw(g.completed_at)) for g in goals],
+    )
+    assert as_text.stage == as_times.stage
+    assert tuple(map(back, as_text.reached)) == as_times.reached
+    assert back(as_text.stage_since) == as_times.stage_since
+    assert text(as_text.stage_since) == utc_text(as_times.stage_since)
+    stalled_raw = as_text.stage_since < raw(now - timedelta(days=days)) and as_text.stage != COMPLETED
+    assert stalled_raw is rules.is_stalled(as_times, now, days)

@@ -289,8 +289,10 @@ def test_held_meetings_count_from_start_but_never_before_booking(engine):
                             created_at=NOW - timedelta(days=55)))
         session.flush()
         def aggregates(now):
-            rows = FactReader(session, program, now).loops(3, with_counts=True)
-            return {r.loop_id: (r.first_booking, r.first_held, r.kth_held, r.held_meetings, r.last_meeting_at) for r in rows}
+            facts = FactReader(session, program, now)
+            t = facts.time  # the reader gives times raw, as the driver does
+            return {r.loop_id: (t(r.first_booking), t(r.first_held), t(r.kth_held), r.held_meetings, t(r.last_meeting_at))
+                    for r in facts.loops(3, with_counts=True)}
 
         assert aggregates(NOW) == {
             loop.id: (NOW - timedelta(days=40), NOW - timedelta(days=40), None, 2, NOW - timedelta(days=30))

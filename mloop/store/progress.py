@@ -4,6 +4,13 @@ The report on a large program must not load ORM objects row by row: each
 query here returns plain tuples — one row of aggregates per active loop, one
 per loop member with feedback — and only counts facts dated at or before
 ``now``.  Covering indexes (migration 3) let SQLite answer them from indexes.
+
+Times stay as the driver returns them ("raw": SQLite's fixed-width naive UTC
+text, PostgreSQL's aware datetimes).  Raw times order exactly as the times
+do, and the rules only ever compare times, so ``standings`` runs the rules on
+them as they are; ``FactReader.time`` turns one into an aware UTC datetime
+where a caller needs the time itself (a report parses the stage start of the
+people it lists, not the half-million facts behind every stage).
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import gc
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
@@ -19,6 +27,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from mloop import rules
+from mloop.timeparse import isoformat_utc
 from mloop.store.models import (
     Feedback,
     Goal,
@@ -94,30 +103,28 @@ class LoopRow(NamedTuple):
 
 
 class LoopGoals:
-    """One loop's shared goals, as the driver gave their times.
+    """One loop's shared goals as raw (shared, completed) times.
 
     Most loops never reach Levelling Up, where the rules look at each goal,
-    so the times are turned into ``rules.GoalFact``s only when iterated; the
-    first sharing time is all the earlier stages need.  The driver's times
-    order correctly as they are (SQLite keeps UTC text of one fixed width).
+    so ``rules.GoalFact``s are made only when iterated; the first sharing
+    time is all the earlier stages need.
     """
 
-    __slots__ = ("times", "time")
+    __slots__ = ("times",)
 
-    def __init__(self, time):
-        self.time = time
+    def __init__(self):
         self.times: list[tuple] = []
 
-    def first_shared(self) -> datetime:
-        return self.time(min(shared for shared, _ in self.times))
+    def first_shared(self):
+        return min(shared for shared, _ in self.times)
 
     def __iter__(self) -> Iterator[rules.GoalFact]:
-        time, fact = self.time, rules.GoalFact
-        return (fact(time(shared), time(completed)) for shared, completed in self.times)
+        fact = rules.GoalFact
+        return (fact(shared, completed) for shared, completed in self.times)
 
 
 def time_reader(dialect_name: str):
-    """Turns a time as the driver returns it into an aware UTC datetime."""
+    """Turns a raw time as the driver returns it into an aware UTC datetime."""
     if dialect_name == "sqlite":
         parse = datetime.fromisoformat
 
@@ -131,6 +138,38 @@ def time_reader(dialect_name: str):
         return None if value is None else value.astimezone(timezone.utc)
 
     return read_aware
+
+
+def raw_time(dialect_name: str, value: datetime):
+    """``value`` as the driver would return it from the store, so it compares with raw times.
+
+    SQLite stores naive UTC text of one width (SQLAlchemy's DateTime format,
+    microseconds always written); PostgreSQL returns aware datetimes.
+    """
+    if dialect_name == "sqlite":
+        return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value
+
+
+def text_reader(dialect_name: str):
+    """Turns a raw time into the report's UTC text ('2026-12-01T14:00:00Z', as
+    ``isoformat_utc`` writes it) — on SQLite by slicing the stored text, which
+    costs a fifth of parsing and formatting it."""
+    if dialect_name == "sqlite":
+
+        def text(value):
+            if value is None:
+                return None
+            if value.endswith(".000000"):
+                return f"{value[:10]}T{value[11:19]}Z"
+            return f"{value[:10]}T{value[11:]}Z"
+
+        return text
+
+    def text_aware(value):
+        return isoformat_utc(value)
+
+    return text_aware
 
 
 def only_program(session: Session, program: Program) -> bool:
@@ -149,7 +188,12 @@ def held_from():
 
 
 class FactReader:
-    """Reads the facts of one program as of ``now``, optionally for some loops only."""
+    """Reads the facts of one program as of ``now``, optionally for some loops only.
+
+    Every time comes back raw (see the module's docstring): ``time`` turns one
+    into an aware UTC datetime, ``text`` into UTC text, and ``raw`` turns a
+    datetime into one.
+    """
 
     def __init__(self, session: Session, program: Program, now: datetime, loop_ids: Iterable[int] | None = None):
         self.session = session
@@ -157,14 +201,17 @@ class FactReader:
         self.now = now
         self.loop_ids = None if loop_ids is None else sorted(set(loop_ids))
         self.alone = only_program(session, program)
-        self.time = time_reader(session.connection().dialect.name)
+        dialect = session.connection().dialect.name
+        self.time = time_reader(dialect)
+        self.raw = partial(raw_time, dialect)
+        self.text = text_reader(dialect)
+        self.raw_now = self.raw(now)
 
     def _rows(self, query):
         return self.session.connection().execute(query).all()
 
     def _raw_rows(self, query) -> list[tuple]:
-        """The driver's own tuples, skipping SQLAlchemy's per-row processing
-        (times stay as the driver gives them: convert them with ``self.time``)."""
+        """The driver's own tuples, skipping SQLAlchemy's per-row processing."""
         result = self.session.connection().execute(query)
         try:
             return result.cursor.fetchall()
@@ -224,18 +271,9 @@ class FactReader:
         )
         if self.loop_ids is not None:
             query = query.where(Loop.id.in_(self.loop_ids))
-        t = self.time
-        if with_counts:
-            return [
-                LoopRow(i, mentor, mentee, t(matched), t(booking), t(first), t(kth), rating, held, t(last))
-                for i, mentor, mentee, matched, booking, first, kth, rating, held, last in self._raw_rows(query.order_by(Loop.id))
-            ]
-        return [
-            LoopRow(i, mentor, mentee, t(matched), t(booking), t(first), t(kth), rating)
-            for i, mentor, mentee, matched, booking, first, kth, rating in self._raw_rows(query.order_by(Loop.id))
-        ]
+        return [LoopRow(*row) for row in self._raw_rows(query.order_by(Loop.id))]
 
-    def member_feedback(self) -> dict[tuple[int, int], tuple[datetime | None, datetime | None]]:
+    def member_feedback(self) -> dict[tuple[int, int], tuple]:
         """(loop, author) -> (first feedback on a held meeting, first loop feedback rated 4+).
 
         Feedback on a meeting is only ever stored for a held meeting (the
@@ -247,12 +285,11 @@ class FactReader:
             (sa.and_(Feedback.meeting_id.is_(None), Feedback.rating >= 4), Feedback.created_at), else_=None
         )
         query = (
-            sa.select(Feedback.loop_id, Feedback.author_id, _time(sa.func.min(on_meeting)), _time(sa.func.min(positive)))
+            sa.select(Feedback.loop_id, Feedback.author_id, sa.func.min(on_meeting), sa.func.min(positive))
             .where(self._in_scope(Feedback.loop_id), Feedback.created_at <= self.now)
             .group_by(Feedback.loop_id, Feedback.author_id)
         )
-        t = self.time
-        return {(loop_id, author): (t(held), t(pos)) for loop_id, author, held, pos in self._raw_rows(query)}
+        return {(loop_id, author): (held, pos) for loop_id, author, held, pos in self._raw_rows(query)}
 
     def latest_rating_authors(self, loop_ids: list[int]) -> dict[int, int]:
         """loop -> author of its latest member feedback, for a few loops (the at-risk ones)."""
@@ -286,34 +323,99 @@ class FactReader:
             self._in_scope(Goal.loop_id), Goal.shared_at.is_not(None), Goal.shared_at <= now
         )
         goals: dict[int, LoopGoals] = {}
-        time = self.time
         for loop_id, shared_at, completed_at in self._raw_rows(query):
             found = goals.get(loop_id)
             if found is None:
-                goals[loop_id] = found = LoopGoals(time)
+                goals[loop_id] = found = LoopGoals()
             found.times.append((shared_at, completed_at))
         return goals
 
-    def journey_shares(self) -> dict[tuple[int, int], datetime]:
+    def journey_shares(self) -> dict[tuple[int, int], object]:
         query = (
-            sa.select(JourneyShare.loop_id, JourneyShare.author_id, _time(sa.func.min(JourneyShare.created_at)))
+            sa.select(JourneyShare.loop_id, JourneyShare.author_id, sa.func.min(JourneyShare.created_at))
             .where(self._in_scope(JourneyShare.loop_id), JourneyShare.created_at <= self.now)
             .group_by(JourneyShare.loop_id, JourneyShare.author_id)
         )
-        return {(loop_id, author): at for loop_id, author, at in self._rows(query)}
+        return {(loop_id, author): at for loop_id, author, at in self._raw_rows(query)}
 
-    def people(self, ids: Iterable[int] | None = None) -> dict[int, Person]:
+    def people(self, ids: Iterable[int] | None = None) -> dict[int, tuple]:
+        """id -> (id, email, name, is_mentor, is_mentee, joined_at raw) of the program's people."""
         query = sa.select(
             Participant.id, Participant.email, Participant.name,
             Participant.is_mentor, Participant.is_mentee, Participant.joined_at,
         ).where(Participant.program_id == self.program.id)
         if ids is not None:
             query = query.where(Participant.id.in_(sorted(set(ids))))
-        t = self.time
-        return {
-            pid: Person(pid, email, name, bool(mentor), bool(mentee), t(joined))
-            for pid, email, name, mentor, mentee, joined in self._raw_rows(query)
-        }
+        return {row[0]: row for row in self._raw_rows(query)}
+
+    def person(self, row: tuple) -> Person:
+        """A row of ``people`` as a ``Person`` (booleans and an aware join time)."""
+        pid, email, name, mentor, mentee, joined = row
+        return Person(pid, email, name, bool(mentor), bool(mentee), self.time(joined))
+
+
+# One membership as ``standings`` yields it: the loop's row (None when
+# unmatched), the role, the member's and partner's ids, and the Progress, all
+# in raw times.
+Standing = tuple
+
+
+def standings(
+    facts: FactReader,
+    loops: list[LoopRow],
+    people: dict[int, tuple],
+    *,
+    only_member: int | None = None,
+    include_unmatched: bool = True,
+) -> Iterator[Standing]:
+    """Every membership's progress as of ``facts.now``: both members of each
+    loop in ``loops``, then (``include_unmatched``) each mentor or mentee of
+    ``people`` in no loop.  ``only_member`` keeps one person's.
+
+    Yields (loop row or None, role, member id, partner id or None, Progress),
+    times raw.
+    """
+    now = facts.raw_now
+    feedback = facts.member_feedback() if loops else {}
+    goals = facts.shared_goals() if loops else {}
+    shares = facts.journey_shares() if loops else {}
+    progress_of = rules.progress_from_aggregates
+    in_a_loop: set[int] = set()
+    seen = in_a_loop.add
+    no_feedback = (None, None)
+    get_feedback, get_goals, get_share = feedback.get, goals.get, shares.get
+    for row in loops:
+        loop_id, mentor_id, mentee_id, matched_at, first_booking, first_held, kth_held = row[:7]
+        loop_goals = get_goals(loop_id, ())
+        first_goal = loop_goals.first_shared() if loop_goals else None
+        for role, member_id, partner_id in (("mentor", mentor_id, mentee_id), ("mentee", mentee_id, mentor_id)):
+            if only_member is not None and member_id != only_member:
+                continue
+            on_held, positive = get_feedback((loop_id, member_id), no_feedback)
+            seen(member_id)
+            yield row, role, member_id, partner_id, progress_of(
+                now,
+                matched_at=matched_at,
+                first_booking=first_booking,
+                first_held=first_held,
+                kth_held=kth_held,
+                first_shared_goal=first_goal,
+                first_held_meeting_feedback=on_held,
+                first_positive_loop_feedback=positive,
+                first_journey_share=get_share((loop_id, member_id)),
+                goals=loop_goals,
+            )
+    if not include_unmatched:
+        return
+    getting_started = rules.unmatched_progress
+    for pid, _email, _name, is_mentor, is_mentee, joined_at in people.values():
+        if pid in in_a_loop or not (is_mentor or is_mentee):
+            continue
+        if only_member is not None and pid != only_member:
+            continue
+        progress = getting_started(joined_at, now)
+        if progress is not None:
+            yield None, "mentor" if is_mentor else "mentee", pid, None, progress
 
 
 def memberships(
@@ -340,73 +442,41 @@ def memberships(
             ).scalars()
         )
     facts = FactReader(session, program, now, loop_ids)
-    k = program.momentum_meetings
-    loops = facts.loops(k, with_counts=with_counts) if loop_ids is None or loop_ids else []
-    feedback = facts.member_feedback() if loops else {}
-    goals = facts.shared_goals() if loops else {}
-    shares = facts.journey_shares() if loops else {}
+    loops = facts.loops(program.momentum_meetings, with_counts=with_counts) if loop_ids is None or loop_ids else []
     people = facts.people(None if person_id is None else [person_id, *(x for r in loops for x in (r.mentor_id, r.mentee_id))])
-    at_risk_loops = [row.loop_id for row in loops if rules.is_at_risk(row.latest_rating)]
+    at_risk_of = rules.is_at_risk
+    at_risk_loops = [row.loop_id for row in loops if at_risk_of(row.latest_rating)]
     rating_authors = facts.latest_rating_authors(at_risk_loops) if at_risk_loops else {}
 
-    progress_of = rules.progress_from_aggregates
-    at_risk_of = rules.is_at_risk
+    time, person = facts.time, facts.person
+    persons: dict[int, Person] = {}
+
+    def person_of(pid: int) -> Person:
+        found = persons.get(pid)
+        if found is None:
+            persons[pid] = found = person(people[pid])
+        return found
+
     stall_limit = timedelta(days=program.stall_days)
     completed = rules.COMPLETED
     day = timedelta(days=1)
     result: list[Membership] = []
-    append = result.append
-    in_a_loop: set[int] = set()
-    no_feedback = (None, None)
-    get_feedback, get_goals, get_share = feedback.get, goals.get, shares.get
-    only_member = person_id
-    for loop_id, mentor_id, mentee_id, matched_at, first_booking, first_held, kth_held, rating, held, last in loops:
-        loop_goals = get_goals(loop_id, ())
-        first_goal = loop_goals.first_shared() if loop_goals else None
-        at_risk = at_risk_of(rating)
-        author = rating_authors.get(loop_id)
-        rated_by = people[author].email if author in people else None
-        mentor, mentee = people[mentor_id], people[mentee_id]
-        for role, member, partner in (("mentor", mentor, mentee), ("mentee", mentee, mentor)):
-            member_id = member.id
-            if only_member is not None and member_id != only_member:
-                continue
-            on_held, positive = get_feedback((loop_id, member_id), no_feedback)
-            progress = progress_of(
-                now,
-                matched_at=matched_at,
-                first_booking=first_booking,
-                first_held=first_held,
-                kth_held=kth_held,
-                first_shared_goal=first_goal,
-                first_held_meeting_feedback=on_held,
-                first_positive_loop_feedback=positive,
-                first_journey_share=get_share((loop_id, member_id)),
-                goals=loop_goals,
+    for row, role, member_id, partner_id, raw in standings(
+        facts, loops, people, only_member=person_id, include_unmatched=include_unmatched
+    ):
+        reached = tuple(map(time, raw.reached))
+        progress = rules.Progress(raw.stage, reached[-1], reached)
+        waited = now - progress.stage_since
+        stalled = waited > stall_limit and progress.stage != completed
+        if row is None:
+            result.append(Membership(person_of(member_id), role, None, None, progress, stalled, False, waited // day))
+            continue
+        author = rating_authors.get(row.loop_id)
+        result.append(
+            Membership(
+                person_of(member_id), role, row.loop_id, person_of(partner_id), progress, stalled,
+                at_risk_of(row.latest_rating), waited // day, time(row.matched_at), row.held_meetings,
+                time(row.last_meeting_at), row.latest_rating, people[author][1] if author in people else None,
             )
-            in_a_loop.add(member_id)
-            waited = now - progress.stage_since
-            append(
-                Membership(
-                    member, role, loop_id, partner, progress,
-                    waited > stall_limit and progress.stage != completed,
-                    at_risk, waited // day, matched_at, held, last, rating, rated_by,
-                )
-            )
-    if include_unmatched:
-        for person in people.values():
-            if person.id in in_a_loop or not (person.is_mentor or person.is_mentee):
-                continue
-            if only_member is not None and person.id != only_member:
-                continue
-            progress = rules.unmatched_progress(person.joined_at, now)
-            if progress is None:
-                continue
-            waited = now - progress.stage_since
-            append(
-                Membership(
-                    person, "mentor" if person.is_mentor else "mentee", None, None, progress,
-                    waited > stall_limit, False, waited // day,
-                )
-            )
+        )
     return result

@@ -9,7 +9,6 @@ feedback (so no at-risk flag either: it would give that feedback away).
 from __future__ import annotations
 
 import heapq
-from operator import attrgetter
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -19,8 +18,7 @@ from mloop import rules
 from mloop.errors import NotFound, UsageError
 from mloop.store.models import Feedback, Goal, JourneyShare, Loop, Meeting, Participant, Program
 from mloop.store.participants import roles_of
-from mloop.store.progress import Membership, cycle_collector_paused, memberships
-from mloop.timeparse import isoformat_utc as utc_text
+from mloop.store.progress import FactReader, LoopRow, Membership, Standing, cycle_collector_paused, memberships, standings
 
 
 def parse_stage(text: str) -> str:
@@ -28,22 +26,6 @@ def parse_stage(text: str) -> str:
     if key in rules.STAGES:
         return key
     raise UsageError(f"unknown stage {text!r}: use one of {', '.join(rules.STAGES)}")
-
-
-def member_record(m: Membership, now: datetime) -> dict:
-    return {
-        "email": m.person.email,
-        "name": m.person.name,
-        "role": m.role,
-        "loop_id": m.loop_id,
-        "partner": m.partner.email if m.partner else None,
-        "stage": m.progress.stage,
-        "stage_since": m.progress.stage_since,
-        "days_in_stage": m.days,
-        "stalled": m.stalled,
-        "at_risk": m.at_risk,
-        "meetings_held": m.held_meetings,
-    }
 
 
 @cycle_collector_paused()
@@ -64,78 +46,142 @@ def coordinator_report(
     first) for a reader on a terminal; the document then also carries each
     list's full length as ``stalled_total``, ``at_risk_total`` and
     ``members_total``.  Without it every row is listed.
-    """
-    members = memberships(session, program, now, with_counts=with_rows or stage is not None)
-    stages = dict.fromkeys(rules.STAGES, 0)
-    for m in members:
-        stages[m.progress.stage] += 1
 
-    chosen = members
-    if stage is not None:
-        chosen = [m for m in chosen if m.progress.stage == stage]
-    if stalled:
-        chosen = [m for m in chosen if m.stalled]
-    if at_risk:
-        chosen = [m for m in chosen if m.at_risk]
-    stalled_rows = chosen if stalled else [m for m in chosen if m.stalled]
-    # One entry per loop at risk, naming who gave the negative feedback.
-    risky: dict[int, dict] = {}
-    for m in chosen:
-        if m.at_risk and m.loop_id not in risky:
-            mentor, mentee = (m.person, m.partner) if m.role == "mentor" else (m.partner, m.person)
-            risky[m.loop_id] = {
-                "loop_id": m.loop_id,
-                "mentor": mentor.email,
-                "mentee": mentee.email,
-                "email": m.latest_rating_by,
-                "latest_rating": m.latest_rating,
-            }
-    at_risk_rows = [risky[loop_id] for loop_id in sorted(risky)]
+    One pass over the memberships counts the stages and keeps only the rows
+    the document lists, in raw times; only those are turned into records.
+    """
+    facts = FactReader(session, program, now)
+    wants_members = with_rows or stage is not None
+    loops = facts.loops(program.momentum_meetings, with_counts=wants_members)
+    people = facts.people()
+    threshold = facts.raw(now - timedelta(days=program.stall_days))
+    completed = rules.COMPLETED
+    at_risk_of = rules.is_at_risk
+    stages = dict.fromkeys(rules.STAGES, 0)
+    waiting: list[Standing] = []  # the stalled, among the chosen
+    risky: dict[int, LoopRow] = {}  # the loops at risk, among the chosen
+    chosen: list[Standing] = []  # every chosen membership, when their rows are wanted
+    for standing in standings(facts, loops, people):
+        row, _role, _member, _partner, progress = standing
+        progress_stage = progress.stage
+        stages[progress_stage] += 1
+        if stage is not None and progress_stage != stage:
+            continue
+        risk = row is not None and at_risk_of(row.latest_rating)
+        if at_risk and not risk:
+            continue
+        if progress.stage_since < threshold and progress_stage != completed:
+            waiting.append(standing)
+        elif stalled:
+            continue
+        if risk:
+            risky[row.loop_id] = row
+        if wants_members:
+            chosen.append(standing)
+
+    rows = Rows(facts, people, now, threshold)
+    at_risk_rows = rows.at_risk(risky)
     document = {
         "program": program.name,
         "as_of": now,
         "stall_days": program.stall_days,
         "momentum_meetings": program.momentum_meetings,
         "stages": stages,
-        "stalled": [
-            {
-                "email": m.person.email,
-                "name": m.person.name,
-                "role": m.role,
-                "loop_id": m.loop_id,
-                "stage": m.progress.stage,
-                "stage_since": utc_text(m.progress.stage_since),  # text already: JSON writes it as is
-                "days_in_stage": m.days,
-            }
-            for m in _longest_waits(stalled_rows, listed)
-        ],
+        "stalled": rows.stalled(_longest_waits(waiting, listed)),
         "at_risk": at_risk_rows[:listed],
         "activity": activity(session, program, now),
     }
-    ordered = _ordered(chosen) if stage is not None or with_rows else []
+    members = [rows.member(s) for s in chosen]
+    members.sort(key=_member_order)
     if stage is not None:
-        document["members"] = [member_record(m, now) for m in ordered[:listed]]
+        document["members"] = members[:listed]
     if listed is not None:
-        document["stalled_total"] = len(stalled_rows)
+        document["stalled_total"] = len(waiting)
         document["at_risk_total"] = len(at_risk_rows)
         if stage is not None:
             document["members_total"] = len(chosen)
-    return document, [member_record(m, now) for m in ordered] if with_rows else []
+    return document, members if with_rows else []
 
 
-def _longest_waits(rows: list[Membership], listed: int | None) -> list[Membership]:
-    """Longest wait first; equal waits keep the order memberships come in
-    (by loop, mentor before mentee, then the unmatched), so the order is
-    stable from run to run without a costlier key."""
-    by_wait = attrgetter("days")
+class Rows:
+    """Turns the report's chosen memberships (raw times) into its records."""
+
+    def __init__(self, facts: FactReader, people: dict[int, tuple], now: datetime, threshold) -> None:
+        self.facts, self.people, self.now, self.threshold = facts, people, now, threshold
+        self.time = facts.time
+        self.day = timedelta(days=1)
+
+    def stalled(self, waiting: list[Standing]) -> list[dict]:
+        """The stalled list's records, in the order given."""
+        people, time, text, now, day = self.people, self.time, self.facts.text, self.now, self.day
+        records = []
+        for row, role, member_id, _partner, progress in waiting:
+            person = people[member_id]
+            since = progress.stage_since
+            records.append({
+                "email": person[1],
+                "name": person[2],
+                "role": role,
+                "loop_id": row and row.loop_id,
+                "stage": progress.stage,
+                "stage_since": text(since),  # text already: JSON writes it as is
+                "days_in_stage": (now - time(since)) // day,
+            })
+        return records
+
+    def member(self, standing: Standing) -> dict:
+        row, role, member_id, partner_id, progress = standing
+        people = self.people
+        since = self.time(progress.stage_since)
+        return {
+            "email": people[member_id][1],
+            "name": people[member_id][2],
+            "role": role,
+            "loop_id": row and row.loop_id,
+            "partner": people[partner_id][1] if partner_id is not None else None,
+            "stage": progress.stage,
+            "stage_since": since,
+            "days_in_stage": (self.now - since) // self.day,
+            "stalled": progress.stage_since < self.threshold and progress.stage != rules.COMPLETED,
+            "at_risk": row is not None and rules.is_at_risk(row.latest_rating),
+            "meetings_held": row.held_meetings if row else 0,
+        }
+
+    def at_risk(self, risky: dict[int, LoopRow]) -> list[dict]:
+        """One entry per loop at risk, naming who gave the negative feedback."""
+        ids = sorted(risky)
+        authors = self.facts.latest_rating_authors(ids) if ids else {}
+        people = self.people
+        return [
+            {
+                "loop_id": loop_id,
+                "mentor": people[risky[loop_id].mentor_id][1],
+                "mentee": people[risky[loop_id].mentee_id][1],
+                "email": people[authors[loop_id]][1] if authors.get(loop_id) in people else None,
+                "latest_rating": risky[loop_id].latest_rating,
+            }
+            for loop_id in ids
+        ]
+
+
+def _longest_waits(rows: list[Standing], listed: int | None) -> list[Standing]:
+    """Longest wait first (earliest stage start); equal starts keep the order
+    memberships come in (by loop, mentor before mentee, then the unmatched)."""
+    since = _stage_since
     if listed is None:
-        return sorted(rows, key=by_wait, reverse=True)
-    return heapq.nlargest(listed, rows, key=by_wait)
+        return sorted(rows, key=since)
+    return heapq.nsmallest(listed, rows, key=since)
 
 
-def _ordered(members: list[Membership]) -> list[Membership]:
-    order = {name: i for i, name in enumerate(rules.STAGES)}
-    return sorted(members, key=lambda m: (order[m.progress.stage], m.person.email, m.loop_id or 0))
+def _stage_since(standing: Standing):
+    return standing[4].stage_since
+
+
+_STAGE_ORDER = {name: i for i, name in enumerate(rules.STAGES)}
+
+
+def _member_order(record: dict):
+    return _STAGE_ORDER[record["stage"]], record["email"], record["loop_id"] or 0
 
 
 def activity(session: Session, program: Program, now: datetime) -> dict:
