@@ -391,7 +391,8 @@ def standings(
         for role, member_id, partner_id in (("mentor", mentor_id, mentee_id), ("mentee", mentee_id, mentor_id)):
             if only_member is not None and member_id != only_member:
                 continue
-            on_held, positive = get_feedback((loop_id, member_id), no_feedback)
+            member = (loop_id, member_id)
+            on_held, positive = get_feedback(member, no_feedback)
             seen(member_id)
             yield row, role, member_id, partner_id, progress_of(
                 now,
@@ -402,7 +403,7 @@ def standings(
                 first_shared_goal=first_goal,
                 first_held_meeting_feedback=on_held,
                 first_positive_loop_feedback=positive,
-                first_journey_share=get_share((loop_id, member_id)),
+                first_journey_share=get_share(member),
                 goals=loop_goals,
             )
     if not include_unmatched:
