@@ -19,8 +19,8 @@ import gc
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -36,7 +36,6 @@ from mloop.store.models import (
     Meeting,
     Participant,
     Program,
-    UTCDateTime,
     greatest,
 )
 
@@ -57,6 +56,10 @@ def cycle_collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+# A time as the driver returns it: str on SQLite, an aware datetime on PostgreSQL.
+RawTime = str | datetime
 
 
 class Person(NamedTuple):
@@ -88,18 +91,18 @@ class Membership:
 
 
 class LoopRow(NamedTuple):
-    """One active loop's aggregates as of ``now``."""
+    """One active loop's aggregates as of ``now``, times raw (``FactReader.time`` reads them)."""
 
     loop_id: int
     mentor_id: int
     mentee_id: int
-    matched_at: datetime
-    first_booking: datetime | None
-    first_held: datetime | None
-    kth_held: datetime | None
+    matched_at: RawTime
+    first_booking: RawTime | None
+    first_held: RawTime | None
+    kth_held: RawTime | None
     latest_rating: int | None
     held_meetings: int = 0
-    last_meeting_at: datetime | None = None
+    last_meeting_at: RawTime | None = None
 
 
 class LoopGoals:
@@ -140,7 +143,7 @@ def time_reader(dialect_name: str):
     return read_aware
 
 
-def raw_time(dialect_name: str, value: datetime):
+def raw_time(dialect_name: str, value: datetime) -> RawTime:
     """``value`` as the driver would return it from the store, so it compares with raw times.
 
     SQLite stores naive UTC text of one width (SQLAlchemy's DateTime format,
@@ -176,10 +179,6 @@ def only_program(session: Session, program: Program) -> bool:
     """Whether ``program`` is the store's only program (so no fact needs filtering by program)."""
     ids = session.connection().execute(sa.select(Program.id).limit(2)).scalars().all()
     return ids == [program.id]
-
-
-def _time(expression):
-    return sa.type_coerce(expression, UTCDateTime())
 
 
 def held_from():
@@ -242,13 +241,11 @@ class FactReader:
 
         columns = [
             Loop.id, Loop.mentor_id, Loop.mentee_id, Loop.matched_at,
-            _time(
-                sa.select(sa.func.min(Meeting.created_at))
-                .where(Meeting.loop_id == Loop.id, Meeting.created_at <= now, Meeting.status != "cancelled")
-                .scalar_subquery()
-            ),
-            _time(nth_held(0)),
-            _time(nth_held(momentum_meetings - 1)),
+            sa.select(sa.func.min(Meeting.created_at))
+            .where(Meeting.loop_id == Loop.id, Meeting.created_at <= now, Meeting.status != "cancelled")
+            .scalar_subquery(),
+            nth_held(0),
+            nth_held(momentum_meetings - 1),
             sa.select(Feedback.rating)
             .where(
                 Feedback.loop_id == Loop.id,
@@ -262,7 +259,7 @@ class FactReader:
         if with_counts:
             columns += [
                 sa.select(sa.func.count()).where(held_here).scalar_subquery(),
-                _time(sa.select(sa.func.max(held)).where(held_here).scalar_subquery()),
+                sa.select(sa.func.max(held)).where(held_here).scalar_subquery(),
             ]
         query = sa.select(*columns).where(
             Loop.program_id == self.program.id,
@@ -273,7 +270,7 @@ class FactReader:
             query = query.where(Loop.id.in_(self.loop_ids))
         return [LoopRow(*row) for row in self._raw_rows(query.order_by(Loop.id))]
 
-    def member_feedback(self) -> dict[tuple[int, int], tuple]:
+    def member_feedback(self) -> dict[tuple[int, int], tuple[RawTime | None, RawTime | None]]:
         """(loop, author) -> (first feedback on a held meeting, first loop feedback rated 4+).
 
         Feedback on a meeting is only ever stored for a held meeting (the
@@ -330,7 +327,7 @@ class FactReader:
             found.times.append((shared_at, completed_at))
         return goals
 
-    def journey_shares(self) -> dict[tuple[int, int], object]:
+    def journey_shares(self) -> dict[tuple[int, int], RawTime]:
         query = (
             sa.select(JourneyShare.loop_id, JourneyShare.author_id, sa.func.min(JourneyShare.created_at))
             .where(self._in_scope(JourneyShare.loop_id), JourneyShare.created_at <= self.now)
