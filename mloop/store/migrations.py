@@ -175,11 +175,36 @@ def _v4_activity_indexes(conn: sa.Connection) -> None:
         conn.exec_driver_sql(statement)
 
 
+def _v5_meeting_calendar_identity(conn: sa.Connection) -> None:
+    """Meetings get an iCalendar UID, a SEQUENCE and a series.
+
+    Existing meetings get UIDs made of their id and a token drawn once for
+    this store, so UIDs stay unique across stores."""
+    from secrets import token_hex
+
+    for statement in (
+        "ALTER TABLE meeting ADD COLUMN uid VARCHAR(255)",
+        "ALTER TABLE meeting ADD COLUMN sequence INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE meeting ADD COLUMN series VARCHAR(255)",
+    ):
+        conn.exec_driver_sql(statement)
+    conn.execute(
+        sa.text("UPDATE meeting SET uid = 'm' || id || '-' || :token || '@mloop' WHERE uid IS NULL"),
+        {"token": token_hex(8)},
+    )
+    for statement in (
+        "CREATE UNIQUE INDEX ix_meeting_loop_uid ON meeting (loop_id, uid)",
+        "CREATE INDEX ix_meeting_series ON meeting (series, start)",
+    ):
+        conn.exec_driver_sql(statement)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "create the tables", _v1_create_tables),
     (2, "indexes for the milestone aggregates", _v2_fact_indexes),
     (3, "covering indexes for the report", _v3_covering_indexes),
     (4, "indexes for the report's activity counts", _v4_activity_indexes),
+    (5, "meetings' calendar identity: UID, SEQUENCE, series", _v5_meeting_calendar_identity),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -134,8 +134,17 @@ class Loop(SQLModel, table=True):
     end_reason: str | None = None
 
 
+def new_meeting_uid() -> str:
+    """A meeting's iCalendar UID: globally unique, kept for the meeting's life,
+    so that a calendar re-importing an export updates instead of duplicating."""
+    from uuid import uuid4
+
+    return f"{uuid4().hex}@mloop"
+
+
 class Meeting(SQLModel, table=True):
     __tablename__ = "meeting"
+    __table_args__ = (sa.UniqueConstraint("loop_id", "uid"),)
     id: int | None = Field(default=None, primary_key=True)
     loop_id: int = Field(foreign_key="loop.id", index=True)
     start: datetime = _time()
@@ -146,6 +155,11 @@ class Meeting(SQLModel, table=True):
     actions: str = ""  # newline-separated actions and decisions
     status: str = Field(default="scheduled", max_length=20)
     created_at: datetime = _time()
+    # Calendar identity (migration 5): UID, the SEQUENCE that grows with each
+    # change, and the series a recurring booking or an imported RRULE made it part of.
+    uid: str | None = Field(default_factory=new_meeting_uid, max_length=255)
+    sequence: int = 0
+    series: str | None = Field(default=None, max_length=255)
 
 
 class Feedback(SQLModel, table=True):

@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from uuid import NAMESPACE_URL, uuid5
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -86,6 +87,7 @@ class Importer:
         self.loops: dict[str, _LoopRef] = {}
         self.active_pairs: dict[tuple[int, int], str] = {}
         self.meetings: dict[str, tuple[int, int, str]] = {}
+        self.meeting_uids: set[tuple[int, str]] = set()
         self.goals: dict[str, int] = {}
         self.milestones: dict[str, int] = {}
         self.counts: dict[str, int] = {}
@@ -338,7 +340,29 @@ class Importer:
             "actions": "\n".join(actions), "status": status,
             # A meeting with no booking time was booked when it started.
             "created_at": self.time(r, "created_at", required=False) or self.time(r, "start"),
+            "uid": self._meeting_uid(r, loop.id), "sequence": self.integer(r, "sequence", 0, low=0, high=2**31 - 1),
+            "series": self._short_text(r, "series"),
         })
+
+    def _meeting_uid(self, r: dict, loop_id: int) -> str:
+        """The meeting's calendar UID, unique within its loop: kept from the
+        file, or derived from the program's name and the file's refs, so that
+        loading the same file (the demo's sample data, a CI fixture) always
+        gives the same UIDs."""
+        uid = self._short_text(r, "uid")
+        if uid is None:
+            name = f"mloop:{self.program.name}:{r.get('loop')}:{r.get('ref')}"
+            uid = f"{uuid5(NAMESPACE_URL, name).hex}@mloop"
+        if (loop_id, uid) in self.meeting_uids:
+            self.fail(f"uid {uid!r} is already used by another meeting of loop {r.get('loop')}")
+        self.meeting_uids.add((loop_id, uid))
+        return uid
+
+    def _short_text(self, r: dict, key: str) -> str | None:
+        value = self.text(r, key)
+        if value is not None and not 0 < len(value) <= 255:
+            self.fail(f"{key} must be 1 to 255 characters long")
+        return value
 
     def _feedback(self, r: dict) -> None:
         loop = self.loop(r)
@@ -546,6 +570,7 @@ def export_records(session: Session, program: Program) -> Iterator[dict]:
             "duration_min": row["duration_min"], "status": row["status"], "created_at": isoformat_utc(row["created_at"]),
             "agenda": row["agenda"], "notes": row["notes"], "where": row["location"],
             "actions": [a for a in row["actions"].split("\n") if a],
+            "uid": row["uid"], "sequence": row["sequence"], "series": row["series"],
         }
 
     goal_refs: dict[int, str] = {}
