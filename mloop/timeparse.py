@@ -34,8 +34,11 @@ __all__ = [
     "local_zone",
     "parse_duration",
     "parse_iso",
+    "parse_every",
     "parse_offset",
+    "parse_span",
     "parse_when",
+    "series_starts",
     "to_local",
 ]
 
@@ -46,6 +49,9 @@ WHEN_EXAMPLES = (
 )
 DURATION_EXAMPLES = "45m, 1h, 1h30m"
 OFFSET_EXAMPLES = "10 days, 2 weeks, 3 months"
+EVERY_EXAMPLES = "1w, 2w, 1 month, 7d"
+SPAN_EXAMPLES = "2d, 36h, 1w"
+MAX_SERIES = 200  # meetings one recurring booking may make
 ISO_EXAMPLE = "2026-12-01T15:00:00Z"
 
 
@@ -396,7 +402,7 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(minutes=minutes)
 
 
-def parse_offset(text: str) -> relativedelta:
+def parse_offset(text: str, *, what: str = "a due offset", examples: str = OFFSET_EXAMPLES) -> relativedelta:
     """A custom milestone's due offset: "10 days", "2 weeks", "3 months",
     "1 year", "10d", "2w", "3mo" (or a sum, "1 month 2 weeks") ->
     relativedelta. Zero, negative or unreadable -> WhenError."""
@@ -405,12 +411,59 @@ def parse_offset(text: str) -> relativedelta:
         normal = normal[1:].lstrip()
     amounts = _amounts(normal)
     if amounts is None or not amounts.keys() <= _CALENDAR_UNITS or not any(amounts.values()):
-        raise WhenError(
-            f"cannot read {_shown(text)} as a due offset: use e.g. {OFFSET_EXAMPLES}"
-        )
+        raise WhenError(f"cannot read {_shown(text)} as {what}: use e.g. {examples}")
     from dateutil.relativedelta import relativedelta
 
     return relativedelta(**amounts)
+
+
+def parse_span(text: str) -> timedelta:
+    """A stretch of time ahead: "2d", "36h", "1w", "1d12h", "2 days".
+    Months and years have no fixed length and are refused; zero or
+    unreadable -> WhenError."""
+    amounts = _amounts(_normalize(text).lstrip("+").lstrip())
+    if amounts is None or "months" in amounts or "years" in amounts or not any(amounts.values()):
+        raise WhenError(f"cannot read {_shown(text)} as a time span: use e.g. {SPAN_EXAMPLES}")
+    return timedelta(**amounts)
+
+
+def parse_every(text: str) -> relativedelta:
+    """How often a series of meetings repeats: "1w", "2w", "1 month", "7d"."""
+    return parse_offset(text, what="a repeat interval", examples=EVERY_EXAMPLES)
+
+
+def series_starts(
+    first: datetime, every: relativedelta, tz: tzinfo, *, count: int | None = None, until: datetime | None = None,
+) -> list[datetime]:
+    """The starts of a recurring series, aware UTC: ``first``, then every
+    ``every`` on the local calendar of ``tz``, ``count`` of them or up to and
+    including ``until``.
+
+    Each start keeps ``first``'s local wall-clock time, so a weekly 09:00
+    meeting stays at 09:00 across a daylight-saving change (one week is then
+    167 or 169 hours); each is ``first`` plus n steps, so a monthly series
+    from 31 January meets on 28 February, then 31 March.  A wall time that a
+    DST jump skips moves forward by the jump.  More than MAX_SERIES meetings
+    -> WhenError.
+    """
+    if (count is None) == (until is None):
+        raise WhenError("say how long the series runs: --count N or --until WHEN")
+    if count is not None and not 1 <= count <= MAX_SERIES:
+        raise WhenError(f"--count {count} is out of range: a series has 1 to {MAX_SERIES} meetings")
+    if until is not None and until < first:
+        raise WhenError("--until is before the first meeting: give a later end")
+    wall = first.astimezone(tz).replace(tzinfo=None)
+    starts: list[datetime] = []
+    for step in range(MAX_SERIES + 1):
+        start = first if step == 0 else _local_to_utc(wall + every * step, tz, strict=False)
+        if (count is not None and step == count) or (until is not None and start > until):
+            return starts
+        if step == MAX_SERIES:
+            raise WhenError(
+                f"that series would have more than {MAX_SERIES} meetings: end it sooner with --until or --count"
+            )
+        starts.append(start)
+    return starts
 
 
 # --------------------------------------------------------------------------

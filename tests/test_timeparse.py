@@ -760,3 +760,76 @@ def test_duration_and_offset_parsers_only_raise_when_error(text):
             assert "\n" not in str(error)
         else:
             assert result  # never zero
+
+
+# --- series of meetings, spans -------------------------------------------------------------
+
+from mloop.timeparse import MAX_SERIES, parse_every, parse_span, series_starts  # noqa: E402
+
+
+def test_a_weekly_series_keeps_its_wall_clock_time_across_both_dst_changes():
+    first = datetime(2026, 3, 16, 9, 0, tzinfo=PARIS)
+    starts = series_starts(first, parse_every("1w"), PARIS, count=34)
+    assert {s.astimezone(PARIS).strftime("%a %H:%M") for s in starts} == {"Mon 09:00"}
+    offsets = [s.astimezone(PARIS).utcoffset() for s in starts]
+    assert offsets[1] == timedelta(hours=1) and offsets[2] == timedelta(hours=2) and offsets[-1] == timedelta(hours=1)
+    # The week across the change lasts 167 hours.
+    assert starts[2] - starts[1] == timedelta(hours=167)
+
+
+def test_a_series_time_skipped_by_dst_moves_forward_by_the_jump():
+    first = datetime(2026, 3, 1, 2, 30, tzinfo=NEW_YORK)  # 8 March 02:30 does not exist in New York
+    starts = series_starts(first, parse_every("1w"), NEW_YORK, count=3)
+    assert [s.astimezone(NEW_YORK).strftime("%m-%d %H:%M") for s in starts] == ["03-01 02:30", "03-08 03:30", "03-15 02:30"]
+
+
+def test_monthly_series_from_a_month_end_clip_each_month_from_the_first():
+    starts = series_starts(datetime(2026, 1, 31, 10, tzinfo=UTC), parse_every("1 month"), UTC_ZONE, count=4)
+    assert [s.date().isoformat() for s in starts] == ["2026-01-31", "2026-02-28", "2026-03-31", "2026-04-30"]
+
+
+def test_series_until_is_inclusive_and_the_length_is_capped():
+    first = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    assert len(series_starts(first, parse_every("1d"), UTC, until=first + timedelta(days=3))) == 4
+    assert len(series_starts(first, parse_every("1d"), UTC, count=MAX_SERIES)) == MAX_SERIES
+    with pytest.raises(WhenError, match="more than 200 meetings"):
+        series_starts(first, parse_every("1d"), UTC, until=first + timedelta(days=MAX_SERIES))
+    for kwargs in ({}, {"count": 2, "until": first}):
+        with pytest.raises(WhenError, match="--count N or --until WHEN"):
+            series_starts(first, parse_every("1d"), UTC, **kwargs)
+
+
+@given(
+    first=st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1)).map(
+        lambda d: d.replace(second=0, microsecond=0, tzinfo=PARIS)),
+    weeks=st.integers(1, 4), count=st.integers(1, 60),
+)
+def test_property_a_series_keeps_its_step_and_time_of_day(first, weeks, count):
+    assume(first.astimezone(UTC).astimezone(PARIS).replace(tzinfo=None) == first.replace(tzinfo=None))  # a real wall time
+    starts = series_starts(first.astimezone(UTC), relativedelta(weeks=weeks), PARIS, count=count)
+    assert len(starts) == count and starts == sorted(starts)
+    for n, start in enumerate(starts):
+        wall = start.astimezone(PARIS).replace(tzinfo=None)
+        expected = first.replace(tzinfo=None) + relativedelta(weeks=weeks * n)
+        # Equal, or moved forward by the jump when DST skipped that wall time.
+        assert timedelta(0) <= wall - expected <= timedelta(hours=1)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2d", timedelta(days=2)), ("36h", timedelta(hours=36)), ("1w", timedelta(weeks=1)),
+    ("1d12h", timedelta(days=1, hours=12)), ("2 days", timedelta(days=2)), ("+90m", timedelta(minutes=90)),
+])
+def test_parse_span(text, expected):
+    assert parse_span(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "0d", "1 month", "2y", "soon", "-2d"])
+def test_parse_span_refuses(text):
+    with pytest.raises(WhenError, match="as a time span: use e.g. 2d, 36h, 1w"):
+        parse_span(text)
+
+
+def test_parse_every_names_what_it_reads():
+    assert parse_every("2w") == relativedelta(weeks=2)
+    with pytest.raises(WhenError, match="cannot read 'fortnightly' as a repeat interval: use e.g. 1w, 2w"):
+        parse_every("fortnightly")

@@ -26,14 +26,18 @@ def not_utf8(path: str, error: UnicodeDecodeError) -> BadFile:
     return BadFile(f"{path} is not UTF-8 text (bad byte at offset {error.start}): save it as UTF-8")
 
 
-def read_text(path: str) -> str:
-    """The whole file as text (UTF-8, with or without BOM)."""
+def read_bytes(path: str) -> bytes:
+    """The whole file as bytes ('-': standard input)."""
     with _reading(path):
         if path == "-":
-            data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
-        else:
-            with open(path, "rb") as handle:
-                data = handle.read()
+            return sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+        with open(path, "rb") as handle:
+            return handle.read()
+
+
+def read_text(path: str) -> str:
+    """The whole file as text (UTF-8, with or without BOM)."""
+    data = read_bytes(path)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -48,3 +52,23 @@ def open_lines(path: str):
 
             return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig") if hasattr(sys.stdin, "buffer") else sys.stdin
         return open(path, encoding="utf-8-sig")  # noqa: SIM115 - closed by the caller
+
+
+@contextmanager
+def atomic_file(path: str, mode: str = "w"):
+    """A file written beside ``path`` and renamed over it once complete, so a
+    failed write never leaves half a file (or clobbers the old one)."""
+    import os
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise MloopError(f"cannot write {path}: folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=".mloop-", dir=folder)
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
+            yield handle
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

@@ -118,10 +118,8 @@ def export(
     a summary of what was written.
     """
     import json
-    import os
-    import tempfile
 
-    from mloop.errors import MloopError
+    from mloop.commands._files import atomic_file
     from mloop.output import emit, print_json, say
     from mloop.store.access import actor, current_program, require_coordinator
     from mloop.store.transfer import export_records
@@ -138,21 +136,11 @@ def export(
             for record in export_records(session, program):
                 write(json.dumps(record, ensure_ascii=False) + "\n")
             return
-        folder = os.path.dirname(os.path.abspath(out))
-        if not os.path.isdir(folder):
-            raise MloopError(f"cannot write {out}: folder {folder} does not exist")
-        # Write beside the target and rename, so a failed export never leaves half a file.
-        fd, tmp = tempfile.mkstemp(prefix=".mloop-export-", dir=folder)
-        try:
-            count = 0
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                for record in export_records(session, program):
-                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-                    count += 1
-            os.replace(tmp, out)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        count = 0
+        with atomic_file(out) as handle:
+            for record in export_records(session, program):
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                count += 1
     if json_out:
         emit("json", {"program": program.name, "out": out, "records": count})
     else:
