@@ -145,6 +145,12 @@ def lived_program(run: Transcript) -> None:
     run.json("meet", "cancel", cancelled, user=BO, now=t(18))
     run.json("meet", "list", user=ANA, now=t(18))
     run.json("meet", "list", "--upcoming", user=CORA, now=t(18))
+    series = run.json("meet", "schedule", l1, "--at", t(20), "--every", "1w", "--count", 3, user=ANA, now=t(18))
+    run.json("meet", "cancel", series["ids"][1], "--rest", user=ANA, now=t(18))
+    run.json("meet", "list", "--upcoming", "--within", "3d", user=ANA, now=t(18))
+    calendar = tmp / "loop1.ics"
+    run("meet", "export", "--loop", l1, "--out", calendar, user=ANA, now=t(18))
+    run.json("meet", "import", calendar, "--loop", l1, user=ANA, now=t(18))  # its own export: nothing changes
     m2 = run.json("meet", "log", l2, "--at", t(2, -1), user=CY, now=t(2))["id"]
     run.json("feedback", "give", l2, "--meeting", m2, "--rating", 2, "--comment", "Late", user=CY, now=t(2, 1))
     run.json("meet", "log", l2, "--at", t(5, -1), user=CY, now=t(5))

@@ -162,6 +162,39 @@ def test_older_store_is_migrated_forward_without_losing_rows(store_url):
     upgraded.dispose()
 
 
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+def test_meetings_of_a_version_4_store_get_unique_uids(store_url):
+    """Migration 5 gives meetings that existed before it a UID each (unique
+    within the store and tied to it by a random token), sequence 0, no series."""
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE mloop_meta (key VARCHAR(64) PRIMARY KEY, value VARCHAR(255) NOT NULL)")
+        for _number, _what, apply in migrations.MIGRATIONS[:4]:
+            apply(conn)
+        conn.exec_driver_sql("INSERT INTO mloop_meta VALUES ('schema_version', '4')")
+        conn.execute(sa.insert(Program.__table__).values(
+            id=1, name="Old", stall_days=21, momentum_meetings=3, is_default=True, created_at=NOW))
+        conn.execute(sa.insert(Participant.__table__), [
+            dict(id=i, program_id=1, email=f"p{i}@example.org", email_key=f"p{i}@example.org", name=f"P{i}",
+                 is_mentor=i == 1, is_mentee=i == 2, is_coordinator=False, joined_at=NOW, capacity=1, offers="", seeks="")
+            for i in (1, 2)])
+        conn.execute(sa.insert(Loop.__table__).values(id=1, program_id=1, mentor_id=1, mentee_id=2, matched_at=NOW))
+        meeting = sa.table("meeting", *(sa.column(c) for c in ("id", "loop_id", "start", "duration_min", "actions",
+                                                                 "status", "created_at")))
+        conn.execute(sa.insert(meeting), [dict(id=i, loop_id=1, start=NOW, duration_min=45, actions="", status="held",
+                                              created_at=NOW) for i in (1, 2, 3)])
+    engine.dispose()
+
+    upgraded = open_store(store_url)
+    with upgraded.connect() as conn:
+        rows = conn.execute(sa.select(Meeting.id, Meeting.uid, Meeting.sequence, Meeting.series).order_by(Meeting.id)).all()
+    upgraded.dispose()
+    uids = [uid for _, uid, _, _ in rows]
+    assert len(set(uids)) == 3 and all(uid.startswith(f"m{i}-") and uid.endswith("@mloop") for i, uid in zip((1, 2, 3), uids))
+    assert len({uid.split("-", 1)[1] for uid in uids}) == 1  # one token for the store
+    assert [(sequence, series) for _, _, sequence, series in rows] == [(0, None)] * 3
+
+
 def test_opening_a_current_store_writes_nothing(sqlite_engine, db_path):
     sqlite_engine.dispose()
     before = db_path.read_bytes()

@@ -59,8 +59,9 @@ def _draw_status(out, doc: dict, app_ctx) -> None:
         meeting = loop.get("next_meeting")
         if meeting:
             out.print(f"  Next meeting: {local(app_ctx, meeting['start'])} (meeting {meeting['id']})")
-        elif loop["stage"] != "completed":
-            out.print("  [yellow]No meeting booked.[/yellow]")
+        elif loop["no_meeting_booked"]:
+            out.print(f"  [yellow]No meeting booked: book the next one with 'mloop meet schedule {loop['loop_id']} --at WHEN'"
+                      " (a series: add --every 2w --count 6).[/yellow]")
         for step in loop["next_steps"]:
             out.print(f"  → {step.replace('LOOP', str(loop['loop_id']))}")
         for h in loop.get("history", []):

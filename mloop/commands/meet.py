@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Optional
 
 import typer
@@ -22,6 +23,21 @@ def _duration(text: str):
 
     try:
         return parse_duration(text)
+    except WhenError as error:
+        raise UsageError(str(error)) from None
+
+
+def _within(text: str | None, upcoming: bool):
+    """--within as a timedelta ("2d", "36h", "1w"); it only narrows --upcoming."""
+    from mloop.errors import UsageError
+    from mloop.timeparse import WhenError, parse_span
+
+    if text is None:
+        return None
+    if not upcoming:
+        raise UsageError("--within narrows the upcoming meetings: add --upcoming, e.g. --upcoming --within 2d")
+    try:
+        return parse_span(text)
     except WhenError as error:
         raise UsageError(str(error)) from None
 
@@ -48,18 +64,41 @@ def schedule(
     duration: DurationOpt = "45m",
     agenda: Annotated[Optional[str], typer.Option("--agenda", help="What you will talk about.")] = None,
     where: Annotated[Optional[str], typer.Option("--where", help="Place or video link.")] = None,
+    every: Annotated[Optional[str], typer.Option(
+        "--every", help="Book a series, repeating every 1w, 2w, 1 month…; the local time of day stays put across DST.")] = None,
+    count: Annotated[Optional[int], typer.Option("--count", help="With --every: how many meetings.")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="With --every: the last possible start (WHEN).")] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Book a meeting in a loop. Prints the meeting's id."""
+    """Book a meeting in a loop, or with --every a series. Prints the meeting's id (a series: every id)."""
+    from mloop.errors import UsageError
     from mloop.output import emit, pick_format
-    from mloop.store.activity import schedule_meeting
+    from mloop.store.activity import schedule_meeting, schedule_series
+    from mloop.timeparse import WhenError, parse_every, series_starts
 
+    if every is None and (count is not None or until is not None):
+        raise UsageError("--count and --until belong to a series: add --every, e.g. --every 2w --count 6")
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
-        meeting = schedule_meeting(session, program, who, loop_id, start=app_ctx.when(at),
-                                   duration=_duration(duration), agenda=agenda, where=where, now=app_ctx.now)
-        record = _record(meeting, private_visible=True)
-    emit(pick_format(json_out), record,
-         message=f"Booked meeting {meeting.id} in loop {loop_id} for {local(app_ctx, meeting.start)}.")
+        start = app_ctx.when(at)
+        if every is None:
+            meeting = schedule_meeting(session, program, who, loop_id, start=start,
+                                       duration=_duration(duration), agenda=agenda, where=where, now=app_ctx.now)
+            record = _record(meeting, private_visible=True)
+            message = f"Booked meeting {meeting.id} in loop {loop_id} for {local(app_ctx, meeting.start)}."
+        else:
+            try:
+                starts = series_starts(start, parse_every(every), app_ctx.tz, count=count,
+                                       until=app_ctx.when(until) if until is not None else None)
+            except WhenError as error:
+                raise UsageError(str(error)) from None
+            meetings = schedule_series(session, program, who, loop_id, starts=starts, duration=_duration(duration),
+                                       agenda=agenda, where=where, now=app_ctx.now)
+            record = {"series": meetings[0].series, "ids": [m.id for m in meetings],
+                      "meetings": [_record(m, private_visible=True) for m in meetings]}
+            message = (f"Booked {len(meetings)} meetings in loop {loop_id}, every {every}, "
+                       f"{local(app_ctx, meetings[0].start)} to {local(app_ctx, meetings[-1].start)} "
+                       f"(ids {meetings[0].id}–{meetings[-1].id}).")
+    emit(pick_format(json_out), record, message=message)
 
 
 @app.command("log")
@@ -105,15 +144,25 @@ def done(
 
 
 @app.command("cancel")
-def cancel(ctx: typer.Context, meeting_id: MeetingArg, json_out: JsonFlag = False) -> None:
-    """Cancel a booked meeting."""
+def cancel(
+    ctx: typer.Context,
+    meeting_id: MeetingArg,
+    rest: Annotated[bool, typer.Option("--rest", help="Also cancel every later booked meeting of its series.")] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Cancel a booked meeting, or with --rest it and the rest of its series."""
     from mloop.output import emit, pick_format
     from mloop.store.activity import cancel_meeting
 
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
-        meeting = cancel_meeting(session, program, who, meeting_id, now=app_ctx.now)
-        record = {"id": meeting.id, "loop_id": meeting.loop_id, "status": meeting.status}
-    emit(pick_format(json_out), record, message=f"Meeting {meeting.id} is cancelled.")
+        cancelled = cancel_meeting(session, program, who, meeting_id, now=app_ctx.now, rest_of_series=rest)
+        records = [{"id": m.id, "loop_id": m.loop_id, "status": m.status} for m in cancelled]
+    if rest:
+        ids = ", ".join(str(r["id"]) for r in records)
+        emit(pick_format(json_out), {"cancelled": records},
+             message=f"Cancelled {len(records)} meeting{'s' if len(records) != 1 else ''} of the series: {ids}.")
+    else:
+        emit(pick_format(json_out), records[0], message=f"Meeting {meeting_id} is cancelled.")
 
 
 @app.command("list")
@@ -121,10 +170,15 @@ def list_(
     ctx: typer.Context,
     loop_id: Annotated[Optional[int], typer.Option("--loop", help="Only this loop.")] = None,
     upcoming: Annotated[bool, typer.Option("--upcoming", help="Only booked meetings still ahead.")] = False,
+    within: Annotated[Optional[str], typer.Option(
+        "--within", help="With --upcoming: only those starting within this time (2d, 36h, 1w): the ones to confirm.")] = None,
     json_out: JsonFlag = False,
     csv_out: CsvFlag = False,
 ) -> None:
-    """List meetings of your loops (a coordinator: of all loops, without agendas or notes)."""
+    """List meetings of your loops (a coordinator: of all loops, without agendas or notes).
+
+    'mloop meet list --upcoming --within 2d' lists the meetings to confirm a day or two ahead.
+    """
     from mloop.output import Column, Rows, emit, pick_format
     from mloop.store.access import is_member
     from mloop.store.activity import list_meetings
@@ -132,7 +186,8 @@ def list_(
 
     fmt = pick_format(json_out, csv_out)
     with program_session(ctx, write=False) as (app_ctx, session, program, who):
-        meetings = list_meetings(session, program, who, loop_id=loop_id, upcoming=upcoming, now=app_ctx.now)
+        meetings = list_meetings(session, program, who, loop_id=loop_id, upcoming=upcoming, now=app_ctx.now,
+                                 within=_within(within, upcoming))
         loops = {m.loop_id: session.get(Loop, m.loop_id) for m in meetings}
         records = [_record(m, private_visible=is_member(loops[m.loop_id], who.person)) for m in meetings]
     shown = [dict(r, when=local(app_ctx, r["start"]), agenda=r.get("agenda") or "") for r in records]
@@ -140,3 +195,89 @@ def list_(
                Column("duration_min", "Min", "right"), Column("status", "Status"), Column("where", "Where"),
                Column("agenda", "Agenda")]
     emit(fmt, records, rows=Rows(columns, shown, empty="no meetings: book one with 'mloop meet schedule LOOP --at WHEN'"))
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    loop_id: Annotated[Optional[int], typer.Option("--loop", help="Only this loop.")] = None,
+    upcoming: Annotated[bool, typer.Option("--upcoming", help="Only booked meetings still ahead.")] = False,
+    out: Annotated[Optional[str], typer.Option("--out", help="Write to this .ics file instead of stdout.")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Export meetings as an iCalendar (.ics) file for Google, Outlook, Apple or Thunderbird.
+
+    Each meeting keeps its UID, so importing a later export updates the
+    calendar's events instead of duplicating them; each has a reminder a
+    day ahead. Agendas go only into your own loops' events. With --json
+    and --out, a summary of what was written.
+    """
+    from mloop.commands._files import atomic_file
+    from mloop.errors import UsageError
+    from mloop.ics import write_calendar
+    from mloop.output import emit, say
+    from mloop.store.calendar import export_events
+
+    if json_out and out is None:
+        raise UsageError("an export is a calendar file, not JSON: add --out FILE.ics for a JSON summary")
+    with program_session(ctx, write=False) as (app_ctx, session, program, who):
+        events = export_events(session, program, who, loop_id=loop_id, upcoming=upcoming, now=app_ctx.now)
+        data = write_calendar(events, stamp=app_ctx.now, name=f"mloop: {program.name}")
+    if out is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        return
+    with atomic_file(out, "wb") as handle:
+        handle.write(data)
+    if json_out:
+        emit("json", {"out": out, "meetings": len(events)})
+    else:
+        say(f"Exported {len(events)} meeting{'s' if len(events) != 1 else ''} to {out}.")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    path: Annotated[str, typer.Argument(metavar="FILE.ics", help="An iCalendar file ('-' reads standard input).")],
+    loop_id: Annotated[int, typer.Option("--loop", help="The loop whose meetings these are.")],
+    since: Annotated[Optional[str], typer.Option(
+        "--from", help="Recurring events: book occurrences from this WHEN (default now).")] = None,
+    until: Annotated[Optional[str], typer.Option(
+        "--until", help="Recurring events: book occurrences up to this WHEN (default 6 months ahead).")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Book the meetings of a calendar file (.ics) exported from Google, Outlook, Apple or Thunderbird.
+
+    Recurring events are expanded between --from and --until; all-day
+    events are skipped; cancelled events cancel their meeting. Importing
+    the same file again changes nothing, and an updated event updates its
+    meeting. A file that cannot be read keeps nothing.
+    """
+    from dateutil.relativedelta import relativedelta
+
+    from mloop.commands._files import read_bytes
+    from mloop.errors import UsageError
+    from mloop.ics import read_calendar
+    from mloop.output import emit, pick_format, say
+    from mloop.store.calendar import import_calendar
+
+    data = read_bytes(path)
+    with program_session(ctx, write=True) as (app_ctx, session, program, who):
+        window_start = app_ctx.when(since) if since is not None else app_ctx.now
+        window_end = app_ctx.when(until) if until is not None else app_ctx.now + relativedelta(months=6)
+        if window_end <= window_start:
+            raise UsageError("--until must be after --from: the window to book recurring meetings in is empty")
+        read = read_calendar(data, window_start=window_start, window_end=window_end, local_tz=app_ctx.tz)
+        summary = import_calendar(session, program, who, loop_id, read, now=app_ctx.now)
+    if summary.all_day_skipped:
+        say(f"Skipped {len(summary.all_day_skipped)} all-day event(s), which are not meetings: "
+            + ", ".join(summary.all_day_skipped))
+    document = {"loop_id": loop_id, **summary.as_dict()}
+    parts = [f"{len(summary.booked)} booked", f"{len(summary.updated)} updated",
+             f"{len(summary.cancelled)} cancelled", f"{summary.unchanged} unchanged"]
+    if summary.kept_held:
+        parts.append(f"{summary.kept_held} already held (kept)")
+    if summary.not_booked_cancelled:
+        parts.append(f"{summary.not_booked_cancelled} cancelled in the calendar and never booked")
+    emit(pick_format(json_out), document,
+         message=f"Imported {path} into loop {loop_id}: " + ", ".join(parts) + ".")

@@ -37,6 +37,27 @@ def schedule_meeting(
     return meeting
 
 
+def schedule_series(
+    session: Session, program: Program, who: Actor, loop_id: int, *,
+    starts: list[datetime], duration: timedelta, agenda: str | None, where: str | None, now: datetime,
+) -> list[Meeting]:
+    """Books one meeting at each of ``starts`` (see ``timeparse.series_starts``) as one series."""
+    from uuid import uuid4
+
+    loop = loop_for(session, program, who, loop_id, doing="booking meetings")
+    require_active(loop, now, "book a meeting")
+    minutes = _check_duration(duration)
+    series = f"{uuid4().hex}@mloop"
+    meetings = [
+        Meeting(loop_id=loop.id, start=start, duration_min=minutes, agenda=agenda, location=where,
+                status="scheduled", created_at=now, series=series)
+        for start in starts
+    ]
+    session.add_all(meetings)
+    session.flush()
+    return meetings
+
+
 def log_meeting(
     session: Session, program: Program, who: Actor, loop_id: int, *,
     start: datetime, duration: timedelta, notes: str | None, agenda: str | None,
@@ -85,6 +106,7 @@ def meeting_done(
             "mark it done once it has happened"
         )
     meeting.status = "held"
+    meeting.sequence += 1
     if notes:
         meeting.notes = notes if not meeting.notes else f"{meeting.notes}\n{notes}"
     if actions:
@@ -94,34 +116,71 @@ def meeting_done(
     return meeting
 
 
-def cancel_meeting(session: Session, program: Program, who: Actor, meeting_id: int, *, now: datetime) -> Meeting:
+def cancel_meeting(
+    session: Session, program: Program, who: Actor, meeting_id: int, *, now: datetime, rest_of_series: bool = False,
+) -> list[Meeting]:
+    """Cancels a booked meeting or (``rest_of_series``) it and every later
+    booked meeting of its series; returns the meetings cancelled."""
     meeting, loop = get_meeting(session, program, who, meeting_id, doing="cancelling a meeting")
     require_active(loop, now, "change its meetings")
     if meeting.status == "held":
         raise Conflict(f"meeting {meeting.id} was held and cannot be cancelled")
-    if meeting.status == "cancelled":
+    if meeting.status == "cancelled" and not rest_of_series:
         raise Conflict(f"meeting {meeting.id} is already cancelled")
-    meeting.status = "cancelled"
-    session.add(meeting)
+    cancelled = [meeting] if meeting.status == "scheduled" else []
+    if rest_of_series:
+        if meeting.series is None:
+            raise Conflict(
+                f"meeting {meeting.id} is not part of a series: cancel it alone with 'mloop meet cancel {meeting.id}'"
+            )
+        cancelled += session.exec(
+            select(Meeting).where(
+                Meeting.loop_id == loop.id, Meeting.series == meeting.series, Meeting.status == "scheduled",
+                Meeting.start > meeting.start, Meeting.created_at <= now, Meeting.id != meeting.id,
+            ).order_by(Meeting.start, Meeting.id)
+        ).all()
+        if not cancelled:
+            raise Conflict(f"nothing left to cancel: meeting {meeting.id} and the rest of its series are not booked")
+    for found in cancelled:
+        found.status = "cancelled"
+        found.sequence += 1
+        session.add(found)
     session.flush()
-    return meeting
+    return cancelled
 
 
 def list_meetings(
     session: Session, program: Program, who: Actor, *, loop_id: int | None, upcoming: bool, now: datetime,
+    within: timedelta | None = None,
 ) -> list[Meeting]:
-    query = select(Meeting).join(Loop, Loop.id == Meeting.loop_id).where(
-        Loop.program_id == program.id, Meeting.created_at <= now
+    """Meetings the actor may see, by start; ``upcoming``: booked and still
+    ahead, and with ``within``, starting no later than ``now + within``."""
+    query = meetings_in_view(
+        select(Meeting), session, program, who, loop_id=loop_id, upcoming=upcoming, now=now, within=within,
+        doing="listing meetings",
     )
+    return list(session.exec(query))
+
+
+def meetings_in_view(
+    query, session: Session, program: Program, who: Actor, *, loop_id: int | None, upcoming: bool, now: datetime,
+    doing: str, within: timedelta | None = None,
+):
+    """``query`` (a select of Meeting, and Loop if wanted) narrowed to the
+    meetings the actor may see as of ``now``, by start: their own loops' (a
+    coordinator: every loop's), one loop's, or the upcoming ones."""
+    query = query.join(Loop, Loop.id == Meeting.loop_id).where(Loop.program_id == program.id, Meeting.created_at <= now)
     if loop_id is not None:
-        loop_for(session, program, who, loop_id, doing="listing meetings")
+        loop_for(session, program, who, loop_id, doing=doing)
         query = query.where(Meeting.loop_id == loop_id)
     if not who.is_coordinator:
         person_id = who.person.id if who.person else -1
         query = query.where(or_(Loop.mentor_id == person_id, Loop.mentee_id == person_id))
     if upcoming:
         query = query.where(Meeting.status == "scheduled", Meeting.start >= now)
-    return list(session.exec(query.order_by(Meeting.start, Meeting.id)))
+        if within is not None:
+            query = query.where(Meeting.start <= now + within)
+    return query.order_by(Meeting.start, Meeting.id)
 
 
 # --- feedback ---------------------------------------------------------------

@@ -296,6 +296,8 @@ def _loop_entry(session: Session, m: Membership, now: datetime, *, history: bool
         "next_meeting": _next_meeting(session, m.loop_id, now),
         "next_steps": list(rules.next_steps(m.progress.stage, m.role)),
     }
+    # The confirm-ahead advice needs a booking to confirm; a completed loop may rest.
+    entry["no_meeting_booked"] = entry["next_meeting"] is None and m.progress.stage != rules.COMPLETED
     if history:
         entry["history"] = _history(m.progress)
     return entry

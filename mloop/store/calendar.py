@@ -1,0 +1,159 @@
+"""Meetings to and from calendar files: what to export, how an import books.
+
+The iCalendar text itself is ``mloop.ics`` (pure); this module decides which
+meetings an actor may export and with what detail, and applies a read
+calendar to a loop: new events are booked, events already imported are
+updated when they changed, and re-importing the same file changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from mloop.errors import BadFile
+from mloop.store.access import Actor, is_member, loop_for, require_active
+from mloop.store.activity import meetings_in_view
+from mloop.store.models import Loop, Meeting, Participant, Program
+
+MAX_MINUTES = 24 * 60
+
+
+def export_events(
+    session: Session, program: Program, who: Actor, *, loop_id: int | None, upcoming: bool, now: datetime,
+) -> list:
+    """The actor's meetings as ``ics.ExportEvent``s, by start.
+
+    A member's own loops carry the agenda as the description; a
+    coordinator's export of other loops leaves it out (agendas are private).
+    """
+    from mloop.ics import ExportEvent
+
+    query = meetings_in_view(select(Meeting, Loop), session, program, who, loop_id=loop_id, upcoming=upcoming,
+                             now=now, doing="exporting meetings")
+    rows = session.exec(query).all()
+    people = _people(session, {pid for _, loop in rows for pid in (loop.mentor_id, loop.mentee_id)})
+    events = []
+    for meeting, loop in rows:
+        mentor, mentee = people[loop.mentor_id], people[loop.mentee_id]
+        own = is_member(loop, who.person)
+        events.append(ExportEvent(
+            uid=meeting.uid,
+            sequence=meeting.sequence,
+            start=meeting.start,
+            end=meeting.start + timedelta(minutes=meeting.duration_min),
+            summary=f"Mentoring: {mentor.name} & {mentee.name}",
+            description=meeting.agenda if own else None,
+            location=meeting.location,
+            organizer=(mentor.email, mentor.name),
+            attendees=((mentor.email, mentor.name), (mentee.email, mentee.name)),
+            cancelled=meeting.status == "cancelled",
+            created=meeting.created_at,
+        ))
+    return events
+
+
+def _people(session: Session, ids: set[int]) -> dict[int, Participant]:
+    if not ids:
+        return {}
+    return {p.id: p for p in session.exec(select(Participant).where(Participant.id.in_(sorted(ids))))}
+
+
+@dataclass
+class ImportSummary:
+    """What an import did, by occurrence."""
+
+    booked: list[int] = field(default_factory=list)  # new meetings' ids
+    updated: list[int] = field(default_factory=list)
+    cancelled: list[int] = field(default_factory=list)  # booked meetings the calendar cancelled
+    unchanged: int = 0
+    not_booked_cancelled: int = 0  # cancelled in the calendar and never booked here: nothing to do
+    kept_held: int = 0  # meetings already held here: a calendar does not rewrite what happened
+    all_day_skipped: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "booked": self.booked, "updated": self.updated, "cancelled": self.cancelled,
+            "unchanged": self.unchanged, "cancelled_not_booked": self.not_booked_cancelled,
+            "kept_held": self.kept_held, "all_day_skipped": self.all_day_skipped,
+        }
+
+
+def occurrence_uid(occurrence) -> str:
+    """One meeting per occurrence: a recurring event's occurrences share its
+    UID, so each is told apart by its original start (as RECURRENCE-ID does)."""
+    if occurrence.recurrence_id is None:
+        return occurrence.uid
+    return f"{occurrence.uid}/{occurrence.recurrence_id:%Y%m%dT%H%M%SZ}"
+
+
+def import_calendar(
+    session: Session, program: Program, who: Actor, loop_id: int, read, *, now: datetime,
+) -> ImportSummary:
+    """Books ``read.occurrences`` (an ``ics.CalendarRead``) in the loop, deduplicated by UID.
+
+    A changed event updates its meeting (start, length, place; the agenda only
+    when the event has a description) and a cancelled one cancels it; its
+    SEQUENCE moves past the calendar's so a later export supersedes both.
+    An older SEQUENCE than the meeting's never overwrites it.
+    """
+    loop = loop_for(session, program, who, loop_id, doing="importing meetings")
+    require_active(loop, now, "book meetings")
+    summary = ImportSummary(all_day_skipped=list(read.all_day_skipped))
+    # Every meeting of the loop, even one booked after a --now in the past: a UID is the loop's for good.
+    existing = {m.uid: m for m in session.exec(select(Meeting).where(Meeting.loop_id == loop.id))}
+    fresh: list[Meeting] = []
+    for occurrence in read.occurrences:
+        uid = occurrence_uid(occurrence)
+        if len(uid) > 255:
+            raise BadFile(f"calendar file: event UID {uid[:40]!r}… is longer than 255 characters")
+        minutes = _minutes(occurrence)
+        meeting = existing.get(uid)
+        if meeting is None:
+            if occurrence.cancelled:
+                summary.not_booked_cancelled += 1
+                continue
+            meeting = Meeting(
+                loop_id=loop.id, start=occurrence.start, duration_min=minutes,
+                agenda=occurrence.description or occurrence.summary, location=occurrence.location,
+                status="scheduled", created_at=now, uid=uid, sequence=occurrence.sequence,
+                series=occurrence.uid if occurrence.recurrence_id is not None else None,
+            )
+            existing[uid] = meeting
+            fresh.append(meeting)
+            continue
+        if meeting.status == "held":
+            summary.kept_held += 1
+            continue
+        wanted = {
+            "start": occurrence.start, "duration_min": minutes, "location": occurrence.location,
+            "status": "cancelled" if occurrence.cancelled else "scheduled",
+        }
+        if occurrence.description is not None:
+            wanted["agenda"] = occurrence.description
+        changed = {name: value for name, value in wanted.items() if getattr(meeting, name) != value}
+        if not changed or occurrence.sequence < meeting.sequence:
+            summary.unchanged += 1
+            continue
+        for name, value in changed.items():
+            setattr(meeting, name, value)
+        meeting.sequence = max(meeting.sequence + 1, occurrence.sequence)
+        session.add(meeting)
+        (summary.cancelled if changed.get("status") == "cancelled" else summary.updated).append(meeting.id)
+    session.add_all(fresh)
+    session.flush()
+    summary.booked = [m.id for m in fresh]
+    return summary
+
+
+def _minutes(occurrence) -> int:
+    minutes = int((occurrence.end - occurrence.start).total_seconds() // 60)
+    if not 1 <= minutes <= MAX_MINUTES:
+        where = f"event {occurrence.summary!r}" if occurrence.summary else f"event {occurrence.uid}"
+        raise BadFile(
+            f"calendar file: {where} on {occurrence.start:%Y-%m-%d %H:%M} UTC lasts {minutes} minutes; "
+            "a meeting lasts 1 minute to 24 hours"
+        )
+    return minutes
