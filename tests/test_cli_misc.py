@@ -330,3 +330,23 @@ def test_report_limit_never_shortens_json_or_csv(cli, demo_store):
 def test_report_limit_must_not_be_negative(cli, demo_store):
     cli.copy_from(demo_store)
     cli.fails("coordinator", "report", "--limit", "-1", code=2, match="--limit")
+
+
+def test_import_keeps_meeting_uids_derives_missing_ones_the_same_way_and_refuses_a_uid_twice(cli, tmp_path):
+    cli.ok("demo", db=tmp_path / "demo.db")
+    records = [json.loads(line) for line in cli.ok("export", db=tmp_path / "demo.db").stdout.splitlines()]
+    meetings = [r for r in records if r["type"] == "meeting"]
+    assert len({(m["loop"], m["uid"]) for m in meetings}) == len(meetings) and all(m["uid"] for m in meetings)
+    # The demo is loaded from a file without UIDs: loading it again derives the same ones.
+    cli.ok("demo", db=tmp_path / "again.db")
+    assert cli.ok("export", db=tmp_path / "again.db").stdout == cli.ok("export", db=tmp_path / "demo.db").stdout
+
+    first, second = meetings[0], next(m for m in meetings[1:] if m["loop"] == meetings[0]["loop"])
+    second["uid"] = first["uid"]
+    line = records.index(second) + 1
+    (tmp_path / "twice.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    cli.ok("init", "--program", "Target")
+    before = cli.snapshot()
+    cli.fails("import", tmp_path / "twice.jsonl",
+              match=f"line {line}: uid {first['uid']!r} is already used by another meeting of loop {first['loop']}")
+    assert cli.snapshot() == before

@@ -87,7 +87,7 @@ class Importer:
         self.loops: dict[str, _LoopRef] = {}
         self.active_pairs: dict[tuple[int, int], str] = {}
         self.meetings: dict[str, tuple[int, int, str]] = {}
-        self.meeting_uids: set[tuple[int, str]] = set()
+        self.meeting_uid_hashes: set[int] = set()
         self.goals: dict[str, int] = {}
         self.milestones: dict[str, int] = {}
         self.counts: dict[str, int] = {}
@@ -351,12 +351,21 @@ class Importer:
         gives the same UIDs."""
         uid = self._short_text(r, "uid")
         if uid is None:
+            # Refs are unique in a file, so these never collide with each other.
             name = f"mloop:{self.program.name}:{r.get('loop')}:{r.get('ref')}"
-            uid = f"{uuid5(NAMESPACE_URL, name).hex}@mloop"
-        if (loop_id, uid) in self.meeting_uids:
+            return f"{uuid5(NAMESPACE_URL, name).hex}@mloop"
+        # Hashes, not the UIDs (an export of 400k meetings would hold ~80 MB of them);
+        # on a hash already seen the store answers whether the UID really is taken.
+        key = hash((loop_id, uid))
+        if key in self.meeting_uid_hashes and self._uid_taken(loop_id, uid):
             self.fail(f"uid {uid!r} is already used by another meeting of loop {r.get('loop')}")
-        self.meeting_uids.add((loop_id, uid))
+        self.meeting_uid_hashes.add(key)
         return uid
+
+    def _uid_taken(self, loop_id: int, uid: str) -> bool:
+        self.flush()
+        found = sa.select(Meeting.id).where(Meeting.loop_id == loop_id, Meeting.uid == uid).limit(1)
+        return self.conn.execute(found).first() is not None
 
     def _short_text(self, r: dict, key: str) -> str | None:
         value = self.text(r, key)
@@ -484,26 +493,26 @@ def import_lines(
     if target is not None:
         importer.program = target
         importer._start_program()
-    for number, line in enumerate(lines, start=1):
-        importer.line = number
-        if progress is not None:
-            progress(len(line))
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            importer.fail(f"not valid JSON ({error.msg} at column {error.colno})")
-        if not isinstance(record, dict):
-            importer.fail("expected a JSON object")
-        importer.record(record)
-        if record.get("type") != "program":
-            importer.line_seen_data = True
     try:
+        for number, line in enumerate(lines, start=1):
+            importer.line = number
+            if progress is not None:
+                progress(len(line))
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                importer.fail(f"not valid JSON ({error.msg} at column {error.colno})")
+            if not isinstance(record, dict):
+                importer.fail("expected a JSON object")
+            importer.record(record)
+            if record.get("type") != "program":
+                importer.line_seen_data = True
         return importer.finish()
     except MloopError:
         raise
-    except sa.exc.IntegrityError as error:
+    except sa.exc.IntegrityError as error:  # a batch written before the line that broke the rule was read
         raise Conflict(f"the file breaks a rule of the store: {str(error.orig).splitlines()[0]}") from None
 
 
