@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from mloop.errors import BadFile
+from mloop.ics import CalendarOccurrence, CalendarRead, ExportEvent  # cheap: icalendar loads only when used
 from mloop.store.access import Actor, is_member, loop_for, require_active
 from mloop.store.activity import meetings_in_view
 from mloop.store.models import Loop, Meeting, Participant, Program
@@ -23,14 +24,12 @@ MAX_MINUTES = 24 * 60
 
 def export_events(
     session: Session, program: Program, who: Actor, *, loop_id: int | None, upcoming: bool, now: datetime,
-) -> list:
+) -> list[ExportEvent]:
     """The actor's meetings as ``ics.ExportEvent``s, by start.
 
     A member's own loops carry the agenda as the description; a
     coordinator's export of other loops leaves it out (agendas are private).
     """
-    from mloop.ics import ExportEvent
-
     query = meetings_in_view(select(Meeting, Loop), session, program, who, loop_id=loop_id, upcoming=upcoming,
                              now=now, doing="exporting meetings")
     rows = session.exec(query).all()
@@ -81,7 +80,7 @@ class ImportSummary:
         }
 
 
-def occurrence_uid(occurrence) -> str:
+def occurrence_uid(occurrence: CalendarOccurrence) -> str:
     """One meeting per occurrence: a recurring event's occurrences share its
     UID, so each is told apart by its original start (as RECURRENCE-ID does)."""
     if occurrence.recurrence_id is None:
@@ -90,7 +89,7 @@ def occurrence_uid(occurrence) -> str:
 
 
 def import_calendar(
-    session: Session, program: Program, who: Actor, loop_id: int, read, *, now: datetime,
+    session: Session, program: Program, who: Actor, loop_id: int, read: CalendarRead, *, now: datetime,
 ) -> ImportSummary:
     """Books ``read.occurrences`` (an ``ics.CalendarRead``) in the loop, deduplicated by UID.
 
@@ -148,7 +147,7 @@ def import_calendar(
     return summary
 
 
-def _minutes(occurrence) -> int:
+def _minutes(occurrence: CalendarOccurrence) -> int:
     minutes = int((occurrence.end - occurrence.start).total_seconds() // 60)
     if not 1 <= minutes <= MAX_MINUTES:
         where = f"event {occurrence.summary!r}" if occurrence.summary else f"event {occurrence.uid}"

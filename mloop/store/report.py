@@ -79,19 +79,19 @@ def coordinator_report(
         if wants_members:
             chosen.append(standing)
 
-    rows = Rows(facts, people, now, threshold)
-    at_risk_rows = rows.at_risk(risky)
+    records = ReportRecords(facts, people, now, threshold)
+    at_risk_rows = records.at_risk(risky)
     document = {
         "program": program.name,
         "as_of": now,
         "stall_days": program.stall_days,
         "momentum_meetings": program.momentum_meetings,
         "stages": stages,
-        "stalled": rows.stalled(_longest_waits(waiting, listed)),
+        "stalled": records.stalled(_longest_waits(waiting, listed)),
         "at_risk": at_risk_rows[:listed],
         "activity": activity(session, program, now),
     }
-    members = [rows.member(s) for s in chosen]
+    members = [records.member(s) for s in chosen]
     members.sort(key=_member_order)
     if stage is not None:
         document["members"] = members[:listed]
@@ -103,7 +103,7 @@ def coordinator_report(
     return document, members if with_rows else []
 
 
-class Rows:
+class ReportRecords:
     """Turns the report's chosen memberships (raw times) into its records."""
 
     def __init__(self, facts: FactReader, people: dict[int, tuple], now: datetime, threshold) -> None:
