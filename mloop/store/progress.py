@@ -106,20 +106,23 @@ class LoopRow(NamedTuple):
 
 
 class LoopGoals:
-    """One loop's shared goals as raw (shared, completed) times.
+    """One loop's shared goals as raw (shared, completed) times, and the first sharing time.
 
     Most loops never reach Levelling Up, where the rules look at each goal,
     so ``rules.GoalFact``s are made only when iterated; the first sharing
     time is all the earlier stages need.
     """
 
-    __slots__ = ("times",)
+    __slots__ = ("times", "first_shared")
 
-    def __init__(self):
-        self.times: list[tuple] = []
+    def __init__(self, shared, completed):
+        self.times: list[tuple] = [(shared, completed)]
+        self.first_shared = shared
 
-    def first_shared(self):
-        return min(shared for shared, _ in self.times)
+    def add(self, shared, completed) -> None:
+        self.times.append((shared, completed))
+        if shared < self.first_shared:
+            self.first_shared = shared
 
     def __iter__(self) -> Iterator[rules.GoalFact]:
         fact = rules.GoalFact
@@ -323,8 +326,9 @@ class FactReader:
         for loop_id, shared_at, completed_at in self._raw_rows(query):
             found = goals.get(loop_id)
             if found is None:
-                goals[loop_id] = found = LoopGoals()
-            found.times.append((shared_at, completed_at))
+                goals[loop_id] = LoopGoals(shared_at, completed_at)
+            else:
+                found.add(shared_at, completed_at)
         return goals
 
     def journey_shares(self) -> dict[tuple[int, int], RawTime]:
@@ -384,7 +388,7 @@ def standings(
     for row in loops:
         loop_id, mentor_id, mentee_id, matched_at, first_booking, first_held, kth_held = row[:7]
         loop_goals = get_goals(loop_id, ())
-        first_goal = loop_goals.first_shared() if loop_goals else None
+        first_goal = loop_goals.first_shared if loop_goals else None
         for role, member_id, partner_id in (("mentor", mentor_id, mentee_id), ("mentee", mentee_id, mentor_id)):
             if only_member is not None and member_id != only_member:
                 continue
