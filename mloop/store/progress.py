@@ -19,7 +19,7 @@ import gc
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from functools import partial
 from typing import NamedTuple
 
@@ -172,10 +172,7 @@ def text_reader(dialect_name: str):
 
         return text
 
-    def text_aware(value):
-        return isoformat_utc(value)
-
-    return text_aware
+    return isoformat_utc  # aware datetimes: format them
 
 
 def only_program(session: Session, program: Program) -> bool:
@@ -450,35 +447,25 @@ def memberships(
     at_risk_loops = [row.loop_id for row in loops if at_risk_of(row.latest_rating)]
     rating_authors = facts.latest_rating_authors(at_risk_loops) if at_risk_loops else {}
 
-    time, person = facts.time, facts.person
-    persons: dict[int, Person] = {}
-
-    def person_of(pid: int) -> Person:
-        found = persons.get(pid)
-        if found is None:
-            persons[pid] = found = person(people[pid])
-        return found
-
-    stall_limit = timedelta(days=program.stall_days)
-    completed = rules.COMPLETED
-    day = timedelta(days=1)
+    time = facts.time
+    persons = {pid: facts.person(row) for pid, row in people.items()}
     result: list[Membership] = []
     for row, role, member_id, partner_id, raw in standings(
         facts, loops, people, only_member=person_id, include_unmatched=include_unmatched
     ):
         reached = tuple(map(time, raw.reached))
         progress = rules.Progress(raw.stage, reached[-1], reached)
-        waited = now - progress.stage_since
-        stalled = waited > stall_limit and progress.stage != completed
+        stalled = rules.is_stalled(progress, now, program.stall_days)
+        days = progress.days_in_stage(now)
         if row is None:
-            result.append(Membership(person_of(member_id), role, None, None, progress, stalled, False, waited // day))
+            result.append(Membership(persons[member_id], role, None, None, progress, stalled, False, days))
             continue
         author = rating_authors.get(row.loop_id)
         result.append(
             Membership(
-                person_of(member_id), role, row.loop_id, person_of(partner_id), progress, stalled,
-                at_risk_of(row.latest_rating), waited // day, time(row.matched_at), row.held_meetings,
-                time(row.last_meeting_at), row.latest_rating, people[author][1] if author in people else None,
+                persons[member_id], role, row.loop_id, persons[partner_id], progress, stalled,
+                at_risk_of(row.latest_rating), days, time(row.matched_at), row.held_meetings,
+                time(row.last_meeting_at), row.latest_rating, persons[author].email if author in persons else None,
             )
         )
     return result

@@ -60,7 +60,7 @@ def coordinator_report(
     stages = dict.fromkeys(rules.STAGES, 0)
     waiting: list[Standing] = []  # the stalled, among the chosen
     risky: dict[int, LoopRow] = {}  # the loops at risk, among the chosen
-    chosen: list[Standing] = []  # every chosen membership, when their rows are wanted
+    chosen: list[tuple[Standing, bool, bool]] = []  # (membership, stalled, at risk), when their rows are wanted
     for standing in standings(facts, loops, people):
         row, _role, _member, _partner, progress = standing
         progress_stage = progress.stage
@@ -70,16 +70,18 @@ def coordinator_report(
         risk = row is not None and at_risk_of(row.latest_rating)
         if at_risk and not risk:
             continue
-        if progress.stage_since < threshold and progress_stage != completed:
+        # is_stalled in raw times: strictly more than stall_days in a stage that is not the last.
+        waits = progress.stage_since < threshold and progress_stage != completed
+        if waits:
             waiting.append(standing)
         elif stalled:
             continue
         if risk:
             risky[row.loop_id] = row
         if wants_members:
-            chosen.append(standing)
+            chosen.append((standing, waits, risk))
 
-    records = ReportRecords(facts, people, now, threshold)
+    records = ReportRecords(facts, people, now)
     at_risk_rows = records.at_risk(risky)
     document = {
         "program": program.name,
@@ -91,7 +93,7 @@ def coordinator_report(
         "at_risk": at_risk_rows[:listed],
         "activity": activity(session, program, now),
     }
-    members = [records.member(s) for s in chosen]
+    members = [records.member(*choice) for choice in chosen]
     members.sort(key=_member_order)
     if stage is not None:
         document["members"] = members[:listed]
@@ -106,8 +108,8 @@ def coordinator_report(
 class ReportRecords:
     """Turns the report's chosen memberships (raw times) into its records."""
 
-    def __init__(self, facts: FactReader, people: dict[int, tuple], now: datetime, threshold) -> None:
-        self.facts, self.people, self.now, self.threshold = facts, people, now, threshold
+    def __init__(self, facts: FactReader, people: dict[int, tuple], now: datetime) -> None:
+        self.facts, self.people, self.now = facts, people, now
         self.time = facts.time
         self.day = timedelta(days=1)
 
@@ -129,7 +131,7 @@ class ReportRecords:
             })
         return records
 
-    def member(self, standing: Standing) -> dict:
+    def member(self, standing: Standing, stalled: bool, at_risk: bool) -> dict:
         row, role, member_id, partner_id, progress = standing
         people = self.people
         since = self.time(progress.stage_since)
@@ -142,8 +144,8 @@ class ReportRecords:
             "stage": progress.stage,
             "stage_since": since,
             "days_in_stage": (self.now - since) // self.day,
-            "stalled": progress.stage_since < self.threshold and progress.stage != rules.COMPLETED,
-            "at_risk": row is not None and rules.is_at_risk(row.latest_rating),
+            "stalled": stalled,
+            "at_risk": at_risk,
             "meetings_held": row.held_meetings if row else 0,
         }
 
