@@ -458,12 +458,8 @@ def series_starts(
         start = first if step == 0 else _local_to_utc(wall + every * step, tz, strict=False)
         if (count is not None and step == count) or (until is not None and start > until):
             return starts
-        if step == MAX_SERIES:
-            raise WhenError(
-                f"that series would have more than {MAX_SERIES} meetings: end it sooner with --until or --count"
-            )
         starts.append(start)
-    return starts
+    raise WhenError(f"that series would have more than {MAX_SERIES} meetings: end it sooner with --until or --count")
 
 
 # --------------------------------------------------------------------------

@@ -17,29 +17,33 @@ AtOpt = Annotated[str, typer.Option("--at", help="When: 2026-12-01 15:00, tomorr
 DurationOpt = Annotated[str, typer.Option("--duration", help="How long: 45m, 1h, 1h30m.")]
 
 
-def _duration(text: str):
+def _read(parse, *args, **kwargs):
+    """A timeparse reading of an option; what it cannot read is a usage error (exit 2)."""
     from mloop.errors import UsageError
-    from mloop.timeparse import WhenError, parse_duration
+    from mloop.timeparse import WhenError
 
     try:
-        return parse_duration(text)
+        return parse(*args, **kwargs)
     except WhenError as error:
         raise UsageError(str(error)) from None
+
+
+def _duration(text: str):
+    from mloop.timeparse import parse_duration
+
+    return _read(parse_duration, text)
 
 
 def _within(text: str | None, upcoming: bool):
     """--within as a timedelta ("2d", "36h", "1w"); it only narrows --upcoming."""
     from mloop.errors import UsageError
-    from mloop.timeparse import WhenError, parse_span
+    from mloop.timeparse import parse_span
 
     if text is None:
         return None
     if not upcoming:
         raise UsageError("--within narrows the upcoming meetings: add --upcoming, e.g. --upcoming --within 2d")
-    try:
-        return parse_span(text)
-    except WhenError as error:
-        raise UsageError(str(error)) from None
+    return _read(parse_span, text)
 
 
 def _record(meeting, *, private_visible: bool) -> dict:
@@ -74,7 +78,7 @@ def schedule(
     from mloop.errors import UsageError
     from mloop.output import emit, pick_format
     from mloop.store.activity import schedule_meeting, schedule_series
-    from mloop.timeparse import WhenError, parse_every, series_starts
+    from mloop.timeparse import parse_every, series_starts
 
     if every is None and (count is not None or until is not None):
         raise UsageError("--count and --until belong to a series: add --every, e.g. --every 2w --count 6")
@@ -86,11 +90,8 @@ def schedule(
             record = _record(meeting, private_visible=True)
             message = f"Booked meeting {meeting.id} in loop {loop_id} for {local(app_ctx, meeting.start)}."
         else:
-            try:
-                starts = series_starts(start, parse_every(every), app_ctx.tz, count=count,
-                                       until=app_ctx.when(until) if until is not None else None)
-            except WhenError as error:
-                raise UsageError(str(error)) from None
+            starts = _read(series_starts, start, _read(parse_every, every), app_ctx.tz, count=count,
+                           until=app_ctx.when(until) if until is not None else None)
             meetings = schedule_series(session, program, who, loop_id, starts=starts, duration=_duration(duration),
                                        agenda=agenda, where=where, now=app_ctx.now)
             record = {"series": meetings[0].series, "ids": [m.id for m in meetings],
@@ -253,6 +254,8 @@ def import_(
     the same file again changes nothing, and an updated event updates its
     meeting. A file that cannot be read keeps nothing.
     """
+    from dataclasses import asdict
+
     from dateutil.relativedelta import relativedelta
 
     from mloop.commands._files import read_bytes
@@ -272,12 +275,12 @@ def import_(
     if summary.all_day_skipped:
         say(f"Skipped {len(summary.all_day_skipped)} all-day event(s), which are not meetings: "
             + ", ".join(summary.all_day_skipped))
-    document = {"loop_id": loop_id, **summary.as_dict()}
+    document = {"loop_id": loop_id, **asdict(summary)}
     parts = [f"{len(summary.booked)} booked", f"{len(summary.updated)} updated",
              f"{len(summary.cancelled)} cancelled", f"{summary.unchanged} unchanged"]
     if summary.kept_held:
         parts.append(f"{summary.kept_held} already held (kept)")
-    if summary.not_booked_cancelled:
-        parts.append(f"{summary.not_booked_cancelled} cancelled in the calendar and never booked")
+    if summary.cancelled_not_booked:
+        parts.append(f"{summary.cancelled_not_booked} cancelled in the calendar and never booked")
     emit(pick_format(json_out), document,
          message=f"Imported {path} into loop {loop_id}: " + ", ".join(parts) + ".")

@@ -8,7 +8,7 @@ from sqlmodel import Session, and_, or_, select
 
 from mloop.errors import Conflict, Forbidden, MloopError, NotFound, UsageError, valid_id
 from mloop.store.access import Actor, is_member, loop_for, require_active
-from mloop.store.models import Feedback, Goal, JourneyShare, Loop, Meeting, Participant, Program, Task
+from mloop.store.models import Feedback, Goal, JourneyShare, Loop, Meeting, Participant, Program, Task, new_calendar_uid
 
 TERMS = ("short", "long")
 
@@ -26,15 +26,8 @@ def schedule_meeting(
     session: Session, program: Program, who: Actor, loop_id: int, *,
     start: datetime, duration: timedelta, agenda: str | None, where: str | None, now: datetime,
 ) -> Meeting:
-    loop = loop_for(session, program, who, loop_id, doing="booking a meeting")
-    require_active(loop, now, "book a meeting")
-    meeting = Meeting(
-        loop_id=loop.id, start=start, duration_min=_check_duration(duration),
-        agenda=agenda, location=where, status="scheduled", created_at=now,
-    )
-    session.add(meeting)
-    session.flush()
-    return meeting
+    return _book(session, program, who, loop_id, [start], duration=duration, agenda=agenda, where=where,
+                 now=now, series=None, doing="booking a meeting")[0]
 
 
 def schedule_series(
@@ -42,12 +35,17 @@ def schedule_series(
     starts: list[datetime], duration: timedelta, agenda: str | None, where: str | None, now: datetime,
 ) -> list[Meeting]:
     """Books one meeting at each of ``starts`` (see ``timeparse.series_starts``) as one series."""
-    from uuid import uuid4
+    return _book(session, program, who, loop_id, starts, duration=duration, agenda=agenda, where=where,
+                 now=now, series=new_calendar_uid(), doing="booking meetings")
 
-    loop = loop_for(session, program, who, loop_id, doing="booking meetings")
+
+def _book(
+    session: Session, program: Program, who: Actor, loop_id: int, starts: list[datetime], *,
+    duration: timedelta, agenda: str | None, where: str | None, now: datetime, series: str | None, doing: str,
+) -> list[Meeting]:
+    loop = loop_for(session, program, who, loop_id, doing=doing)
     require_active(loop, now, "book a meeting")
     minutes = _check_duration(duration)
-    series = f"{uuid4().hex}@mloop"
     meetings = [
         Meeting(loop_id=loop.id, start=start, duration_min=minutes, agenda=agenda, location=where,
                 status="scheduled", created_at=now, series=series)

@@ -68,16 +68,9 @@ class ImportSummary:
     updated: list[int] = field(default_factory=list)
     cancelled: list[int] = field(default_factory=list)  # booked meetings the calendar cancelled
     unchanged: int = 0
-    not_booked_cancelled: int = 0  # cancelled in the calendar and never booked here: nothing to do
+    cancelled_not_booked: int = 0  # cancelled in the calendar and never booked here: nothing to do
     kept_held: int = 0  # meetings already held here: a calendar does not rewrite what happened
     all_day_skipped: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return {
-            "booked": self.booked, "updated": self.updated, "cancelled": self.cancelled,
-            "unchanged": self.unchanged, "cancelled_not_booked": self.not_booked_cancelled,
-            "kept_held": self.kept_held, "all_day_skipped": self.all_day_skipped,
-        }
 
 
 def occurrence_uid(occurrence: CalendarOccurrence) -> str:
@@ -112,7 +105,7 @@ def import_calendar(
         meeting = existing.get(uid)
         if meeting is None:
             if occurrence.cancelled:
-                summary.not_booked_cancelled += 1
+                summary.cancelled_not_booked += 1
                 continue
             meeting = Meeting(
                 loop_id=loop.id, start=occurrence.start, duration_min=minutes,

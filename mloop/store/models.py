@@ -134,9 +134,10 @@ class Loop(SQLModel, table=True):
     end_reason: str | None = None
 
 
-def new_meeting_uid() -> str:
-    """A meeting's iCalendar UID: globally unique, kept for the meeting's life,
-    so that a calendar re-importing an export updates instead of duplicating."""
+def new_calendar_uid() -> str:
+    """A globally unique calendar identity: a meeting's iCalendar UID, kept for
+    the meeting's life so that a calendar re-importing an export updates
+    instead of duplicating, or the id of a series booked at once."""
     from uuid import uuid4
 
     return f"{uuid4().hex}@mloop"
@@ -157,7 +158,7 @@ class Meeting(SQLModel, table=True):
     created_at: datetime = _time()
     # Calendar identity (migration 5): UID, the SEQUENCE that grows with each
     # change, and the series a recurring booking or an imported RRULE made it part of.
-    uid: str | None = Field(default_factory=new_meeting_uid, max_length=255)
+    uid: str | None = Field(default_factory=new_calendar_uid, max_length=255)
     sequence: int = 0
     series: str | None = Field(default=None, max_length=255)
 
