@@ -8,7 +8,9 @@ from sqlmodel import Session, and_, or_, select
 
 from mloop.errors import Conflict, Forbidden, MloopError, NotFound, UsageError, valid_id
 from mloop.store.access import Actor, is_member, loop_for, require_active
-from mloop.store.models import Feedback, Goal, JourneyShare, Loop, Meeting, Participant, Program, Task, new_calendar_uid
+from mloop.store.models import (
+    MAX_MEETING_MINUTES, Feedback, Goal, JourneyShare, Loop, Meeting, Participant, Program, Task, new_calendar_uid,
+)
 
 TERMS = ("short", "long")
 
@@ -17,7 +19,7 @@ TERMS = ("short", "long")
 
 def _check_duration(duration: timedelta) -> int:
     minutes = int(duration.total_seconds() // 60)
-    if minutes < 1 or minutes > 24 * 60:
+    if not 1 <= minutes <= MAX_MEETING_MINUTES:
         raise UsageError("a meeting lasts between 1 minute and 24 hours: use e.g. --duration 45m")
     return minutes
 

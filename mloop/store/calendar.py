@@ -17,9 +17,7 @@ from mloop.errors import BadFile
 from mloop.ics import CalendarOccurrence, CalendarRead, ExportEvent  # cheap: icalendar loads only when used
 from mloop.store.access import Actor, is_member, loop_for, require_active
 from mloop.store.activity import meetings_in_view
-from mloop.store.models import Loop, Meeting, Participant, Program
-
-MAX_MINUTES = 24 * 60
+from mloop.store.models import MAX_MEETING_MINUTES, Loop, Meeting, Participant, Program
 
 
 def export_events(
@@ -142,7 +140,7 @@ def import_calendar(
 
 def _minutes(occurrence: CalendarOccurrence) -> int:
     minutes = int((occurrence.end - occurrence.start).total_seconds() // 60)
-    if not 1 <= minutes <= MAX_MINUTES:
+    if not 1 <= minutes <= MAX_MEETING_MINUTES:
         where = f"event {occurrence.summary!r}" if occurrence.summary else f"event {occurrence.uid}"
         raise BadFile(
             f"calendar file: {where} on {occurrence.start:%Y-%m-%d %H:%M} UTC lasts {minutes} minutes; "

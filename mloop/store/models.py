@@ -143,6 +143,9 @@ def new_calendar_uid() -> str:
     return f"{uuid4().hex}@mloop"
 
 
+MAX_MEETING_MINUTES = 24 * 60  # a meeting lasts 1 minute to a day, however it is entered
+
+
 class Meeting(SQLModel, table=True):
     __tablename__ = "meeting"
     __table_args__ = (sa.UniqueConstraint("loop_id", "uid"),)

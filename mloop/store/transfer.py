@@ -22,6 +22,7 @@ from sqlmodel import Session
 from mloop.errors import BadFile, Conflict, MloopError, UsageError
 from mloop.store.access import Actor, create_program, email_key, require_coordinator
 from mloop.store.models import (
+    MAX_MEETING_MINUTES,
     Feedback,
     Goal,
     JourneyShare,
@@ -335,7 +336,7 @@ class Importer:
             self.fail("actions must be a list of strings")
         self._add(Meeting, {
             "id": meeting_id, "loop_id": loop.id, "start": self.time(r, "start"),
-            "duration_min": self.integer(r, "duration_min", 45, low=1, high=24 * 60),
+            "duration_min": self.integer(r, "duration_min", 45, low=1, high=MAX_MEETING_MINUTES),
             "location": self.text(r, "where"), "agenda": self.text(r, "agenda"), "notes": self.text(r, "notes"),
             "actions": "\n".join(actions), "status": status,
             # A meeting with no booking time was booked when it started.
