@@ -62,9 +62,25 @@ def print_json(data: Any) -> None:
     if sys.stdout.isatty():
         text = json.dumps(data, ensure_ascii=False, indent=2, default=_json_default)
     else:
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+        text = _compact_json(data)
     sys.stdout.write(text)
     sys.stdout.write("\n")
+
+
+def _compact_json(data: Any) -> str:
+    """Compact JSON; a document's long ``Records`` listings are written row by row."""
+    from mloop.records import Records
+
+    def dumps(value: Any) -> str:
+        if isinstance(value, Records):
+            return value.encode_json(_json_default)
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+    if isinstance(data, dict) and any(isinstance(value, Records) for value in data.values()):
+        if not all(isinstance(key, str) for key in data):
+            return dumps(dict(data))
+        return "{" + ",".join(f"{dumps(key)}:{dumps(value)}" for key, value in data.items()) + "}"
+    return dumps(data)
 
 
 def _json_default(value: Any) -> Any:
@@ -72,6 +88,10 @@ def _json_default(value: Any) -> Any:
         from mloop.timeparse import isoformat_utc
 
         return isoformat_utc(value)
+    from mloop.records import Records
+
+    if isinstance(value, Records):
+        return list(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 

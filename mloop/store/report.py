@@ -16,9 +16,14 @@ from sqlmodel import Session
 
 from mloop import rules
 from mloop.errors import NotFound, UsageError
+from mloop.records import Records, encode_text
 from mloop.store.models import Feedback, Goal, JourneyShare, Loop, Meeting, Participant, Program
 from mloop.store.participants import roles_of
-from mloop.store.progress import FactReader, LoopRow, Membership, Standing, cycle_collector_paused, memberships, standings
+from mloop.store.progress import (
+    FactReader, LoopRow, Membership, Standing, cycle_collector_paused, memberships, standings,
+)
+
+STALLED_KEYS = ("email", "name", "role", "loop_id", "stage", "stage_since", "days_in_stage")
 
 
 def parse_stage(text: str) -> str:
@@ -52,6 +57,13 @@ def coordinator_report(
     """
     facts = FactReader(session, program, now)
     wants_members = with_rows or stage is not None
+    with facts.reading_ahead(*FactReader.AHEAD, activity=lambda s: activity(s, program, now)):
+        return _report(facts, program, now, stage=stage, stalled=stalled, at_risk=at_risk,
+                       wants_members=wants_members, with_rows=with_rows, listed=listed)
+
+
+def _report(facts: FactReader, program: Program, now: datetime, *, stage: str | None, stalled: bool,
+            at_risk: bool, wants_members: bool, with_rows: bool, listed: int | None) -> tuple[dict, list[dict]]:
     loops = facts.loops(program.momentum_meetings, with_counts=wants_members)
     people = facts.people()
     threshold = facts.raw(now - timedelta(days=program.stall_days))
@@ -91,7 +103,7 @@ def coordinator_report(
         "stages": stages,
         "stalled": records.stalled(_longest_waits(waiting, listed)),
         "at_risk": at_risk_rows[:listed],
-        "activity": activity(session, program, now),
+        "activity": facts.result("activity"),
     }
     members = [records.member(*choice) for choice in chosen]
     members.sort(key=_member_order)
@@ -113,23 +125,31 @@ class ReportRecords:
         self.time = facts.time
         self.day = timedelta(days=1)
 
-    def stalled(self, waiting: list[Standing]) -> list[dict]:
-        """The stalled list's records, in the order given."""
-        people, time, text, now, day = self.people, self.time, self.facts.text, self.now, self.day
-        records = []
+    def stalled(self, waiting: list[Standing]) -> Records:
+        """The stalled list's records, given longest wait first (stage starts never decreasing).
+
+        Someone has been in a stage at least ``d`` whole days when their start
+        is no later than ``now - d days``; walking the starts in order, the
+        days in stage need one raw comparison per person, and a new boundary
+        only when the count drops, instead of parsing every start.
+        """
+        people, text, raw, now, day = self.people, self.facts.text, self.facts.raw, self.now, self.day
+        rows = []
+        if waiting:
+            days = (now - self.time(waiting[0][4].stage_since)) // day
+            bound = raw(now - days * day)
         for row, role, member_id, _partner, progress in waiting:
-            person = people[member_id]
             since = progress.stage_since
-            records.append({
-                "email": person[1],
-                "name": person[2],
-                "role": role,
-                "loop_id": row and row.loop_id,
-                "stage": progress.stage,
-                "stage_since": text(since),  # text already: JSON writes it as is
-                "days_in_stage": (now - time(since)) // day,
-            })
-        return records
+            while since > bound:
+                days -= 1
+                bound = raw(now - days * day)
+            person = people[member_id]
+            rows.append((
+                person[1], person[2], role, row and row.loop_id, progress.stage,
+                text(since),  # text already: JSON writes it as is
+                days,
+            ))
+        return Records(STALLED_KEYS, rows, _stalled_json)
 
     def member(self, standing: Standing, stalled: bool, at_risk: bool) -> dict:
         row, role, member_id, partner_id, progress = standing
@@ -164,6 +184,16 @@ class ReportRecords:
             }
             for loop_id in ids
         ]
+
+
+def _stalled_json(row: tuple, text=encode_text) -> str:
+    """One stalled record as JSON (the stalled list is most of a large report's
+    JSON).  Role and stage are names from fixed sets and the stage start is UTC
+    text, none needing escapes; a test holds this to ``json.dumps``."""
+    email, name, role, loop_id, stage, stage_since, days_in_stage = row
+    loop = "null" if loop_id is None else loop_id
+    return (f'{{"email":{text(email)},"name":{text(name)},"role":"{role}","loop_id":{loop},'
+            f'"stage":"{stage}","stage_since":"{stage_since}","days_in_stage":{days_in_stage}}}')
 
 
 def _longest_waits(rows: list[Standing], listed: int | None) -> list[Standing]:
