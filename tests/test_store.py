@@ -390,3 +390,34 @@ def test_a_writer_waits_for_another_and_gives_up_cleanly(store_url, monkeypatch)
     finally:
         holder.dispose()
         waiting.dispose()
+
+
+def test_a_read_only_report_on_postgresql_reads_ahead_on_a_second_connection_and_agrees(store_url):
+    """The coordinator report reads its other facts on a second connection while
+    the loops are read (PostgreSQL only, and only in a reading transaction);
+    the document is the same as the one read on one connection."""
+    from mloop.sample import sample_program_path
+    from mloop.store.access import Actor, find_program
+    from mloop.store.report import coordinator_report
+    from mloop.store.transfer import import_lines
+
+    engine = open_store(store_url)
+    demo_now = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
+    lines = sample_program_path().read_text(encoding="utf-8").splitlines()
+    checkouts = []
+    sa.event.listen(engine, "checkout", lambda *_: checkouts.append(1))
+    with session_scope(engine) as session:
+        summary = import_lines(session, lines, now=demo_now, tz=timezone.utc, program_name=None,
+                               who=lambda program: Actor(None, True))
+        program = find_program(session, summary.program)
+        checkouts.clear()
+        in_one, _ = coordinator_report(session, program, demo_now, stalled=True)  # a writing transaction
+        assert len(checkouts) == 0
+    with session_scope(engine, write=False) as session:
+        program = find_program(session, summary.program)
+        checkouts.clear()
+        read_ahead, _ = coordinator_report(session, program, demo_now, stalled=True)
+        assert len(checkouts) == (1 if engine.dialect.name == "postgresql" else 0)
+    assert read_ahead == in_one
+    assert in_one["stalled"] and in_one["activity"]["meetings"]["held"] > 0
+    engine.dispose()

@@ -16,12 +16,12 @@ people it lists, not the half-million facts behind every stage).
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import partial
-from typing import NamedTuple
+from functools import partial, wraps
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -186,6 +186,19 @@ def held_from():
     return greatest(Meeting.start, Meeting.created_at)
 
 
+def _may_be_read_ahead(method):
+    """A fact ``FactReader.reading_ahead`` can have read on its second connection."""
+    name = method.__name__
+
+    @wraps(method)
+    def read(self, *args, **kwargs):
+        if not args and not kwargs and name in self._ahead:
+            return self._ahead.pop(name).result()
+        return method(self, *args, **kwargs)
+
+    return read
+
+
 class FactReader:
     """Reads the facts of one program as of ``now``, optionally for some loops only.
 
@@ -193,6 +206,10 @@ class FactReader:
     into an aware UTC datetime, ``text`` into UTC text, and ``raw`` turns a
     datetime into one.
     """
+
+    # Read ahead on PostgreSQL while the loops are read: the facts ``standings``
+    # needs besides them (the people come after the loops, on this connection).
+    AHEAD = ("member_feedback", "shared_goals", "journey_shares")
 
     def __init__(self, session: Session, program: Program, now: datetime, loop_ids: Iterable[int] | None = None):
         self.session = session
@@ -205,6 +222,57 @@ class FactReader:
         self.raw = partial(raw_time, dialect)
         self.text = text_reader(dialect)
         self.raw_now = self.raw(now)
+        self.client_server = dialect != "sqlite"
+        self._ahead: dict[str, Any] = {}  # fact or job name -> Future, while reading ahead
+        self._jobs: dict[str, Callable[[Session], Any]] = {}
+
+    @contextmanager
+    def reading_ahead(self, *facts: str, **jobs: Callable[[Session], Any]) -> Iterator[None]:
+        """Reads ``facts`` (names of this reader's methods) and runs ``jobs``
+        (each given a session) on a second connection while this one is busy.
+
+        PostgreSQL answers the loops query in about 0.3 s of server time on a
+        large program, with the client only waiting; meanwhile a second server
+        process answers the other queries (`coordinator report --stalled --json`
+        measured ~0.6 s shorter as a whole process).  SQLite answers
+        in-process, where a second thread only contends for the interpreter
+        (measured slower), so there nothing is read ahead; nor in a writing
+        transaction, whose uncommitted writes a second connection would not
+        see.  Every query filters by ``now`` as the serial reads do, and
+        PostgreSQL's default isolation already gave each query its own
+        snapshot, so reading ahead sees what the serial reads would.
+        A fact is taken as read by the first call of its method.
+        """
+        self._jobs = jobs
+        # A second connection would not see this transaction's own uncommitted writes.
+        if not self.client_server or self.session.connection().info.get("write", True):
+            try:
+                yield
+            finally:
+                self._jobs = {}
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix="mloop-facts")
+        other = Session(self.session.get_bind().engine)  # its own connection: a session may be bound to one
+        try:
+            twin = pool.submit(FactReader, other, self.program, self.now, self.loop_ids)
+            for name in facts:
+                self._ahead[name] = pool.submit(lambda name=name: getattr(twin.result(), name)())
+            for name, job in jobs.items():
+                self._ahead[name] = pool.submit(job, other)
+            yield
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            self._ahead.clear()
+            self._jobs = {}
+            other.close()
+
+    def result(self, name: str) -> Any:
+        """The result of the job given to ``reading_ahead`` as ``name``: read ahead, or run now."""
+        if name in self._ahead:
+            return self._ahead.pop(name).result()
+        return self._jobs[name](self.session)
 
     def _rows(self, query):
         return self.session.connection().execute(query).all()
@@ -270,6 +338,7 @@ class FactReader:
             query = query.where(Loop.id.in_(self.loop_ids))
         return [LoopRow(*row) for row in self._raw_rows(query.order_by(Loop.id))]
 
+    @_may_be_read_ahead
     def member_feedback(self) -> dict[tuple[int, int], tuple[RawTime | None, RawTime | None]]:
         """(loop, author) -> (first feedback on a held meeting, first loop feedback rated 4+).
 
@@ -312,6 +381,7 @@ class FactReader:
             found.update(self._rows(sa.select(ranked.c.loop_id, ranked.c.author_id).where(ranked.c.rank == 1)))
         return found
 
+    @_may_be_read_ahead
     def shared_goals(self) -> dict[int, LoopGoals]:
         """loop -> its goals shared as of ``now`` (completion times after ``now`` left out)."""
         now = self.now
@@ -328,6 +398,7 @@ class FactReader:
                 found.add(shared_at, completed_at)
         return goals
 
+    @_may_be_read_ahead
     def journey_shares(self) -> dict[tuple[int, int], RawTime]:
         query = (
             sa.select(JourneyShare.loop_id, JourneyShare.author_id, sa.func.min(JourneyShare.created_at))
@@ -336,6 +407,7 @@ class FactReader:
         )
         return {(loop_id, author): at for loop_id, author, at in self._raw_rows(query)}
 
+    @_may_be_read_ahead
     def people(self, ids: Iterable[int] | None = None) -> dict[int, tuple]:
         """id -> (id, email, name, is_mentor, is_mentee, joined_at raw) of the program's people."""
         query = sa.select(
