@@ -17,7 +17,7 @@ from sqlmodel import SQLModel
 from mloop.errors import MloopError, StoreError
 from mloop.store import migrations
 from mloop.store.db import open_store, resolve_url, session_scope
-from mloop.store.models import Loop, Meeting, Participant, Program
+from mloop.store.models import Loop, Meeting, Participant, Program, UTCDateTime
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -138,6 +138,11 @@ def test_probing_the_version_of_an_empty_database_leaves_the_transaction_usable(
         bare.dispose()
 
 
+# The program table as versions 1-5 had it: later columns are the migrations' to add.
+OLD_PROGRAM = sa.table("program", *(sa.column(c) for c in ("id", "name", "stall_days", "momentum_meetings", "is_default")),
+                       sa.column("created_at", UTCDateTime()))
+
+
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_older_store_is_migrated_forward_without_losing_rows(store_url):
     # Build a store as release 1 left it: only migration 1 applied.
@@ -146,7 +151,7 @@ def test_older_store_is_migrated_forward_without_losing_rows(store_url):
         conn.exec_driver_sql("CREATE TABLE mloop_meta (key VARCHAR(64) PRIMARY KEY, value VARCHAR(255) NOT NULL)")
         migrations.MIGRATIONS[0][2](conn)
         conn.exec_driver_sql("INSERT INTO mloop_meta VALUES ('schema_version', '1')")
-        conn.execute(sa.insert(Program.__table__).values(
+        conn.execute(sa.insert(OLD_PROGRAM).values(
             id=1, name="Old", stall_days=21, momentum_meetings=3, is_default=True, created_at=NOW,
         ))
     engine.dispose()
@@ -156,6 +161,7 @@ def test_older_store_is_migrated_forward_without_losing_rows(store_url):
         assert migrations.current_version(conn) == migrations.LATEST
         assert conn.exec_driver_sql("SELECT name FROM program").scalar() == "Old"
         assert conn.execute(sa.select(Program.created_at)).scalar_one() == NOW
+        assert conn.execute(sa.select(Program.stage_stall_days)).scalar_one() == "{}"
         indexes = {i["name"] for i in sa.inspect(conn).get_indexes("meeting")}
         assert "ix_meeting_loop_status" in indexes
     assert _integrity_ok(upgraded)
@@ -172,7 +178,7 @@ def test_meetings_of_a_version_4_store_get_unique_uids(store_url):
         for _number, _what, apply in migrations.MIGRATIONS[:4]:
             apply(conn)
         conn.exec_driver_sql("INSERT INTO mloop_meta VALUES ('schema_version', '4')")
-        conn.execute(sa.insert(Program.__table__).values(
+        conn.execute(sa.insert(OLD_PROGRAM).values(
             id=1, name="Old", stall_days=21, momentum_meetings=3, is_default=True, created_at=NOW))
         conn.execute(sa.insert(Participant.__table__), [
             dict(id=i, program_id=1, email=f"p{i}@example.org", email_key=f"p{i}@example.org", name=f"P{i}",

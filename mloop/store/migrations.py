@@ -199,12 +199,85 @@ def _v5_meeting_calendar_identity(conn: sa.Connection) -> None:
         conn.exec_driver_sql(statement)
 
 
+def _v6_program_design(conn: sa.Connection) -> None:
+    """Program design and coordinator tools: a stall threshold per stage, starter
+    goals, mentoring agreements, pairing fits, nudges and their templates."""
+    md = sa.MetaData()
+    sa.Table("program", md, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table("loop", md, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table("participant", md, sa.Column("id", sa.Integer, primary_key=True))
+
+    def time(name: str, nullable: bool = False) -> sa.Column:
+        return sa.Column(name, UTCDateTime(), nullable=nullable)
+
+    def fk(name: str, target: str, nullable: bool = False, index: bool = True) -> sa.Column:
+        return sa.Column(name, sa.Integer, sa.ForeignKey(target), nullable=nullable, index=index)
+
+    # JSON object of stage -> days, for the stages whose threshold differs from stall_days.
+    conn.exec_driver_sql("ALTER TABLE program ADD COLUMN stage_stall_days VARCHAR(255) NOT NULL DEFAULT '{}'")
+    tables = [
+        sa.Table(
+            "starter_goal", md,
+            sa.Column("id", sa.Integer, primary_key=True),
+            fk("program_id", "program.id"),
+            sa.Column("title", sa.String, nullable=False),
+            sa.Column("term", sa.String(10), nullable=False),
+            sa.Column("locked", sa.Boolean, nullable=False),
+            time("created_at"),
+        ),
+        sa.Table(
+            "agreement", md,
+            sa.Column("id", sa.Integer, primary_key=True),
+            fk("loop_id", "loop.id", index=False),
+            sa.Column("notes_by", sa.String(10), nullable=False),
+            sa.Column("agenda_by", sa.String(10), nullable=False),
+            sa.Column("cadence", sa.String(20), nullable=False),
+            time("ends_at", nullable=True),
+            fk("author_id", "participant.id", index=False),
+            time("created_at"),
+            time("updated_at"),
+            sa.UniqueConstraint("loop_id"),
+        ),
+        sa.Table(
+            "pairing_fit", md,
+            sa.Column("id", sa.Integer, primary_key=True),
+            fk("loop_id", "loop.id"),
+            fk("author_id", "participant.id", index=False),
+            sa.Column("fit", sa.String(10), nullable=False),
+            time("created_at"),
+        ),
+        sa.Table(
+            "nudge", md,
+            sa.Column("id", sa.Integer, primary_key=True),
+            fk("program_id", "program.id", index=False),
+            fk("participant_id", "participant.id"),
+            fk("loop_id", "loop.id", nullable=True, index=False),
+            sa.Column("stage", sa.String(20), nullable=False),
+            sa.Column("days_in_stage", sa.Integer, nullable=False),
+            sa.Column("subject", sa.String, nullable=False),
+            sa.Column("body", sa.String, nullable=False),
+            time("sent_at"),
+        ),
+        sa.Table(
+            "nudge_template", md,
+            sa.Column("id", sa.Integer, primary_key=True),
+            fk("program_id", "program.id", index=False),
+            sa.Column("stage", sa.String(20), nullable=False),
+            sa.Column("subject", sa.String, nullable=False),
+            sa.Column("body", sa.String, nullable=False),
+            sa.UniqueConstraint("program_id", "stage"),
+        ),
+    ]
+    md.create_all(conn, tables=tables)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "create the tables", _v1_create_tables),
     (2, "indexes for the milestone aggregates", _v2_fact_indexes),
     (3, "covering indexes for the report", _v3_covering_indexes),
     (4, "indexes for the report's activity counts", _v4_activity_indexes),
     (5, "meetings' calendar identity: UID, SEQUENCE, series", _v5_meeting_calendar_identity),
+    (6, "program design: stage thresholds, starter goals, agreements, pairing fits, nudges", _v6_program_design),
 ]
 
 LATEST = MIGRATIONS[-1][0]

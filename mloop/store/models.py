@@ -103,6 +103,8 @@ class Program(SQLModel, table=True):
     momentum_meetings: int = 3
     is_default: bool = False
     created_at: datetime = _time()
+    # JSON object stage -> days for stages whose stall threshold is not stall_days (migration 6).
+    stage_stall_days: str = Field(default="{}", max_length=255)
 
 
 class Participant(SQLModel, table=True):
@@ -227,3 +229,69 @@ class MilestoneDone(SQLModel, table=True):
     loop_id: int | None = Field(default=None, foreign_key="loop.id")
     participant_id: int = Field(foreign_key="participant.id")
     done_at: datetime = _time()
+
+
+class StarterGoal(SQLModel, table=True):
+    """A goal the program gives every new loop at match time (migration 6)."""
+
+    __tablename__ = "starter_goal"
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    title: str
+    term: str = Field(default="short", max_length=10)
+    locked: bool = False
+    created_at: datetime = _time()
+
+
+class Agreement(SQLModel, table=True):
+    """A loop's mentoring agreement: who takes notes and sets agendas, how often they meet."""
+
+    __tablename__ = "agreement"
+    __table_args__ = (sa.UniqueConstraint("loop_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    loop_id: int = Field(foreign_key="loop.id")
+    notes_by: str = Field(max_length=10)  # mentor | mentee
+    agenda_by: str = Field(max_length=10)
+    cadence: str = Field(max_length=20)  # e.g. "2w"
+    ends_at: datetime | None = _time(nullable=True)
+    author_id: int = Field(foreign_key="participant.id")
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class PairingFit(SQLModel, table=True):
+    """A member's sense of the pairing after the first held meeting: good | unsure | poor."""
+
+    __tablename__ = "pairing_fit"
+    id: int | None = Field(default=None, primary_key=True)
+    loop_id: int = Field(foreign_key="loop.id", index=True)
+    author_id: int = Field(foreign_key="participant.id")
+    fit: str = Field(max_length=10)
+    created_at: datetime = _time()
+
+
+class Nudge(SQLModel, table=True):
+    """A nudge sent to a stalled person, as written (migration 6)."""
+
+    __tablename__ = "nudge"
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id")
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    loop_id: int | None = Field(default=None, foreign_key="loop.id")
+    stage: str = Field(max_length=20)
+    days_in_stage: int
+    subject: str
+    body: str
+    sent_at: datetime = _time()
+
+
+class NudgeTemplate(SQLModel, table=True):
+    """A program's own nudge for a stage, replacing the built-in one."""
+
+    __tablename__ = "nudge_template"
+    __table_args__ = (sa.UniqueConstraint("program_id", "stage"),)
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id")
+    stage: str = Field(max_length=20)
+    subject: str
+    body: str
