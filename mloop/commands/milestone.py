@@ -1,0 +1,104 @@
+"""mloop milestone: the program's custom milestones, and marking them done."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from mloop.commands._common import JsonFlag, local, program_session
+
+app = typer.Typer(rich_markup_mode=None, help="Define custom milestones, list them and mark them done.", no_args_is_help=True)
+
+NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The milestone's name (see 'mloop milestone list').")]
+LoopOption = Annotated[Optional[int], typer.Option("--loop", metavar="LOOP",
+                                                   help="The loop, for a relationship milestone (needed when you have several).")]
+
+
+def _definition(milestone) -> dict:
+    return {"name": milestone.name, "kind": milestone.kind, "role": milestone.role, "due": milestone.due,
+            "description": milestone.description}
+
+
+@app.command("define")
+def define(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A name, unique in the program.")],
+    kind: Annotated[str, typer.Option("--kind", help="relationship (due after the match) or program (due after joining).")],
+    role: Annotated[str, typer.Option("--role", help="Who marks it done: mentor or mentee.")],
+    due: Annotated[str, typer.Option("--due", help='How long after the match or join date: "10 days", "2 weeks", "3 months".')],
+    description: Annotated[Optional[str], typer.Option("--description", help="What to do.")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Define a custom milestone (coordinators only)."""
+    from mloop.output import emit, pick_format
+    from mloop.store.milestones import define_milestone
+
+    with program_session(ctx, write=True) as (_app_ctx, session, program, who):
+        milestone = define_milestone(session, program, who, name, kind=kind, role=role, due=due, description=description)
+        record = _definition(milestone)
+    after = "the match" if record["kind"] == "relationship" else "joining"
+    emit(pick_format(json_out), record,
+         message=f"Defined milestone {record['name']!r}: the {record['role']} marks it done, due {record['due']} after {after}.")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    mine: Annotated[bool, typer.Option("--mine", help="A coordinator who also mentors: list your own milestones.")] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """List milestones: a coordinator sees each with done and overdue counts; a participant sees their own, with due dates."""
+    from mloop.errors import Forbidden
+    from mloop.output import Column, Rows, emit, pick_format
+    from mloop.store.milestones import list_milestones, member_milestones, milestone_counts
+
+    fmt = pick_format(json_out)
+    with program_session(ctx, write=False) as (app_ctx, session, program, who):
+        if who.is_coordinator and not mine:
+            counts = {c["name"]: c for c in milestone_counts(session, program, app_ctx.now)}
+            records = [dict(_definition(m), done=counts[m.name]["done"], overdue=counts[m.name]["overdue"])
+                       for m in list_milestones(session, program)]
+            columns = [Column("name", "Milestone"), Column("kind", "Kind"), Column("role", "Marked by"),
+                       Column("due", "Due after"), Column("done", "Done", "right"), Column("overdue", "Overdue", "right")]
+            emit(fmt, records, rows=Rows(columns, records, empty="no milestones yet: define one with 'mloop milestone define'"))
+            return
+        if who.person is None:
+            raise Forbidden("your milestones are listed by person: say who you are with --as EMAIL or MLOOP_USER")
+        records = [item.record() for item in member_milestones(session, program, who.person, app_ctx.now)]
+    shown = [dict(r, loop=r["loop_id"] or "-", due_local=local(app_ctx, r["due"]),
+                  state_shown="[red]overdue[/red]" if r["state"] == "overdue" else r["state"]) for r in records]
+    columns = [Column("name", "Milestone"), Column("loop", "Loop", "right"), Column("role", "As"),
+               Column("due_local", "Due"), Column("state_shown", "State")]
+    emit(fmt, records, rows=Rows(columns, shown, empty="you have no milestones in this program"))
+
+
+@app.command("done")
+def done(ctx: typer.Context, name: NameArg, loop_id: LoopOption = None, json_out: JsonFlag = False) -> None:
+    """Mark a milestone done (only the role it belongs to can)."""
+    from mloop.output import emit, pick_format
+    from mloop.store.milestones import mark_done
+
+    with program_session(ctx, write=True) as (app_ctx, session, program, who):
+        record = mark_done(session, program, who, name, loop_id=loop_id, now=app_ctx.now).record()
+    where = f" in loop {record['loop_id']}" if record["loop_id"] else ""
+    emit(pick_format(json_out), record, message=f"Milestone {record['name']!r} is done{where}. Well done!")
+
+
+@app.command("undo")
+def undo(
+    ctx: typer.Context,
+    name: NameArg,
+    loop_id: LoopOption = None,
+    for_email: Annotated[Optional[str], typer.Option("--for", metavar="EMAIL",
+                                                     help="Coordinators: take back this person's program milestone.")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Take back a done mark (your own; coordinators: any, with --loop or --for)."""
+    from mloop.output import emit, pick_format
+    from mloop.store.milestones import undo_done
+
+    with program_session(ctx, write=True) as (app_ctx, session, program, who):
+        record = undo_done(session, program, who, name, loop_id=loop_id, for_email=for_email, now=app_ctx.now)
+    where = f" in loop {record['loop_id']}" if record["loop_id"] else f" for {record['participant']}"
+    emit(pick_format(json_out), record, message=f"Milestone {record['name']!r} is no longer done{where}.")
