@@ -51,3 +51,11 @@ def valid_id(value: int) -> bool:
 
 class StoreError(MloopError):
     """The store cannot be opened or used."""
+
+
+def one_of(value: str, accepted: tuple[str, ...], option: str) -> str:
+    """``value`` as one of the ``accepted`` words (case and spaces forgiven), or a usage error naming them."""
+    key = value.strip().lower()
+    if key not in accepted:
+        raise UsageError(f"{option} {value!r} is not known: use {' or '.join(accepted)}")
+    return key

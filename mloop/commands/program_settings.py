@@ -1,0 +1,143 @@
+"""mloop program: a program's settings, the store's programs, starter goals."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from mloop.commands._common import JsonFlag, app_of, local, program_session
+
+app = typer.Typer(rich_markup_mode=None, no_args_is_help=True,
+                  help="A program's settings (stall thresholds, momentum), the store's programs and starter goals.")
+goal_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True,
+                       help="Starter goals: given to every new loop when it is matched.")
+app.add_typer(goal_app, name="goal")
+
+
+def _draw_settings(out, doc: dict, app_ctx) -> None:
+    from mloop.rules import STAGE_LABELS
+
+    out.print(f"[bold]{doc['program']}[/bold]{' (default)' if doc['default'] else ''} — created {local(app_ctx, doc['created_at'])}")
+    out.print(f"Momentum: {doc['momentum_meetings']} held meetings for Levelling Up")
+    out.print(f"Stalled after more than {doc['stall_days']} days in a stage, except:" if any(
+        days != doc["stall_days"] for days in doc["stage_stall_days"].values()) else
+        f"Stalled after more than {doc['stall_days']} days in a stage")
+    for stage, days in doc["stage_stall_days"].items():
+        if days != doc["stall_days"]:
+            out.print(f"  {STAGE_LABELS[stage]}: {days} days")
+    if doc["starter_goals"]:
+        out.print("Starter goals (every new loop gets them):")
+        for goal in doc["starter_goals"]:
+            lock = " [dim](locked)[/dim]" if goal["locked"] else ""
+            out.print(f"  {goal['id']}. {goal['title']} — {goal['term']} term{lock}", highlight=False)
+    else:
+        out.print("[dim]No starter goals: add one with 'mloop program goal add TITLE'.[/dim]")
+
+
+@app.command("show")
+def show(ctx: typer.Context, json_out: JsonFlag = False) -> None:
+    """The program's settings: stall thresholds per stage, momentum meetings, starter goals."""
+    from mloop.output import emit, pick_format
+    from mloop.store.programs import settings
+
+    with program_session(ctx, write=False) as (app_ctx, session, program, _who):
+        document = settings(session, program)
+    emit(pick_format(json_out), document, human=lambda out: _draw_settings(out, document, app_ctx))
+
+
+@app.command("set")
+def set_(
+    ctx: typer.Context,
+    name: Annotated[Optional[str], typer.Option("--name", help="Rename the program.")] = None,
+    stall_days: Annotated[Optional[int], typer.Option("--stall-days", help="Days in a stage before someone counts as stalled.")] = None,
+    momentum_meetings: Annotated[Optional[int], typer.Option("--momentum-meetings", help="Held meetings needed for Levelling Up.")] = None,
+    stage_stall_days: Annotated[Optional[list[str]], typer.Option(
+        "--stage-stall-days", metavar="STAGE=DAYS",
+        help="A stage's own stall threshold, e.g. first_meeting=14 (repeatable); STAGE=default drops it.")] = None,
+    make_default: Annotated[bool, typer.Option("--default", help="Make this the store's default program.")] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Change the program's settings (coordinators only)."""
+    from mloop.errors import UsageError
+    from mloop.output import emit, pick_format
+    from mloop.store.programs import parse_stage_days, settings, update_program
+
+    stage_days = dict(parse_stage_days(text) for text in stage_stall_days or ())
+    if name is None and stall_days is None and momentum_meetings is None and not stage_days and not make_default:
+        raise UsageError("nothing to change: give --name, --stall-days, --momentum-meetings, --stage-stall-days or --default")
+    with program_session(ctx, write=True) as (app_ctx, session, program, who):
+        changes = update_program(session, program, who, name=name, stall_days=stall_days,
+                                 momentum_meetings=momentum_meetings, stage_days=stage_days, make_default=make_default)
+        document = settings(session, program)
+    document["changed"] = changes
+    message = (f"Updated {document['program']}: " + "; ".join(changes) + ".") if changes else \
+        f"{document['program']} already had these settings; nothing changed."
+    emit(pick_format(json_out), document, message=message)
+
+
+@app.command("list")
+def list_(ctx: typer.Context, json_out: JsonFlag = False) -> None:
+    """The programs in this store; the default one is used without --program."""
+    from mloop.output import Column, Rows, emit, pick_format
+    from mloop.store.programs import list_programs
+
+    app_ctx = app_of(ctx)
+    with app_ctx.session(write=False) as session:
+        programs = list_programs(session)
+    records = [dict(p, default="yes" if p["default"] else "", created_at=local(app_ctx, p["created_at"])) for p in programs]
+    rows = Rows([Column("program", "Program"), Column("default", "Default"), Column("stall_days", "Stall days", "right"),
+                 Column("momentum_meetings", "Momentum", "right"), Column("loops", "Loops", "right"),
+                 Column("created_at", "Created")],
+                records, title="Programs", empty="No programs yet: run 'mloop init' or 'mloop demo'.")
+    emit(pick_format(json_out), {"programs": programs}, rows=rows)
+
+
+@goal_app.command("add")
+def goal_add(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Argument(help="The goal every new loop starts with.")],
+    term: Annotated[str, typer.Option("--term", help="short or long.")] = "short",
+    locked: Annotated[bool, typer.Option("--locked", help="Participants may complete it but not edit or delete it.")] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Add a starter goal: loops matched from now on get it, shared with both members."""
+    from mloop.output import emit, pick_format
+    from mloop.store.programs import add_starter_goal, starter_record
+
+    with program_session(ctx, write=True) as (app_ctx, session, program, who):
+        goal = add_starter_goal(session, program, who, title=title, term=term.strip().lower(), locked=locked,
+                                now=app_ctx.now)
+        record = starter_record(goal)
+    lock = " (locked)" if goal.locked else ""
+    emit(pick_format(json_out), record,
+         message=f"Added starter goal {goal.id}{lock}: every loop matched from now on starts with it.")
+
+
+@goal_app.command("list")
+def goal_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
+    """The program's starter goals."""
+    from mloop.output import Column, Rows, emit, pick_format
+    from mloop.store.programs import list_starter_goals, starter_record
+
+    with program_session(ctx, write=False) as (_app, session, program, _who):
+        records = [starter_record(g) for g in list_starter_goals(session, program)]
+    rows = Rows([Column("id", "Id", "right"), Column("title", "Title"), Column("term", "Term"), Column("locked", "Locked")],
+                records, title="Starter goals", empty="No starter goals: add one with 'mloop program goal add TITLE'.")
+    emit(pick_format(json_out), records, rows=rows)
+
+
+@goal_app.command("remove")
+def goal_remove(
+    ctx: typer.Context,
+    goal_id: Annotated[int, typer.Argument(metavar="ID", help="The starter goal's id (see 'mloop program goal list').")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Stop giving new loops a starter goal; loops that have it keep it."""
+    from mloop.output import emit, pick_format
+    from mloop.store.programs import remove_starter_goal, starter_record
+
+    with program_session(ctx, write=True) as (_app, session, program, who):
+        record = starter_record(remove_starter_goal(session, program, who, goal_id))
+    emit(pick_format(json_out), record,
+         message=f"Removed starter goal {goal_id}; loops that already have it keep it.")

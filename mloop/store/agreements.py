@@ -1,0 +1,136 @@
+"""Mentoring agreements and pairing fits: what a pair settles at the start, and
+how each member feels about the pairing after the first meeting."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from mloop.errors import Conflict, UsageError, one_of
+from mloop.store.access import Actor, loop_for, require_active
+from mloop.store.models import Agreement, Loop, Meeting, PairingFit, Participant, Program
+from mloop.timeparse import WhenError, parse_every
+
+ROLES = ("mentor", "mentee")
+FITS = ("good", "unsure", "poor")
+
+
+def set_agreement(
+    session: Session, program: Program, who: Actor, loop_id: int, *,
+    notes_by: str, agenda_by: str, cadence: str, ends_at: datetime | None, now: datetime,
+) -> tuple[Agreement, bool]:
+    """Record (or replace) the loop's agreement; returns it and whether it is new."""
+    notes_by, agenda_by = one_of(notes_by, ROLES, "--notes-by"), one_of(agenda_by, ROLES, "--agenda-by")
+    cadence = cadence.strip()
+    try:
+        parse_every(cadence)
+    except WhenError as error:
+        raise UsageError(str(error).replace("a repeat interval", "a meeting cadence")) from None
+    loop = loop_for(session, program, who, loop_id, doing="setting the mentoring agreement", members_only=True)
+    require_active(loop, now, "set its agreement")
+    if ends_at is not None and ends_at <= loop.matched_at:
+        raise UsageError("--ends must be after the match: the agreement runs from the match to its end")
+    agreement = session.exec(select(Agreement).where(Agreement.loop_id == loop.id)).first()
+    created = agreement is None
+    if created:
+        agreement = Agreement(loop_id=loop.id, notes_by=notes_by, agenda_by=agenda_by, cadence=cadence,
+                              ends_at=ends_at, author_id=who.person.id, created_at=now, updated_at=now)
+    else:
+        agreement.notes_by, agreement.agenda_by, agreement.cadence = notes_by, agenda_by, cadence
+        agreement.ends_at, agreement.author_id, agreement.updated_at = ends_at, who.person.id, now
+    session.add(agreement)
+    session.flush()
+    return agreement, created
+
+
+def agreement_of(session: Session, loop_id: int, now: datetime) -> Agreement | None:
+    """The loop's agreement as of ``now`` (one made later does not exist yet)."""
+    return session.exec(
+        select(Agreement).where(Agreement.loop_id == loop_id, Agreement.created_at <= now)
+    ).first()
+
+
+def agreement_record(session: Session, agreement: Agreement | None) -> dict | None:
+    if agreement is None:
+        return None
+    author = session.get(Participant, agreement.author_id)
+    return {
+        "loop_id": agreement.loop_id, "notes_by": agreement.notes_by, "agenda_by": agreement.agenda_by,
+        "cadence": agreement.cadence, "ends_at": agreement.ends_at, "set_by": author.email if author else None,
+        "created_at": agreement.created_at, "updated_at": agreement.updated_at,
+    }
+
+
+def show_agreement(session: Session, program: Program, who: Actor, loop_id: int, now: datetime) -> tuple[Loop, dict | None]:
+    loop = loop_for(session, program, who, loop_id, doing="reading the mentoring agreement")
+    return loop, agreement_record(session, agreement_of(session, loop.id, now))
+
+
+def record_fit(session: Session, program: Program, who: Actor, loop_id: int, *, fit: str, now: datetime) -> PairingFit:
+    """A member's pairing fit, allowed once the loop has held its first meeting."""
+    fit = one_of(fit, FITS, "--fit")
+    loop = loop_for(session, program, who, loop_id, doing="recording a pairing fit", members_only=True)
+    require_active(loop, now, "record a pairing fit")
+    held = session.exec(
+        select(Meeting.id).where(Meeting.loop_id == loop.id, Meeting.status == "held", Meeting.start <= now,
+                                 Meeting.created_at <= now).limit(1)
+    ).first()
+    if held is None:
+        raise Conflict(f"loop {loop.id} has not held its first meeting yet: a pairing fit comes after it "
+                       f"(mark a meeting done with 'mloop meet done MEETING')")
+    record = PairingFit(loop_id=loop.id, author_id=who.person.id, fit=fit, created_at=now)
+    session.add(record)
+    session.flush()
+    return record
+
+
+def latest_fits(session: Session, program: Program, now: datetime,
+                loop_ids: list[int] | None = None) -> dict[int, tuple[str, int, datetime]]:
+    """loop -> (fit, author, when) of its latest pairing fit as of ``now``."""
+    query = (
+        select(PairingFit.loop_id, PairingFit.fit, PairingFit.author_id, PairingFit.created_at)
+        .join(Loop, Loop.id == PairingFit.loop_id)
+        .where(Loop.program_id == program.id, PairingFit.created_at <= now)
+    )
+    if loop_ids is not None:
+        query = query.where(PairingFit.loop_id.in_(loop_ids))
+    latest: dict[int, tuple[str, int, datetime]] = {}
+    for loop_id, fit, author, at in session.exec(query.order_by(PairingFit.created_at, PairingFit.id)):
+        latest[loop_id] = (fit, author, at)
+    return latest
+
+
+def overdue_checkins(session: Session, program: Program, now: datetime) -> int:
+    """How many members of active loops owe a check-in as of ``now`` (see
+    ``rules.checkin_due``), counted in SQL: the report runs on programs of
+    100,000 people, where reading every member's loop feedback into Python
+    would cost more than the rest of a row of the report."""
+    import sqlalchemy as sa
+
+    from mloop import rules
+    from mloop.store.models import Feedback, UTCDateTime, days_between, whole_periods
+
+    first, every, early = (rules.CHECKIN_FIRST.days, rules.CHECKIN_EVERY.days, rules.CHECKIN_EARLY.days)
+    age = days_between(Loop.matched_at, sa.literal(now, UTCDateTime()))
+    owing = sa.and_(
+        Loop.program_id == program.id, Loop.matched_at <= now,
+        sa.or_(Loop.ended_at.is_(None), Loop.ended_at > now), age >= first,
+    )
+    conn = session.connection()
+    loops = conn.execute(sa.select(sa.func.count()).select_from(Loop).where(owing)).scalar_one()
+    last = (
+        sa.select(Feedback.loop_id, Feedback.author_id, sa.func.max(Feedback.created_at).label("last"))
+        .where(Feedback.meeting_id.is_(None), Feedback.created_at <= now)
+        .group_by(Feedback.loop_id, Feedback.author_id)
+        .subquery()
+    )
+    due_day = first + every * whole_periods(age - first, every)  # days after the match the latest check-in fell due
+    answered = conn.execute(
+        sa.select(sa.func.count()).select_from(last.join(Loop, Loop.id == last.c.loop_id)).where(
+            owing,
+            sa.or_(last.c.author_id == Loop.mentor_id, last.c.author_id == Loop.mentee_id),
+            days_between(Loop.matched_at, last.c.last) >= due_day - early,
+        )
+    ).scalar_one()
+    return 2 * loops - answered
