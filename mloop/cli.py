@@ -78,6 +78,7 @@ COMMANDS: dict[str, Entry] = {
     "demo": Entry("mloop.commands.program", False, "Load the sample program into the store and print its coordinator report."),
     "import": Entry("mloop.commands.program", False, "Import a whole program from JSON Lines, in one transaction: all or nothing."),
     "export": Entry("mloop.commands.program", False, "Export the whole program as JSON Lines (import it elsewhere with 'mloop import')."),
+    "program": Entry("mloop.commands.program_settings", True, "A program's settings (stall thresholds, momentum), the store's programs and starter goals."),
     "status": Entry("mloop.commands.loop", False, "Where each of your loops stands and what to do next."),
     "share": Entry("mloop.commands.loop", False, "Share your journey for a loop (the certificate step)."),
     "participant": Entry("mloop.commands.participant", True, "Add, list, show and import the people of a program."),
@@ -85,6 +86,8 @@ COMMANDS: dict[str, Entry] = {
     "meet": Entry("mloop.commands.meet", True, "Book, log, complete, cancel and list meetings."),
     "goal": Entry("mloop.commands.goal", True, "Set, share and complete goals; add tasks to them."),
     "feedback": Entry("mloop.commands.feedback", True, "Give and list feedback (private to its author and coordinators)."),
+    "milestone": Entry("mloop.commands.milestone", True, "Define custom milestones, list them and mark them done."),
+    "agreement": Entry("mloop.commands.agreement", True, "The mentoring agreement: who takes notes, who sets agendas, how often you meet."),
     "coordinator": Entry("mloop.commands.coordinator", True, "Coordinator views: the milestone funnel, stalled and at-risk people."),
 }
 

@@ -9,7 +9,8 @@ filtered them, so these functions are safe to call with a whole history.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -224,9 +225,23 @@ def unmatched_progress(joined_at: datetime, now: datetime) -> Progress | None:
     return Progress(GETTING_STARTED, joined_at, (joined_at,))
 
 
-def is_stalled(progress: Progress, now: datetime, stall_days: int = DEFAULT_STALL_DAYS) -> bool:
-    """Strictly more than ``stall_days`` × 24 h in a stage that is not the last."""
-    return progress.stage != COMPLETED and now - progress.stage_since > timedelta(days=stall_days)
+def stall_days_by_stage(stall_days: int = DEFAULT_STALL_DAYS, overrides: Mapping[str, int] | None = None) -> dict[str, int]:
+    """Each stage's stall threshold in days: the program's own for a stage where
+    it set one, else ``stall_days``.  Completed never stalls, so has none."""
+    own = overrides or {}
+    return {stage: own.get(stage, stall_days) for stage in STAGES if stage != COMPLETED}
+
+
+def is_stalled(
+    progress: Progress, now: datetime, stall_days: int = DEFAULT_STALL_DAYS,
+    by_stage: Mapping[str, int] | None = None,
+) -> bool:
+    """Strictly more than the stage's threshold × 24 h in a stage that is not
+    the last; the threshold is ``by_stage[stage]`` where given, else ``stall_days``."""
+    if progress.stage == COMPLETED:
+        return False
+    days = by_stage.get(progress.stage, stall_days) if by_stage else stall_days
+    return now - progress.stage_since > timedelta(days=days)
 
 
 def sentiment(rating: int) -> str:
@@ -311,5 +326,126 @@ NEXT_STEPS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-def next_steps(stage: str, role: str) -> tuple[str, ...]:
-    return NEXT_STEPS.get(stage, {}).get(role, ())
+@dataclass(frozen=True)
+class LoopState:
+    """What a member's next steps count live: the loop's meetings, shared goals,
+    agreement, the member's pairing fit and the check-in they owe."""
+
+    held_meetings: int = 0
+    momentum_meetings: int = 3
+    shared_goals: int = 0
+    goals_done: int = 0
+    has_agreement: bool = False
+    has_fit: bool = False
+    checkin_due: datetime | None = None
+
+
+# Live lines per stage, shown before the stage's steps; each names what it counts.
+LIVE_STEPS: dict[str, tuple[tuple[str, str], ...]] = {
+    MATCHED: (("no_agreement", "Settle your mentoring agreement: mloop agreement set LOOP --notes-by mentee "
+                               "--agenda-by mentee --cadence 2w"),),
+    FIRST_MEETING: (("no_fit", "Say how the pairing fits you: mloop feedback give LOOP --fit good|unsure|poor"),),
+    GROW_TOGETHER: (("meetings", "Keep meeting: {held} of {momentum} meetings held"),
+                    ("no_fit", "Say how the pairing fits you: mloop feedback give LOOP --fit good|unsure|poor")),
+    LEVELLING_UP: (("goals", "{done} of {shared} shared goals done"),
+                   ("no_fit", "Say how the pairing fits you: mloop feedback give LOOP --fit good|unsure|poor")),
+}
+CHECKIN_STEP = "A check-in is due: rate the loop with mloop feedback give LOOP --rating N"
+
+
+def next_steps(stage: str, role: str, state: LoopState | None = None, loop_id: int | None = None) -> tuple[str, ...]:
+    """The stage's steps for the role; with the loop's ``state``, live lines first
+    (the Matched stage asks for the agreement until it exists, Grow Together
+    counts meetings, Levelling Up counts shared goals, a due check-in asks for
+    loop feedback), with LOOP filled in when ``loop_id`` is given."""
+    steps = NEXT_STEPS.get(stage, {}).get(role, ())
+    if state is None:
+        return steps
+    live: list[str] = []
+    if state.checkin_due is not None:
+        live.append(CHECKIN_STEP)
+    for kind, text in LIVE_STEPS.get(stage, ()):
+        if kind == "no_agreement" and not state.has_agreement:
+            live.append(text)
+        elif kind == "no_fit" and not state.has_fit and state.held_meetings > 0:  # a fit comes after a held meeting
+            live.append(text)
+        elif kind == "meetings":
+            live.append(text.format(held=min(state.held_meetings, state.momentum_meetings),
+                                    momentum=state.momentum_meetings))
+        elif kind == "goals":
+            live.append(text.format(done=state.goals_done, shared=state.shared_goals))
+    if state.has_agreement:  # the agreement settles who takes notes and sets agendas
+        steps = tuple(s for s in steps if "takes notes" not in s)
+    lines = (*live, *steps)
+    if loop_id is not None:
+        lines = tuple(line.replace("LOOP", str(loop_id)) for line in lines)
+    return lines
+
+
+CHECKIN_FIRST = timedelta(days=30)
+CHECKIN_EVERY = timedelta(days=60)
+CHECKIN_EARLY = timedelta(days=7)
+
+
+def checkin_due(matched_at: datetime, last_loop_feedback: datetime | None, now: datetime) -> datetime | None:
+    """When the check-in a member owes fell due, or None when none is owed.
+
+    Check-ins fall due 30 days after the match and every 60 days after (as
+    Mentorloop's periodic survey does); the latest one that has fallen due is
+    answered by loop feedback (no meeting) from a week before it on.
+    """
+    first = matched_at + CHECKIN_FIRST
+    if now < first:
+        return None
+    due = first + ((now - first) // CHECKIN_EVERY) * CHECKIN_EVERY
+    if last_loop_feedback is not None and last_loop_feedback >= due - CHECKIN_EARLY:
+        return None
+    return due
+
+
+# --- custom milestones (program-defined, DESIGN §2) ---------------------------
+
+MILESTONE_KINDS: tuple[str, ...] = ("relationship", "program")
+MILESTONE_ROLES: tuple[str, ...] = ("mentor", "mentee")
+MILESTONE_DONE, MILESTONE_DUE, MILESTONE_OVERDUE = "done", "due", "overdue"
+# Adding months clips to the month's end (31 Jan + 1 month = 28 Feb): at most 3 days.
+_CLIP_MARGIN = timedelta(days=4)
+
+
+def milestone_offset(text: str):
+    """A due offset ("10 days", "2 weeks", "3 months", "1 year", "1 month 2 weeks")
+    -> dateutil relativedelta; unreadable, zero or negative -> timeparse.WhenError."""
+    from mloop.timeparse import parse_offset
+
+    return parse_offset(text)
+
+
+def milestone_due(anchor: datetime, offset) -> datetime:
+    """When a milestone falls due: the anchor (match or join time) plus the
+    offset on the calendar, so 1 month after 31 January is the end of February."""
+    return anchor + offset
+
+
+def milestone_state(due: datetime, done_at: datetime | None, now: datetime) -> str:
+    """done (marked by now), overdue (due strictly before now) or due (not yet)."""
+    if done_at is not None and done_at <= now:
+        return MILESTONE_DONE
+    return MILESTONE_OVERDUE if due < now else MILESTONE_DUE
+
+
+def overdue_anchor_bounds(offset, now: datetime) -> tuple[datetime, datetime]:
+    """(lo, hi) such that every anchor before ``lo`` is past due at ``now``
+    (anchor + offset < now) and no anchor from ``hi`` on is; anchors in
+    between must be checked one by one.
+
+    Lets the store count overdue people with range queries: month clipping
+    makes anchor + offset only nearly monotonic (30 Jan 23:00 and 31 Jan 01:00
+    both land on 28 Feb, in the other order), so the boundary is a narrow
+    window around the anchor that would be due exactly now, not a point.
+    """
+    from dateutil.relativedelta import relativedelta
+
+    calendar = relativedelta(years=offset.years, months=offset.months)
+    elapsed = offset - calendar  # days, weeks and any clock units, added after the months
+    exact = (now - elapsed) - calendar
+    return exact - _CLIP_MARGIN, exact + _CLIP_MARGIN

@@ -168,7 +168,7 @@ def build_story(cli) -> dict[str, int]:
     cli.ok("feedback", "give", ids["L2"], "--rating", 5, user=CY, now=t(5, hours=1))
     cli.ok("meet", "log", ids["L2"], "--at", z(t(6, hours=-1)), user=CY, now=t(6))
     cli.ok("meet", "log", ids["L2"], "--at", z(t(7, hours=-1)), user=CY, now=t(7))
-    cli.ok("share", ids["L2"], user=CY, now=t(8))
+    cli.ok("share", ids["L2"], "--out", cli.db.parent, user=CY, now=t(8))  # the certificate goes beside the store
     cli.ok("feedback", "give", ids["L2"], "--rating", 2, "--comment", "Cy keeps rescheduling", user=BO, now=t(9))
     # Ana keeps a goal to herself and books one more meeting, with a private agenda.
     ids["G_PRIVATE"] = cli.json("goal", "add", ids["L1"], "Ask for a promotion", "--private", user=ANA, now=t(21))["id"]
@@ -209,9 +209,10 @@ def test_sharing_the_journey_completes_levelling_up(cli, lived):
     expect(cli, t(8), loop, CY, "mentee", "completed", t(8))  # shared journey, goal still open
     expect(cli, t(8), loop, BO, "mentor", "first_meeting", t(2))  # each membership is tracked separately
     expect(cli, t(8), lived["L1"], BO, "mentor", "grow_together", t(4))
-    # Sharing twice is refused and changes nothing.
+    # Sharing twice records nothing: it only writes the certificate again (tests/test_certificate.py).
     before = cli.snapshot()
-    cli.fails("share", loop, user=CY, now=t(9), match="already shared your journey")
+    again = cli.json("share", loop, "--out", cli.db.parent, user=CY, now=t(9))
+    assert again["newly_shared"] is False and again["shared_at"] == z(t(8))
     assert cli.snapshot() == before
 
 
@@ -230,9 +231,9 @@ def test_the_21_day_boundary_in_status_and_report(cli, lived):
     report = cli.json("coordinator", "report", user=CORA, now=t(23, minutes=1))
     assert report["stalled"] == [
         {"email": DEE, "name": "Dee", "role": "mentee", "loop_id": None, "stage": "getting_started",
-         "stage_since": z(t(0)), "days_in_stage": 23},
+         "stage_since": z(t(0)), "days_in_stage": 23, "last_nudged_at": None, "nudged_days_ago": None},
         {"email": BO, "name": "Bo", "role": "mentor", "loop_id": loop, "stage": "first_meeting",
-         "stage_since": z(t(2)), "days_in_stage": 21},
+         "stage_since": z(t(2)), "days_in_stage": 21, "last_nudged_at": None, "nudged_days_ago": None},
     ]
     # The same boundary for someone never matched (Getting Started since joining).
     assert status(cli, DEE, t(21))["participant"]["stalled"] is False

@@ -160,7 +160,10 @@ def test_export_import_export_of_a_store_built_by_commands(cli, tmp_path, make_p
     cli.ok("goal", "task", "add", goal, "Write the README", "--due", "2026-04-01", **ana)
     cli.ok("goal", "add", loop, "Private plan", "--private", **bo)
     cli.ok("goal", "done", goal, **bo)
-    cli.ok("share", loop, **ana)
+    # A journey is shared from Levelling Up: a second held meeting and Ana's own loop feedback first.
+    cli.ok("meet", "log", loop, "--at", cli.at(hours=-2), **ana)
+    cli.ok("feedback", "give", loop, "--rating", 4, **ana)
+    cli.ok("share", loop, "--out", tmp_path, **ana)
     cli.ok("match", "end", ended, "--outcome", "cancelled", "--reason", "Moved away")
     assert booked
     round_trip(cli, tmp_path)

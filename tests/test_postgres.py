@@ -173,7 +173,7 @@ def lived_program(run: Transcript) -> None:
     run.json("goal", "done", g4, user=CY, now=t(7))
     run.json("feedback", "give", l1, "--rating", 4, user=ANA, now=t(20, 1))
     run.json("feedback", "give", l2, "--rating", 1, "--comment", "Not working", user=BO, now=t(8))
-    run.json("share", l2, user=CY, now=t(8))
+    run("share", l2, "--out", tmp, user=CY, now=t(8), code=1)  # Grow Together: no certificate before Levelling Up
     run.json("feedback", "list", user=CORA, now=t(21))
     run.json("feedback", "list", "--loop", l1, user=ANA, now=t(21))
 
@@ -192,6 +192,39 @@ def lived_program(run: Transcript) -> None:
     run.json("match", "list", "--all", user=CORA, now=t(42))
     run.json("status", "--history", "--loop", l3, user=DEE, now=t(42))
 
+    # Custom milestones: month-end due dates, only the responsible role, done twice, undo.
+    run.json("milestone", "define", "Check-in", "--kind", "relationship", "--role", "mentee", "--due", "1 month",
+             user=CORA, now=t(42))
+    run.json("milestone", "define", "Intro", "--kind", "program", "--role", "mentor", "--due", "2 weeks",
+             "--description", "Say hello", user=CORA, now=t(42))
+    run("milestone", "define", "Intro", "--kind", "program", "--role", "mentor", "--due", "1 week", user=CORA,
+        now=t(42), code=1)
+    run.json("milestone", "done", "Check-in", user=ANA, now=t(42))
+    run("milestone", "done", "Check-in", "--loop", l1, user=BO, now=t(42), code=1)
+    run.json("milestone", "done", "Intro", user=BO, now=t(42))
+    run("milestone", "done", "Intro", user=BO, now=t(42), code=1)
+    run.json("milestone", "undo", "Intro", user=BO, now=t(42, 1))
+    run.json("milestone", "done", "Intro", user=EVE, now=t(42, 1))
+    run.json("milestone", "list", user=CORA, now=t(42, 2))
+    run.json("milestone", "list", user=CY, now=t(42, 2))
+    run.json("status", user=BO, now=t(42, 2))
+    run.json("coordinator", "report", user=CORA, now=t(42, 2))
+
+    # Program design: settings, thresholds per stage, starter goals, agreements, pairing fit, check-ins.
+    run.json("program", "show", user=CORA, now=t(42, 3))
+    run.json("program", "set", "--stage-stall-days", "first_meeting=10", "--momentum-meetings", 3, user=CORA, now=t(42, 3))
+    run("program", "set", "--stage-stall-days", "completed=3", user=CORA, now=t(42, 3), code=2)
+    run.json("program", "list", now=t(42, 3))
+    starter = run.json("program", "goal", "add", "Agree on ground rules", "--locked", user=CORA, now=t(42, 3))["id"]
+    run.json("program", "goal", "list", user=CORA, now=t(42, 3))
+    run.json("agreement", "set", l1, "--notes-by", "mentee", "--agenda-by", "mentor", "--cadence", "2w", user=ANA,
+             now=t(42, 4))
+    run.json("agreement", "show", l1, user=CORA, now=t(42, 4))
+    run.json("feedback", "give", l1, "--fit", "poor", user=BO, now=t(42, 4))
+    run.json("status", user=ANA, now=t(75))
+    run.json("coordinator", "report", user=CORA, now=t(75))
+    run.json("program", "goal", "remove", starter, user=CORA, now=t(75))
+
     exported = tmp / "walk.jsonl"
     run.json("export", "--out", exported, user=CORA, now=t(43))
     export = run("export", user=CORA, now=t(43)).stdout
@@ -208,6 +241,27 @@ def lived_program(run: Transcript) -> None:
     m4 = run.json("meet", "log", l4, "--at", t(45, 1), user=EVE, now=t(45, 2))["id"]
     run.json("feedback", "give", l4, "--meeting", m4, "--rating", 3, user=EVE, now=t(45, 3))
     run.json("goal", "add", l4, "Find a rhythm", user=EVE, now=t(45, 3))
+    # Nudges and the activity report (issue 5, items 7 and 9).
+    nudge_body = tmp / "nudge.txt"
+    nudge_body.write_text("Hi {first_name}: {days} days at {stage} with {partner} (loop {loop}).\n{coordinator}\n")
+    run.json("coordinator", "nudge-template", "set", "matched", "--subject", "{program}: a nudge",
+             "--body-file", nudge_body, user=CORA, now=t(46))
+    run.json("coordinator", "nudge-template", "list", user=CORA, now=t(46))
+    run.json("coordinator", "nudge", "--dry-run", user=CORA, now=t(70))
+    run.json("coordinator", "nudge", "--stalled", "--out", tmp / "outbox", user=CORA, now=t(70))
+    run.json("coordinator", "nudge", "--stage", "getting_started", user=CORA, now=t(72))  # nudged 2 days ago: skipped
+    run("coordinator", "report", "--stalled", user=CORA, now=t(73))
+    run.json("coordinator", "nudge-template", "reset", user=CORA, now=t(73))
+    run.json("coordinator", "report", "--activity", "--since", t(0), user=CORA, now=t(73))
+    run("coordinator", "report", "--activity", "--csv", user=CORA, now=t(73))
+    run("coordinator", "report", "--activity", user=CORA, now=t(73))
+    # Journey certificates (the files go to tmp, whose path the comparison masks), and a participant's card.
+    run.json("feedback", "give", l2, "--rating", 5, user=CY, now=t(46))
+    run.json("share", l2, "--out", tmp, user=CY, now=t(46, 1))
+    run("share", l2, "--out", tmp, "--format", "html", "--issuer", "Walk & Co", user=CY, now=t(46, 2))
+    run("share", l1, "--out", tmp, user=ANA, now=t(46, 2))
+    run.json("coordinator", "participant", CY, user=CORA, now=t(46, 3))
+    run("coordinator", "participant", CY, user=CORA, now=t(46, 3))
     run.json("demo", "--force", now=DEMO_NOW)
     run.json("coordinator", "report", "--program", "Spring 2026 Mentoring", user=SAMPLE_COORDINATOR, now=DEMO_NOW)
 

@@ -53,6 +53,8 @@ stalled_rows = st.tuples(
     st.text(min_size=1), st.text(), st.sampled_from(["mentor", "mentee"]),
     st.one_of(st.none(), st.integers(min_value=1, max_value=2**40)), st.sampled_from(STAGES),
     st.sampled_from(["2026-03-01T09:00:00Z", "2026-12-31T23:59:59.123456Z"]), st.integers(min_value=0, max_value=5000),
+    st.one_of(st.none(), st.sampled_from(["2026-02-27T09:00:00Z", "2026-02-27T09:00:00.5Z"])),
+    st.one_of(st.none(), st.integers(min_value=0, max_value=5000)),
 )
 
 

@@ -24,10 +24,18 @@ def report(
     limit: Annotated[int, typer.Option("--limit", min=0, metavar="N",
                                        help="Rows per table on the terminal (0: all); the stalled come longest-waiting first. "
                                             "--json and --csv always list everyone.")] = DEFAULT_LIMIT,
+    activity: Annotated[bool, typer.Option("--activity", help="Instead: what happened since --since (meetings held per "
+                                           "week, feedback, goals, milestones, matches).")] = False,
+    since: Annotated[Optional[str], typer.Option("--since", metavar="WHEN",
+                                                 help="With --activity: from when (default: 12 weeks ago).")] = None,
     json_out: JsonFlag = False,
     csv_out: CsvFlag = False,
 ) -> None:
     """The milestone funnel, who is stalled and which loops are at risk.
+
+    --activity reports what happened since --since instead: meetings held
+    per ISO week, feedback sentiment, goals created and completed, custom
+    milestones completed by milestone and role, matches made and ended.
 
     On the terminal each table shows its first --limit rows and says how
     many more there are; --json and --csv give every row to scripts and
@@ -39,6 +47,15 @@ def report(
     from mloop.timeparse import isoformat_utc
 
     fmt = pick_format(json_out, csv_out)
+    if activity or since is not None:
+        from mloop.commands._activity import activity_report_command
+        from mloop.errors import UsageError
+
+        if not activity:
+            raise UsageError("--since goes with --activity: add --activity")
+        if stage or stalled or at_risk:
+            raise UsageError("--activity reports the whole program: drop --stage, --stalled and --at-risk")
+        return activity_report_command(ctx, since, fmt)
     chosen_stage = parse_stage(stage) if stage else None
     with program_session(ctx, write=False) as (app_ctx, session, program, who):
         require_coordinator(who, "the coordinator report")
@@ -75,6 +92,22 @@ def _more(out, doc: dict, key: str, one: str, many: str) -> None:
                   highlight=False, markup=False)
 
 
+def _nudged_ago(days_ago: int | None) -> str:
+    """'3 days ago' for the stalled table's Nudged column; blank when never nudged."""
+    if days_ago is None:
+        return ""
+    return "today" if days_ago == 0 else "1 day ago" if days_ago == 1 else f"{days_ago} days ago"
+
+
+def _stall_rule(doc: dict) -> str:
+    """'21 days in a stage', and the stages with their own threshold: '; First Meeting 14'."""
+    from mloop.rules import STAGE_LABELS
+
+    own = [f"{STAGE_LABELS[stage]} {days}" for stage, days in doc.get("stage_stall_days", {}).items()
+           if days != doc["stall_days"]]
+    return f"{doc['stall_days']} days in a stage" + (f"; {', '.join(own)}" if own else "")
+
+
 def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool) -> None:
     from mloop.rules import STAGE_LABELS
 
@@ -89,12 +122,12 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
             funnel.add_row(STAGE_LABELS[name], str(count), f"[cyan]{bar}[/cyan]", style=style)
         out.print(funnel)
     if not at_risk or stalled:
-        table = _table(f"Stalled (more than {doc['stall_days']} days in a stage)",
+        table = _table(f"Stalled (more than {_stall_rule(doc)})",
                        ("Name", "left"), ("Email", "left"), ("Role", "left"), ("Loop", "right"),
-                       ("Stage", "left"), ("Days", "right"))
+                       ("Stage", "left"), ("Days", "right"), ("Nudged", "left"))
         for row in doc["stalled"]:
             table.add_row(row["name"], row["email"], row["role"], str(row["loop_id"] or "-"),
-                          STAGE_LABELS[row["stage"]], str(row["days_in_stage"]))
+                          STAGE_LABELS[row["stage"]], str(row["days_in_stage"]), _nudged_ago(row.get("nudged_days_ago")))
         out.print(table if doc["stalled"] else "[green]Nobody is stalled.[/green]")
         _more(out, doc, "stalled", "stalled person", "stalled people")
     if not stalled or at_risk:
@@ -116,6 +149,15 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
                             str(m["days_in_stage"]), "yes" if m["stalled"] else "")
         out.print(members)
         _more(out, doc, "members", f"person at {STAGE_LABELS[stage]}", f"people at {STAGE_LABELS[stage]}")
+    if not focused and doc.get("milestones"):
+        from rich.markup import escape
+
+        table = _table("Custom milestones", ("Milestone", "left"), ("Kind", "left"), ("Marked by", "left"),
+                       ("Done", "right"), ("Overdue", "right"))
+        for m in doc["milestones"]:
+            overdue = f"[red]{m['overdue']}[/red]" if m["overdue"] else "0"
+            table.add_row(escape(m["name"]), m["kind"], m["role"], str(m["done"]), overdue)
+        out.print(table)
     if not focused:
         a = doc["activity"]
         out.print(
@@ -149,6 +191,9 @@ def participant(
         if p.get("stage"):
             flag = " [red]stalled[/red]" if p["stalled"] else ""
             out.print(f"Unmatched: {STAGE_LABELS[p['stage']]} for {p['days_in_stage']} days{flag}")
+            out.print(f"  last activity: {local(app_ctx, p.get('last_activity')) or '-'} · {_nudged(p['nudges'], card['as_of'])}")
+        elif p["nudges"]:
+            out.print(f"While unmatched: {_nudged(p['nudges'], card['as_of'])}")
         for loop in card["loops"]:
             flags = " ".join(f for f, on in (("[red]stalled[/red]", loop["stalled"]), ("[yellow]at risk[/yellow]", loop["at_risk"])) if on)
             out.print(f"Loop {loop['loop_id']} as {loop['role']} with {loop['partner']['name']}: "
@@ -156,5 +201,128 @@ def participant(
             out.print("  history: " + ", ".join(f"{STAGE_LABELS[h['stage']]} {local(app_ctx, h['reached_at'])}" for h in loop["history"]))
             ratings = ", ".join(f"{r['rating']}/5" for r in loop["feedback"]) or "none"
             out.print(f"  meetings held: {loop['meetings_held']} · last activity: {local(app_ctx, loop['last_activity']) or '-'} · feedback: {ratings}")
+            out.print(f"  {_nudged(loop['nudges'], card['as_of'])}")
 
     emit(pick_format(json_out), card, human=human)
+
+
+def _nudged(nudges: list[dict], now) -> str:
+    """'nudged 2 times, last 3 days ago' (or 'never nudged') for a card."""
+    from datetime import timedelta
+
+    if not nudges:
+        return "never nudged"
+    days = (now - nudges[-1]["sent_at"]) // timedelta(days=1)
+    times = "once" if len(nudges) == 1 else f"{len(nudges)} times"
+    ago = "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago"
+    return f"nudged {times}, last {ago}"
+
+
+# --- nudges ------------------------------------------------------------------
+
+@app.command("nudge")
+def nudge(
+    ctx: typer.Context,
+    stalled: Annotated[bool, typer.Option("--stalled", help="Nudge the stalled people (what nudge always does; "
+                                          "accepted for clarity).")] = False,
+    stage: Annotated[Optional[str], typer.Option("--stage", help="Only stalled people at this stage (e.g. matched).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be sent; record and write nothing.")] = False,
+    out_dir: Annotated[Optional[str], typer.Option("--out", metavar="DIR",
+                                                   help="Also write one .eml file per message into DIR.")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Write one message to each stalled person, from their stage's template.
+
+    Anyone nudged in the last 7 days (same person, same loop) is skipped.
+    Each message sent is recorded; the report's stalled list shows when
+    each person was last nudged.  Change a stage's message with
+    'mloop coordinator nudge-template set'.
+    """
+    from mloop.commands._nudge import draw_nudges, write_messages
+    from mloop.output import emit, pick_format
+    from mloop.store.access import require_coordinator
+    from mloop.store.nudges import eml_name, parse_nudge_stage, plan_nudges, record_nudges
+
+    fmt = pick_format(json_out)
+    chosen_stage = parse_nudge_stage(stage) if stage else None
+    with program_session(ctx, write=not dry_run) as (app_ctx, session, program, who):
+        require_coordinator(who, "nudging")
+        plan = plan_nudges(session, program, app_ctx.now, coordinator=who.person, stage=chosen_stage)
+        for index, message in enumerate(plan.sent, 1):
+            message["file"] = eml_name(index, message) if out_dir is not None else None
+        if not dry_run:
+            record_nudges(session, program, app_ctx.now, plan.sent)
+            if out_dir is not None:
+                write_messages(out_dir, plan.sent, app_ctx.now, who.person)  # a failure rolls the records back
+    sent = [{k: v for k, v in m.items() if k != "participant_id"} for m in plan.sent]
+    document = {"sent": sent, "skipped": plan.skipped, "dry_run": dry_run, "out": out_dir}
+    emit(fmt, document, human=lambda out: draw_nudges(out, document))
+
+
+template_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True,
+                           help="The program's own nudge messages, one per stage, replacing the built-in ones.")
+app.add_typer(template_app, name="nudge-template")
+
+
+@template_app.command("list")
+def template_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
+    """Each stage's nudge (the program's own or the built-in one) and the placeholders a template may use."""
+    from mloop.output import Column, Rows, emit, pick_format
+    from mloop.store.access import require_coordinator
+    from mloop.store.nudges import PLACEHOLDERS, templates
+
+    with program_session(ctx, write=False) as (_app_ctx, session, program, who):
+        require_coordinator(who, "the nudge templates")
+        found = list(templates(session, program).values())
+    rows = Rows([Column("stage", "Stage"), Column("custom", "Own"), Column("subject", "Subject")], found,
+                title="Nudge templates", caption="Placeholders: " + ", ".join("{" + p + "}" for p in PLACEHOLDERS))
+    emit(pick_format(json_out), found, rows=rows)
+
+
+@template_app.command("set")
+def template_set(
+    ctx: typer.Context,
+    stage: Annotated[str, typer.Argument(help="The stage: getting_started, matched, first_meeting, grow_together or levelling_up.")],
+    subject: Annotated[str, typer.Option("--subject", help="The subject line; may use placeholders such as {first_name}.")],
+    body_file: Annotated[str, typer.Option("--body-file", metavar="FILE",
+                                           help="A UTF-8 text file with the message ('-': standard input).")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Replace a stage's nudge with the program's own.
+
+    Placeholders: {name} {first_name} {partner} {loop} {days} {stage}
+    {program} {coordinator}; write a literal brace as {{ or }}.  Any other
+    placeholder is refused.
+    """
+    from mloop.commands._files import read_text
+    from mloop.output import emit, pick_format
+    from mloop.store.access import require_coordinator
+    from mloop.store.nudges import parse_nudge_stage, set_template
+
+    fmt = pick_format(json_out)
+    chosen = parse_nudge_stage(stage)
+    body = read_text(body_file)
+    with program_session(ctx, write=True) as (_app_ctx, session, program, who):
+        require_coordinator(who, "setting a nudge template")
+        record = set_template(session, program, chosen, subject, body)
+    emit(fmt, record, message=f"The {chosen} nudge is now the program's own.")
+
+
+@template_app.command("reset")
+def template_reset(
+    ctx: typer.Context,
+    stage: Annotated[Optional[str], typer.Argument(help="The stage to reset (default: every stage).")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Go back to the built-in nudge for a stage, or for every stage."""
+    from mloop.output import emit, pick_format
+    from mloop.store.access import require_coordinator
+    from mloop.store.nudges import parse_nudge_stage, reset_templates
+
+    fmt = pick_format(json_out)
+    chosen = parse_nudge_stage(stage) if stage else None
+    with program_session(ctx, write=True) as (_app_ctx, session, program, who):
+        require_coordinator(who, "resetting nudge templates")
+        reset = reset_templates(session, program, chosen)
+    message = f"Back to the built-in nudge for {', '.join(reset)}." if reset else "Nothing to reset: the built-in nudges are in use."
+    emit(fmt, {"reset": reset}, message=message)

@@ -15,24 +15,41 @@ app = typer.Typer(rich_markup_mode=None, help="Give and list feedback (private t
 def give(
     ctx: typer.Context,
     loop_id: Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id.")],
-    rating: Annotated[int, typer.Option("--rating", help="1 (poor) to 5 (great).")],
+    rating: Annotated[Optional[int], typer.Option("--rating", help="1 (poor) to 5 (great).")] = None,
     meeting: Annotated[Optional[int], typer.Option("--meeting", help="Rate this held meeting instead of the loop.")] = None,
     comment: Annotated[Optional[str], typer.Option("--comment", help="What went well or not.")] = None,
+    fit: Annotated[Optional[str], typer.Option(
+        "--fit", help="After your first held meeting: how the pairing fits you, good, unsure or poor "
+                      "(poor puts the loop at risk and up for re-pairing).")] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Rate a held meeting, or the loop as a whole. Your partner never sees it."""
+    """Rate a held meeting or the loop as a whole, and/or say how the pairing fits. Your partner never sees it."""
+    from mloop.errors import UsageError
     from mloop.output import emit, pick_format
     from mloop.rules import sentiment
     from mloop.store.activity import give_feedback
+    from mloop.store.agreements import record_fit
 
+    if rating is None and fit is None:
+        raise UsageError("give --rating 1-5, --fit good|unsure|poor, or both")
+    if rating is None and (meeting is not None or comment is not None):
+        raise UsageError("--meeting and --comment go with a --rating")
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
-        feedback = give_feedback(session, program, who, loop_id, rating=rating, meeting_id=meeting,
-                                 comment=comment, now=app_ctx.now)
-        record = {"id": feedback.id, "loop_id": feedback.loop_id, "meeting_id": feedback.meeting_id,
-                  "rating": feedback.rating, "sentiment": sentiment(feedback.rating),
-                  "comment": feedback.comment, "created_at": feedback.created_at}
+        record: dict = {"id": None, "loop_id": loop_id, "meeting_id": None, "rating": None, "sentiment": None,
+                        "comment": None, "created_at": app_ctx.now}
+        if rating is not None:
+            feedback = give_feedback(session, program, who, loop_id, rating=rating, meeting_id=meeting,
+                                     comment=comment, now=app_ctx.now)
+            record = {"id": feedback.id, "loop_id": feedback.loop_id, "meeting_id": feedback.meeting_id,
+                      "rating": feedback.rating, "sentiment": sentiment(feedback.rating),
+                      "comment": feedback.comment, "created_at": feedback.created_at}
+        record["fit"] = record_fit(session, program, who, loop_id, fit=fit, now=app_ctx.now).fit if fit else None
     about = f"meeting {meeting}" if meeting else f"loop {loop_id}"
-    emit(pick_format(json_out), record, message=f"Thanks: feedback on {about} recorded ({rating}/5).")
+    said = [f"feedback on {about} recorded ({rating}/5)"] if rating is not None else []
+    if fit:
+        said.append(f"pairing fit '{record['fit']}' recorded" + (
+            " — your coordinator will see the loop is at risk and may offer a new pairing" if record["fit"] == "poor" else ""))
+    emit(pick_format(json_out), record, message="Thanks: " + "; ".join(said) + ".")
 
 
 @app.command("list")

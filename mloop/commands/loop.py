@@ -42,6 +42,7 @@ def _draw_status(out, doc: dict, app_ctx) -> None:
         out.print(f"Not matched yet: {STAGE_LABELS[p['stage']]} for {p['days_in_stage']} days{warn}")
         for step in p.get("next_steps", []):
             out.print(f"  → {step}")
+    _draw_milestones(out, p.get("milestones", []), app_ctx, "")
     if not doc["loops"] and not p.get("stage"):
         out.print("[dim]No active loops.[/dim]")
     for loop in doc["loops"]:
@@ -62,8 +63,14 @@ def _draw_status(out, doc: dict, app_ctx) -> None:
         elif loop["no_meeting_booked"]:
             out.print(f"  [yellow]No meeting booked: book the next one with 'mloop meet schedule {loop['loop_id']} --at WHEN'"
                       " (a series: add --every 2w --count 6).[/yellow]")
+        agreement = loop.get("agreement")
+        if agreement:
+            ends = f", until {local(app_ctx, agreement['ends_at'])}" if agreement["ends_at"] else ""
+            out.print(f"  Agreement: the {agreement['notes_by']} takes notes, the {agreement['agenda_by']} sets agendas, "
+                      f"every {agreement['cadence']}{ends}", highlight=False)
         for step in loop["next_steps"]:
             out.print(f"  → {step.replace('LOOP', str(loop['loop_id']))}")
+        _draw_milestones(out, loop.get("milestones", []), app_ctx, f" --loop {loop['loop_id']}")
         for h in loop.get("history", []):
             out.print(f"    {STAGE_LABELS[h['stage']]:<14} {local(app_ctx, h['reached_at'])}")
     for ended in doc.get("ended_loops", []):
@@ -72,17 +79,82 @@ def _draw_status(out, doc: dict, app_ctx) -> None:
                   f"{ended['partner']['name']}: reached {STAGE_LABELS[ended['final_stage']]}[/dim]")
 
 
+def _draw_milestones(out, milestones: list[dict], app_ctx, loop_option: str) -> None:
+    """The person's custom milestones: overdue ones in red, with the command that marks them done."""
+    from shlex import quote
+
+    from rich.markup import escape
+
+    for m in milestones:
+        name = escape(m["name"])
+        if m["state"] == "done":
+            out.print(f"  [dim]✓ Milestone {name}: done {local(app_ctx, m['done_at'])}[/dim]")
+            continue
+        mark = f"mark it with: mloop milestone done {escape(quote(m['name']))}{loop_option}"
+        if m["state"] == "overdue":
+            out.print(f"  [red]! Milestone {name}: overdue since {local(app_ctx, m['due'])}[/red] — {mark}")
+        else:
+            out.print(f"  • Milestone {name}: due {local(app_ctx, m['due'])} — {mark}")
+
+
 @app.command("share")
 def share(
     ctx: typer.Context,
     loop_id: Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id.")],
+    out_dir: Annotated[str, typer.Option("--out", metavar="DIR", help="Folder to write the certificate into.")] = ".",
+    file_format: Annotated[str, typer.Option("--format", metavar="svg|html", help="The certificate's format (a Markdown copy is always written too).")] = "svg",
+    issuer: Annotated[Optional[str], typer.Option("--issuer", help="Issuing organization on the certificate (default: the program's name).")] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Share your journey for a loop (the certificate step)."""
+    """Share your journey for a loop (the certificate step).
+
+    Open from Levelling Up. The certificate (SVG or HTML, plus Markdown) names both members, the
+    program, the loop's dates and the milestones achieved, and carries the
+    fields LinkedIn's "Licenses & certifications" form asks for. Sharing
+    again writes the certificate again and records nothing new.
+    """
+    import os
+
+    from mloop.certificate import FORMATS, RENDERERS, credential_id, file_stem, issue_date, render_markdown
+    from mloop.commands._files import atomic_file
+    from mloop.errors import MloopError, UsageError
     from mloop.output import emit, pick_format
     from mloop.store.activity import share_journey
 
+    chosen = file_format.strip().lower()
+    if chosen not in FORMATS:
+        raise UsageError(f"unknown --format {file_format!r}: use svg or html")
+    fmt = pick_format(json_out)
+    if not os.path.isdir(out_dir):
+        raise MloopError(f"cannot write the certificate into {out_dir}: no such folder (create it, or give another --out)")
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
-        shared = share_journey(session, program, who, loop_id, now=app_ctx.now)
-        record = {"id": shared.id, "loop_id": shared.loop_id, "author": who.person.email, "created_at": shared.created_at}
-    emit(pick_format(json_out), record, message=f"You shared your journey for loop {loop_id}. Congratulations!")
+        shared = share_journey(session, program, who, loop_id, now=app_ctx.now, issuer=issuer)
+        facts = shared.certificate
+        stem = os.path.normpath(os.path.join(out_dir, file_stem(facts.loop_id, facts.holder_name)))
+        files = [f"{stem}.{chosen}", f"{stem}.md"]
+        # Written inside the transaction: a file that cannot be written leaves no share recorded.
+        for path, text in zip(files, (RENDERERS[chosen](facts, app_ctx.tz), render_markdown(facts, app_ctx.tz))):
+            try:
+                with atomic_file(path) as handle:
+                    handle.write(text)
+            except OSError as error:
+                raise MloopError(f"cannot write {path}: {error.strerror or error}: choose another --out") from None
+        record = {
+            "id": shared.share.id, "loop_id": facts.loop_id, "author": facts.holder_email,
+            "created_at": shared.share.created_at, "shared_at": shared.share.created_at,
+            "newly_shared": shared.newly_shared, "files": files,
+            "name": facts.title, "issuer": facts.issuer, "issue_date": issue_date(facts, app_ctx.tz),
+            "credential_id": credential_id(facts.program, facts.loop_id, facts.holder_email),
+        }
+    if shared.newly_shared:
+        message = f"You shared your journey for loop {loop_id}. Congratulations!"
+    else:
+        message = (f"You already shared your journey for loop {loop_id} on {local(app_ctx, record['shared_at'])[:10]}: "
+                   "certificate written again, no second share recorded.")
+
+    def human(out) -> None:
+        out.print(message, markup=False, highlight=False, soft_wrap=True)
+        out.print(f"Certificate: {', '.join(files)} (credential ID {record['credential_id']})",
+                  markup=False, highlight=False, soft_wrap=True)
+
+    emit(fmt, record, human=human)

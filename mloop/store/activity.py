@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, and_, or_, select
+
+from mloop.certificate import CertificateFacts
 
 from mloop.errors import Conflict, Forbidden, MloopError, NotFound, UsageError, valid_id
 from mloop.store.access import Actor, is_member, loop_for, require_active
@@ -375,15 +379,120 @@ def list_goals(
 
 # --- journey ----------------------------------------------------------------
 
-def share_journey(session: Session, program: Program, who: Actor, loop_id: int, *, now: datetime) -> JourneyShare:
+@dataclass
+class JourneyShared:
+    """A member's journey share for a loop and the facts of its certificate."""
+
+    share: JourneyShare
+    newly_shared: bool  # False: shared before, only the certificate is written again
+    certificate: CertificateFacts
+
+
+def share_journey(
+    session: Session, program: Program, who: Actor, loop_id: int, *, now: datetime, issuer: str | None = None,
+) -> JourneyShared:
+    """Records the acting member's journey share (once) and gathers their certificate.
+
+    A first share needs the member at Levelling Up or Completed in an active
+    loop; sharing again records nothing and gives the certificate of the
+    first share, even once the loop has ended.
+    """
     loop = loop_for(session, program, who, loop_id, doing="sharing your journey", members_only=True)
-    require_active(loop, now, "share the journey")
+    person = who.person
     existing = session.exec(
-        select(JourneyShare).where(JourneyShare.loop_id == loop.id, JourneyShare.author_id == who.person.id)
+        select(JourneyShare)
+        .where(JourneyShare.loop_id == loop.id, JourneyShare.author_id == person.id, JourneyShare.created_at <= now)
+        .order_by(JourneyShare.created_at, JourneyShare.id)
     ).first()
     if existing is not None:
-        raise Conflict(f"you already shared your journey for loop {loop.id} on {existing.created_at:%Y-%m-%d}")
-    share = JourneyShare(loop_id=loop.id, author_id=who.person.id, created_at=now)
-    session.add(share)
-    session.flush()
-    return share
+        share, newly = existing, False
+    else:
+        require_active(loop, now, "share the journey")
+        _require_levelling_up(session, program, loop, person, now)
+        share, newly = JourneyShare(loop_id=loop.id, author_id=person.id, created_at=now), True
+        session.add(share)
+        session.flush()
+    return JourneyShared(share, newly, _certificate_facts(session, program, loop, person, share, now, issuer))
+
+
+def _membership(session: Session, program: Program, loop: Loop, person: Participant, now: datetime):
+    """The member's place in ``loop`` as of ``now``, or just before the loop ended."""
+    from mloop.store.progress import memberships
+
+    as_of = now
+    if loop.ended_at is not None and loop.ended_at <= now:
+        as_of = loop.ended_at - timedelta(microseconds=1)
+    found = [m for m in memberships(session, program, as_of, person_id=person.id, include_unmatched=False,
+                                    with_counts=True) if m.loop_id == loop.id]
+    return found[0] if found else None
+
+
+def _require_levelling_up(session: Session, program: Program, loop: Loop, person: Participant, now: datetime) -> None:
+    from mloop import rules
+    from mloop.certificate import EXPECTED_STAGES, still_needed
+
+    member = _membership(session, program, loop, person, now)
+    if member is not None and member.progress.stage in EXPECTED_STAGES:
+        return
+    stage = member.progress.stage if member else rules.MATCHED
+    reached = {name for name, _at in member.progress.history} if member else set()
+    conn = session.connection()
+    mine = (Feedback.loop_id == loop.id, Feedback.author_id == person.id, Feedback.created_at <= now)
+    held = sa.select(Meeting.id).where(Meeting.loop_id == loop.id, Meeting.status == "held",
+                                       Meeting.start <= now, Meeting.created_at <= now)
+    needs = still_needed(
+        stage=stage,
+        held_meetings=member.held_meetings if member else 0,
+        momentum_meetings=program.momentum_meetings,
+        meeting_booked=rules.FIRST_MEETING in reached,
+        feedback_on_held_meeting=conn.execute(
+            sa.select(sa.func.count()).where(*mine, Feedback.meeting_id.in_(held))).scalar_one() > 0,
+        shared_goal=conn.execute(
+            sa.select(sa.func.count()).where(Goal.loop_id == loop.id, Goal.shared_at.is_not(None),
+                                             Goal.shared_at <= now)).scalar_one() > 0,
+        good_loop_feedback=conn.execute(
+            sa.select(sa.func.count()).where(*mine, Feedback.meeting_id.is_(None), Feedback.rating >= 4)).scalar_one() > 0,
+        loop_id=loop.id,
+    )
+    raise Conflict(
+        f"loop {loop.id} is at {rules.STAGE_LABELS[stage]} for you and a certificate needs Levelling Up: "
+        f"still needed: {'; '.join(needs) or 'nothing more: try again in a moment'}"
+    )
+
+
+def _certificate_facts(
+    session: Session, program: Program, loop: Loop, person: Participant, share: JourneyShare, now: datetime,
+    issuer: str | None,
+) -> CertificateFacts:
+    from mloop import rules
+    from mloop.certificate import Milestone as Achieved
+    from mloop.store.models import Milestone, MilestoneDone
+
+    member = _membership(session, program, loop, person, now)
+    reached = member.progress.history if member else ()
+    stages = [Achieved(rules.STAGE_LABELS[name], at) for name, at in reached]
+    custom = session.connection().execute(
+        sa.select(Milestone.name, sa.func.min(MilestoneDone.done_at))
+        .join(Milestone, Milestone.id == MilestoneDone.milestone_id)
+        .where(MilestoneDone.loop_id == loop.id, MilestoneDone.participant_id == person.id,
+               MilestoneDone.done_at <= now)
+        .group_by(Milestone.name)
+    ).all()
+    achieved = sorted([*stages, *(Achieved(name, at, kind="custom") for name, at in custom)],
+                      key=lambda m: (m.achieved_at, m.kind != "stage", m.name))
+    mentor, mentee = session.get(Participant, loop.mentor_id), session.get(Participant, loop.mentee_id)
+    completed_at = dict(reached).get(rules.COMPLETED)
+    return CertificateFacts(
+        program=program.name,
+        issuer=(issuer or "").strip() or program.name,
+        loop_id=loop.id,
+        holder_name=person.name,
+        holder_email=person.email,
+        holder_role="mentor" if loop.mentor_id == person.id else "mentee",
+        mentor_name=mentor.name,
+        mentee_name=mentee.name,
+        matched_at=loop.matched_at,
+        shared_at=share.created_at,
+        completed_at=completed_at,
+        milestones=tuple(achieved),
+    )

@@ -10,6 +10,7 @@ from mloop.errors import Conflict, Forbidden, UsageError
 from mloop.store.access import Actor, get_participant, is_member, require_coordinator
 from mloop.store.models import Loop, Participant, Program
 from mloop.store.participants import mentor_load
+from mloop.store.programs import plant_starter_goals
 
 OUTCOMES = ("completed", "cancelled")
 
@@ -56,6 +57,7 @@ def create_match(
     )
     session.add(loop)
     session.flush()
+    plant_starter_goals(session, program, loop)
     return loop
 
 

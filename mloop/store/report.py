@@ -17,13 +17,16 @@ from sqlmodel import Session
 from mloop import rules
 from mloop.errors import NotFound, UsageError
 from mloop.records import Records, encode_text
-from mloop.store.models import Feedback, Goal, JourneyShare, Loop, Meeting, Participant, Program
+from mloop.store.models import Feedback, Goal, JourneyShare, Loop, Meeting, PairingFit, Participant, Program
 from mloop.store.participants import roles_of
+from mloop.store.agreements import latest_fits, overdue_checkins
+from mloop.store.programs import thresholds
 from mloop.store.progress import (
     FactReader, LoopRow, Membership, Standing, cycle_collector_paused, memberships, standings,
 )
 
-STALLED_KEYS = ("email", "name", "role", "loop_id", "stage", "stage_since", "days_in_stage")
+STALLED_KEYS = ("email", "name", "role", "loop_id", "stage", "stage_since", "days_in_stage",
+                "last_nudged_at", "nudged_days_ago")
 
 
 def parse_stage(text: str) -> str:
@@ -57,7 +60,9 @@ def coordinator_report(
     """
     facts = FactReader(session, program, now)
     wants_members = with_rows or stage is not None
-    with facts.reading_ahead(*FactReader.AHEAD, activity=lambda s: activity(s, program, now)):
+    with facts.reading_ahead(*FactReader.AHEAD, activity=lambda s: activity(s, program, now),
+                             checkins=lambda s: overdue_checkins(s, program, now),
+                             fits=lambda s: latest_fits(s, program, now)):
         return _report(facts, program, now, stage=stage, stalled=stalled, at_risk=at_risk,
                        wants_members=wants_members, with_rows=with_rows, listed=listed)
 
@@ -66,9 +71,12 @@ def _report(facts: FactReader, program: Program, now: datetime, *, stage: str | 
             at_risk: bool, wants_members: bool, with_rows: bool, listed: int | None) -> tuple[dict, list[dict]]:
     loops = facts.loops(program.momentum_meetings, with_counts=wants_members)
     people = facts.people()
-    threshold = facts.raw(now - timedelta(days=program.stall_days))
-    completed = rules.COMPLETED
+    stall_days = thresholds(program)
+    # Raw stage starts before which someone is stalled, per stage (none for Completed).
+    stalled_before = {name: facts.raw(now - timedelta(days=days)) for name, days in stall_days.items()}.get
     at_risk_of = rules.is_at_risk
+    # Loops whose latest pairing fit is poor: at risk, and listed for re-pairing.
+    poor_fit = {loop_id: (author, at) for loop_id, (fit, author, at) in facts.result("fits").items() if fit == "poor"}
     stages = dict.fromkeys(rules.STAGES, 0)
     waiting: list[Standing] = []  # the stalled, among the chosen
     risky: dict[int, LoopRow] = {}  # the loops at risk, among the chosen
@@ -79,11 +87,12 @@ def _report(facts: FactReader, program: Program, now: datetime, *, stage: str | 
         stages[progress_stage] += 1
         if stage is not None and progress_stage != stage:
             continue
-        risk = row is not None and at_risk_of(row.latest_rating)
+        risk = row is not None and (at_risk_of(row.latest_rating) or row.loop_id in poor_fit)
         if at_risk and not risk:
             continue
-        # is_stalled in raw times: strictly more than stall_days in a stage that is not the last.
-        waits = progress.stage_since < threshold and progress_stage != completed
+        # is_stalled in raw times: strictly more than the stage's threshold, in a stage that is not the last.
+        limit = stalled_before(progress_stage)
+        waits = limit is not None and progress.stage_since < limit
         if waits:
             waiting.append(standing)
         elif stalled:
@@ -94,16 +103,20 @@ def _report(facts: FactReader, program: Program, now: datetime, *, stage: str | 
             chosen.append((standing, waits, risk))
 
     records = ReportRecords(facts, people, now)
-    at_risk_rows = records.at_risk(risky)
+    at_risk_rows = records.at_risk(risky, poor_fit)
     document = {
         "program": program.name,
         "as_of": now,
         "stall_days": program.stall_days,
+        "stage_stall_days": stall_days,
         "momentum_meetings": program.momentum_meetings,
         "stages": stages,
         "stalled": records.stalled(_longest_waits(waiting, listed)),
         "at_risk": at_risk_rows[:listed],
         "activity": facts.result("activity"),
+        "checkins_overdue": facts.result("checkins"),
+        "re_pairing": records.re_pairing(loops, poor_fit),
+        "milestones": _milestone_counts(facts.session, program, now),
     }
     members = [records.member(*choice) for choice in chosen]
     members.sort(key=_member_order)
@@ -135,19 +148,29 @@ class ReportRecords:
         """
         people, text, raw, now, day = self.people, self.facts.text, self.facts.raw, self.now, self.day
         rows = []
+        nudged = {}
         if waiting:
             days = (now - self.time(waiting[0][4].stage_since)) // day
             bound = raw(now - days * day)
+            # One query for everyone's latest nudge, looked up per row (the list can run to 80k people).
+            from mloop.store.nudges import last_nudges
+            from mloop.timeparse import isoformat_utc
+
+            nudged = {key: (isoformat_utc(sent), (now - sent) // day)
+                      for key, sent in last_nudges(self.facts.session, self.facts.program, now).items()}
+        never = (None, None)
         for row, role, member_id, _partner, progress in waiting:
             since = progress.stage_since
             while since > bound:
                 days -= 1
                 bound = raw(now - days * day)
             person = people[member_id]
+            loop_id = row and row.loop_id
             rows.append((
-                person[1], person[2], role, row and row.loop_id, progress.stage,
+                person[1], person[2], role, loop_id, progress.stage,
                 text(since),  # text already: JSON writes it as is
                 days,
+                *(nudged.get((member_id, loop_id), never) if nudged else never),
             ))
         return Records(STALLED_KEYS, rows, _stalled_json)
 
@@ -169,20 +192,35 @@ class ReportRecords:
             "meetings_held": row.held_meetings if row else 0,
         }
 
-    def at_risk(self, risky: dict[int, LoopRow]) -> list[dict]:
-        """One entry per loop at risk, naming who gave the negative feedback."""
+    def at_risk(self, risky: dict[int, LoopRow], poor_fit: dict[int, tuple]) -> list[dict]:
+        """One entry per loop at risk, naming who gave the negative feedback
+        (or, for a poor pairing fit alone, who said so)."""
         ids = sorted(risky)
         authors = self.facts.latest_rating_authors(ids) if ids else {}
         people = self.people
-        return [
-            {
+        entries = []
+        for loop_id in ids:
+            row = risky[loop_id]
+            author = authors.get(loop_id) if rules.is_at_risk(row.latest_rating) else poor_fit[loop_id][0]
+            entries.append({
                 "loop_id": loop_id,
-                "mentor": people[risky[loop_id].mentor_id][1],
-                "mentee": people[risky[loop_id].mentee_id][1],
-                "email": people[authors[loop_id]][1] if authors.get(loop_id) in people else None,
-                "latest_rating": risky[loop_id].latest_rating,
-            }
-            for loop_id in ids
+                "mentor": people[row.mentor_id][1],
+                "mentee": people[row.mentee_id][1],
+                "email": people[author][1] if author in people else None,
+                "latest_rating": row.latest_rating,
+                "poor_fit": loop_id in poor_fit,
+            })
+        return entries
+
+    def re_pairing(self, loops: list[LoopRow], poor_fit: dict[int, tuple]) -> list[dict]:
+        """The active loops whose latest pairing fit is poor: candidates for a new pairing."""
+        if not poor_fit:
+            return []
+        people = self.people
+        return [
+            {"loop_id": row.loop_id, "mentor": people[row.mentor_id][1], "mentee": people[row.mentee_id][1],
+             "fit_by": people[poor_fit[row.loop_id][0]][1], "fit_at": poor_fit[row.loop_id][1]}
+            for row in loops if row.loop_id in poor_fit
         ]
 
 
@@ -190,10 +228,13 @@ def _stalled_json(row: tuple, text=encode_text) -> str:
     """One stalled record as JSON (the stalled list is most of a large report's
     JSON).  Role and stage are names from fixed sets and the stage start is UTC
     text, none needing escapes; a test holds this to ``json.dumps``."""
-    email, name, role, loop_id, stage, stage_since, days_in_stage = row
+    email, name, role, loop_id, stage, stage_since, days_in_stage, last_nudged_at, nudged_days_ago = row
     loop = "null" if loop_id is None else loop_id
+    nudged_at = "null" if last_nudged_at is None else f'"{last_nudged_at}"'
+    nudged_ago = "null" if nudged_days_ago is None else nudged_days_ago
     return (f'{{"email":{text(email)},"name":{text(name)},"role":"{role}","loop_id":{loop},'
-            f'"stage":"{stage}","stage_since":"{stage_since}","days_in_stage":{days_in_stage}}}')
+            f'"stage":"{stage}","stage_since":"{stage_since}","days_in_stage":{days_in_stage},'
+            f'"last_nudged_at":{nudged_at},"nudged_days_ago":{nudged_ago}}}')
 
 
 def _longest_waits(rows: list[Standing], listed: int | None) -> list[Standing]:
@@ -312,7 +353,41 @@ def _history(progress: rules.Progress) -> list[dict]:
     return [{"stage": stage, "reached_at": at} for stage, at in progress.history]
 
 
-def _loop_entry(session: Session, m: Membership, now: datetime, *, history: bool) -> dict:
+def _loop_state(session: Session, program: Program, m: Membership, now: datetime) -> tuple[rules.LoopState, dict]:
+    """What the member's next steps count live, and the status fields behind it."""
+    from mloop.store.agreements import agreement_of, agreement_record
+
+    conn = session.connection()
+    shared, done = conn.execute(
+        sa.select(
+            sa.func.count().filter(Goal.shared_at.is_not(None), Goal.shared_at <= now),
+            sa.func.count().filter(Goal.shared_at.is_not(None), Goal.shared_at <= now,
+                                   Goal.completed_at.is_not(None), Goal.completed_at <= now),
+        ).where(Goal.loop_id == m.loop_id)
+    ).one()
+    last_loop_feedback = conn.execute(
+        sa.select(sa.func.max(Feedback.created_at)).where(
+            Feedback.loop_id == m.loop_id, Feedback.author_id == m.person.id, Feedback.meeting_id.is_(None),
+            Feedback.created_at <= now)
+    ).scalar()
+    fit = conn.execute(
+        sa.select(PairingFit.fit).where(PairingFit.loop_id == m.loop_id, PairingFit.author_id == m.person.id,
+                                        PairingFit.created_at <= now)
+        .order_by(PairingFit.created_at.desc(), PairingFit.id.desc()).limit(1)
+    ).scalar()
+    agreement = agreement_record(session, agreement_of(session, m.loop_id, now))
+    due = rules.checkin_due(m.matched_at, last_loop_feedback, now)
+    state = rules.LoopState(
+        held_meetings=m.held_meetings, momentum_meetings=program.momentum_meetings, shared_goals=shared,
+        goals_done=done, has_agreement=agreement is not None, has_fit=fit is not None, checkin_due=due,
+    )
+    fields = {"agreement": agreement, "goals": {"shared": shared, "done": done}, "pairing_fit": fit,
+              "checkin_due": due}
+    return state, fields
+
+
+def _loop_entry(session: Session, program: Program, m: Membership, now: datetime, *, history: bool) -> dict:
+    state, fields = _loop_state(session, program, m, now)
     entry = {
         "loop_id": m.loop_id,
         "role": m.role,
@@ -326,7 +401,8 @@ def _loop_entry(session: Session, m: Membership, now: datetime, *, history: bool
         "stalled": m.stalled,
         "meetings_held": m.held_meetings,
         "next_meeting": _next_meeting(session, m.loop_id, now),
-        "next_steps": list(rules.next_steps(m.progress.stage, m.role)),
+        "next_steps": list(rules.next_steps(m.progress.stage, m.role, state, m.loop_id)),
+        **fields,
     }
     # The confirm-ahead advice needs a booking to confirm; a completed loop may rest.
     entry["no_meeting_booked"] = entry["next_meeting"] is None and m.progress.stage != rules.COMPLETED
@@ -370,7 +446,8 @@ def participant_status(
         in_loops = [m for m in in_loops if m.loop_id == loop_id]
         if not in_loops and not (history and _ended_loop_ids(session, program, person, now, loop_id)):
             raise NotFound(f"loop {loop_id} is not one of {person.email}'s active loops: see 'mloop status'")
-    document["loops"] = [_loop_entry(session, m, now, history=history) for m in in_loops]
+    document["loops"] = [_loop_entry(session, program, m, now, history=history) for m in in_loops]
+    _add_milestones(session, program, person, now, document)
     if history:
         document["ended_loops"] = [
             entry
@@ -378,6 +455,23 @@ def participant_status(
             if (entry := _ended_entry(session, program, person, ended_id)) is not None
         ]
     return document
+
+
+def _milestone_counts(session: Session, program: Program, now: datetime) -> list[dict]:
+    """Done and overdue counts per custom milestone (one cheap query when there are none)."""
+    from mloop.store.milestones import milestone_counts
+
+    return milestone_counts(session, program, now)
+
+
+def _add_milestones(session: Session, program: Program, person: Participant, now: datetime, document: dict) -> None:
+    """The person's program milestones under ``participant``, each loop's relationship ones under it."""
+    from mloop.store.milestones import member_milestones
+
+    items = member_milestones(session, program, person, now)
+    document["participant"]["milestones"] = [item.status_record() for item in items if item.loop_id is None]
+    for entry in document["loops"]:
+        entry["milestones"] = [item.status_record() for item in items if item.loop_id == entry["loop_id"]]
 
 
 def _ended_loop_ids(session: Session, program: Program, person: Participant, now: datetime, loop_id: int | None) -> list[int]:
@@ -415,12 +509,25 @@ def _ended_entry(session: Session, program: Program, person: Participant, loop_i
 
 def participant_card(session: Session, program: Program, person: Participant, now: datetime) -> dict:
     """A coordinator's view of one person: stages, flags, history, meeting
-    counts and feedback ratings — never goal titles, agendas or notes."""
+    counts and feedback ratings — never goal titles, agendas or notes.
+
+    Nudges sent to the person are listed by loop (``loop_id`` None: sent
+    while unmatched, under ``participant``), without their text."""
+    from mloop.store.models import Nudge
+
     members = memberships(session, program, now, person_id=person.id, with_counts=True)
+    nudges: dict[int | None, list[dict]] = {}
+    for loop_id, sent_at, stage, days_in_stage in session.connection().execute(
+        sa.select(Nudge.loop_id, Nudge.sent_at, Nudge.stage, Nudge.days_in_stage)
+        .where(Nudge.program_id == program.id, Nudge.participant_id == person.id, Nudge.sent_at <= now)
+        .order_by(Nudge.sent_at, Nudge.id)
+    ):
+        nudges.setdefault(loop_id, []).append({"sent_at": sent_at, "stage": stage, "days_in_stage": days_in_stage})
     card: dict = {
         "participant": {
             "email": person.email, "name": person.name, "roles": roles_of(person),
             "joined_at": person.joined_at, "capacity": person.capacity,
+            "nudges": nudges.get(None, []),
         },
         "as_of": now,
         "loops": [],
@@ -430,6 +537,7 @@ def participant_card(session: Session, program: Program, person: Participant, no
             card["participant"].update(
                 stage=m.progress.stage, stage_since=m.progress.stage_since,
                 days_in_stage=m.days, stalled=m.stalled,
+                last_activity=m.progress.stage_since,
             )
             continue
         ratings = session.connection().execute(
@@ -454,5 +562,6 @@ def participant_card(session: Session, program: Program, person: Participant, no
             "meetings_held": m.held_meetings,
             "last_activity": last_activity,
             "feedback": [{"id": r[0], "meeting_id": r[1], "rating": r[2], "created_at": r[3]} for r in ratings],
+            "nudges": nudges.get(m.loop_id, []),
         })
     return card

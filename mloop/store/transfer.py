@@ -23,6 +23,7 @@ from mloop.errors import BadFile, Conflict, MloopError, UsageError
 from mloop.store.access import Actor, create_program, email_key, require_coordinator
 from mloop.store.models import (
     MAX_MEETING_MINUTES,
+    Agreement,
     Feedback,
     Goal,
     JourneyShare,
@@ -30,12 +31,15 @@ from mloop.store.models import (
     Meeting,
     Milestone,
     MilestoneDone,
+    PairingFit,
     Participant,
     Program,
+    StarterGoal,
     Task,
 )
+from mloop.store.programs import stage_stall_days
 from mloop.store.participants import _EMAIL, parse_roles, split_skills
-from mloop.timeparse import WhenError, isoformat_utc, parse_iso, parse_offset
+from mloop.timeparse import WhenError, isoformat_utc, parse_every, parse_iso, parse_offset
 
 BATCH = 5000
 MEETING_STATUSES = ("scheduled", "held", "cancelled")
@@ -44,7 +48,9 @@ KINDS = ("relationship", "program")
 ROLES = ("mentor", "mentee")
 
 # Insert order respects foreign keys; a flush writes every buffer in this order.
-TABLE_ORDER = (Participant, Milestone, Loop, Meeting, Goal, Task, Feedback, JourneyShare, MilestoneDone)
+TABLE_ORDER = (Participant, Milestone, StarterGoal, Loop, Meeting, Goal, Task, Feedback, JourneyShare, MilestoneDone,
+               Agreement, PairingFit)
+FITS = ("good", "unsure", "poor")
 
 
 class LineError(BadFile):
@@ -210,7 +216,7 @@ class Importer:
         if handler is None:
             self.fail(
                 f"unknown record type {kind!r}: use program, participant, match, meeting, feedback, goal, "
-                "task, share, milestone or milestone_done"
+                "task, share, milestone, milestone_done, starter_goal, agreement or fit"
             )
         if kind != "program":
             self.ensure_program()
@@ -223,6 +229,7 @@ class Importer:
         name = self.text(r, "name", required=True).strip()
         stall_days = self.integer(r, "stall_days", 21, low=1)
         momentum = self.integer(r, "momentum_meetings", 3, low=1)
+        stage_days = self._stage_stall_days(r)
         existing = self.session.execute(sa.select(Program).where(Program.name == name)).scalars().first()
         if existing is None:
             self.program = create_program(self.session, name, now=self.now, stall_days=stall_days,
@@ -233,9 +240,26 @@ class Importer:
             self.program = existing
             existing.stall_days = stall_days
             existing.momentum_meetings = momentum
-            self.session.add(existing)
-            self.session.flush()
+        self.program.stage_stall_days = json.dumps(stage_days, separators=(",", ":"))
+        self.session.add(self.program)
+        self.session.flush()
         self._start_program()
+
+    def _stage_stall_days(self, r: dict) -> dict[str, int]:
+        """The program line's own stall thresholds per stage: {"first_meeting": 14, ...}."""
+        from mloop.rules import COMPLETED, STAGES
+
+        found = r.get("stage_stall_days") or {}
+        if not isinstance(found, dict):
+            self.fail("stage_stall_days must be an object of stage: days, e.g. {\"first_meeting\": 14}")
+        own = {}
+        for stage, days in found.items():
+            if stage not in STAGES or stage == COMPLETED:
+                self.fail(f"stage_stall_days names an unknown stage {stage!r}")
+            if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+                self.fail(f"stage_stall_days[{stage!r}] must be a whole number of days, at least 1")
+            own[stage] = days
+        return {stage: own[stage] for stage in STAGES if stage in own}
 
     def _make_default_if_current_is_empty(self) -> None:
         """An imported program replaces an empty default (as after 'mloop init')."""
@@ -450,6 +474,41 @@ class Importer:
             "due": due, "description": self.text(r, "description"),
         })
 
+    def _starter_goal(self, r: dict) -> None:
+        self._add(StarterGoal, {
+            "id": self._id(StarterGoal), "program_id": self.program.id, "title": self.text(r, "title", required=True),
+            "term": self.choice(r, "term", TERMS, default="short"), "locked": bool(r.get("locked", False)),
+            "created_at": self.time(r, "created_at", required=False) or self.now,
+        })
+
+    def _agreement(self, r: dict) -> None:
+        loop = self.loop(r)
+        author = self.person(r, "by")
+        if author not in (loop.mentor_id, loop.mentee_id):
+            self.fail(f"by {r['by']} is not a member of loop {r['loop']}")
+        cadence = self.text(r, "cadence", required=True)
+        try:
+            parse_every(cadence)
+        except WhenError as error:
+            self.fail(str(error))
+        created = self.time(r, "created_at")
+        self._add(Agreement, {
+            "id": self._id(Agreement), "loop_id": loop.id, "notes_by": self.choice(r, "notes_by", ROLES),
+            "agenda_by": self.choice(r, "agenda_by", ROLES), "cadence": cadence,
+            "ends_at": self.time(r, "ends_at", required=False), "author_id": author,
+            "created_at": created, "updated_at": self.time(r, "updated_at", required=False) or created,
+        })
+
+    def _fit(self, r: dict) -> None:
+        loop = self.loop(r)
+        author = self.person(r, "author")
+        if author not in (loop.mentor_id, loop.mentee_id):
+            self.fail(f"author {r['author']} is not a member of loop {r['loop']}")
+        self._add(PairingFit, {
+            "id": self._id(PairingFit), "loop_id": loop.id, "author_id": author,
+            "fit": self.choice(r, "fit", FITS), "created_at": self.time(r, "created_at"),
+        })
+
     def _milestone_done(self, r: dict) -> None:
         name = r.get("milestone")
         milestone_id = self.milestones.get(name) if isinstance(name, str) else None
@@ -539,8 +598,17 @@ def export_records(session: Session, program: Program) -> Iterator[dict]:
     """Every record of the program, in the order import needs them."""
     conn = _Streaming(session.connection())
     pid = program.id
-    yield {"type": "program", "name": program.name, "stall_days": program.stall_days,
-           "momentum_meetings": program.momentum_meetings}
+    record = {"type": "program", "name": program.name, "stall_days": program.stall_days,
+              "momentum_meetings": program.momentum_meetings}
+    own = stage_stall_days(program)
+    if own:
+        record["stage_stall_days"] = own
+    yield record
+    for row in conn.execute(
+        sa.select(StarterGoal).where(StarterGoal.program_id == pid).order_by(StarterGoal.id)
+    ).mappings():
+        yield {"type": "starter_goal", "title": row["title"], "term": row["term"], "locked": row["locked"],
+               "created_at": isoformat_utc(row["created_at"])}
     for name, kind, role, due, description in conn.execute(
         sa.select(Milestone.name, Milestone.kind, Milestone.role, Milestone.due, Milestone.description)
         .where(Milestone.program_id == pid).order_by(Milestone.id)
@@ -622,3 +690,15 @@ def export_records(session: Session, program: Program) -> Iterator[dict]:
     ):
         yield {"type": "milestone_done", "milestone": name, "loop": loop_refs.get(loop_id) if loop_id else None,
                "by": emails[person], "done_at": isoformat_utc(done_at)}
+    for row in conn.execute(
+        sa.select(Agreement).join(Loop, Loop.id == Agreement.loop_id).where(in_program).order_by(Agreement.id)
+    ).mappings():
+        yield {"type": "agreement", "loop": loop_refs[row["loop_id"]], "notes_by": row["notes_by"],
+               "agenda_by": row["agenda_by"], "cadence": row["cadence"], "ends_at": isoformat_utc(row["ends_at"]),
+               "by": emails[row["author_id"]], "created_at": isoformat_utc(row["created_at"]),
+               "updated_at": isoformat_utc(row["updated_at"])}
+    for row in conn.execute(
+        sa.select(PairingFit).join(Loop, Loop.id == PairingFit.loop_id).where(in_program).order_by(PairingFit.id)
+    ).mappings():
+        yield {"type": "fit", "loop": loop_refs[row["loop_id"]], "author": emails[row["author_id"]],
+               "fit": row["fit"], "created_at": isoformat_utc(row["created_at"])}
