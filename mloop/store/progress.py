@@ -241,9 +241,9 @@ class FactReader:
         holding the interpreter, so a second thread only contends for it
         (measured slower) and they stay on this connection; an aggregate job
         runs almost wholly inside SQLite, which lets go of the interpreter, so
-        jobs run ahead on both engines.  Nothing runs ahead in a writing
-        transaction, whose uncommitted writes a second connection would not
-        see.  Every query filters by ``now`` as the serial reads do, and
+        jobs run ahead on both engines.  Nothing runs ahead for a small
+        program (see ``READ_AHEAD_FROM_LOOPS``), nor in a writing transaction,
+        whose uncommitted writes a second connection would not see.  Every query filters by ``now`` as the serial reads do, and
         PostgreSQL's default isolation already gave each query its own
         snapshot, so reading ahead sees what the serial reads would.
         A fact is taken as read by the first call of its method.
@@ -252,7 +252,7 @@ class FactReader:
         if not self.client_server:
             facts = ()
         # A second connection would not see this transaction's own uncommitted writes.
-        if not (facts or jobs) or self.session.connection().info.get("write", True):
+        if not (facts or jobs) or self.session.connection().info.get("write", True) or not self._large():
             try:
                 yield
             finally:
@@ -277,6 +277,19 @@ class FactReader:
             pool.shutdown(wait=True)
             self._ahead.clear()
             self._jobs = {}
+
+    # Below this many loops a second connection and thread cost more than they
+    # save (a 1,000-loop program's whole report takes ~30 ms).
+    READ_AHEAD_FROM_LOOPS = 5000
+
+    def _large(self) -> bool:
+        """Whether the program has enough loops to be worth reading ahead (one index count)."""
+        if self.loop_ids is not None:
+            return len(self.loop_ids) >= self.READ_AHEAD_FROM_LOOPS
+        count = self.session.connection().execute(
+            sa.select(sa.func.count()).select_from(Loop).where(Loop.program_id == self.program.id)
+        ).scalar_one()
+        return count >= self.READ_AHEAD_FROM_LOOPS
 
     def result(self, name: str) -> Any:
         """The result of the job given to ``reading_ahead`` as ``name``: read ahead, or run now."""

@@ -61,8 +61,7 @@ def coordinator_report(
     facts = FactReader(session, program, now)
     wants_members = with_rows or stage is not None
     with facts.reading_ahead(*FactReader.AHEAD, activity=lambda s: activity(s, program, now),
-                             checkins=lambda s: overdue_checkins(s, program, now),
-                             fits=lambda s: latest_fits(s, program, now)):
+                             checkins=lambda s: overdue_checkins(s, program, now)):
         return _report(facts, program, now, stage=stage, stalled=stalled, at_risk=at_risk,
                        wants_members=wants_members, with_rows=with_rows, listed=listed)
 
@@ -76,7 +75,8 @@ def _report(facts: FactReader, program: Program, now: datetime, *, stage: str | 
     stalled_before = {name: facts.raw(now - timedelta(days=days)) for name, days in stall_days.items()}.get
     at_risk_of = rules.is_at_risk
     # Loops whose latest pairing fit is poor: at risk, and listed for re-pairing.
-    poor_fit = {loop_id: (author, at) for loop_id, (fit, author, at) in facts.result("fits").items() if fit == "poor"}
+    poor_fit = {loop_id: (author, at) for loop_id, (fit, author, at) in latest_fits(facts.session, program, now).items()
+                if fit == "poor"}
     stages = dict.fromkeys(rules.STAGES, 0)
     waiting: list[Standing] = []  # the stalled, among the chosen
     risky: dict[int, LoopRow] = {}  # the loops at risk, among the chosen
