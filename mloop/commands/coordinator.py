@@ -122,12 +122,17 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
             funnel.add_row(STAGE_LABELS[name], str(count), f"[cyan]{bar}[/cyan]", style=style)
         out.print(funnel)
     if not at_risk or stalled:
+        # The Nudged column only when someone listed was nudged: a narrow terminal keeps its room.
+        nudged = any(row.get("nudged_days_ago") is not None for row in doc["stalled"])
         table = _table(f"Stalled (more than {_stall_rule(doc)})",
                        ("Name", "left"), ("Email", "left"), ("Role", "left"), ("Loop", "right"),
-                       ("Stage", "left"), ("Days", "right"), ("Nudged", "left"))
+                       ("Stage", "left"), ("Days", "right"), *((("Nudged", "left"),) if nudged else ()))
         for row in doc["stalled"]:
-            table.add_row(row["name"], row["email"], row["role"], str(row["loop_id"] or "-"),
-                          STAGE_LABELS[row["stage"]], str(row["days_in_stage"]), _nudged_ago(row.get("nudged_days_ago")))
+            cells = [row["name"], row["email"], row["role"], str(row["loop_id"] or "-"),
+                     STAGE_LABELS[row["stage"]], str(row["days_in_stage"])]
+            if nudged:
+                cells.append(_nudged_ago(row.get("nudged_days_ago")))
+            table.add_row(*cells)
         out.print(table if doc["stalled"] else "[green]Nobody is stalled.[/green]")
         _more(out, doc, "stalled", "stalled person", "stalled people")
     if not stalled or at_risk:
@@ -158,6 +163,12 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
             overdue = f"[red]{m['overdue']}[/red]" if m["overdue"] else "0"
             table.add_row(escape(m["name"]), m["kind"], m["role"], str(m["done"]), overdue)
         out.print(table)
+    if not focused and doc.get("re_pairing"):
+        pairs = _table("Up for re-pairing (latest pairing fit poor)", ("Loop", "right"), ("Mentor", "left"),
+                       ("Mentee", "left"), ("Said by", "left"))
+        for row in doc["re_pairing"]:
+            pairs.add_row(str(row["loop_id"]), row["mentor"], row["mentee"], row["fit_by"])
+        out.print(pairs)
     if not focused:
         a = doc["activity"]
         out.print(
@@ -165,6 +176,7 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
             f"Meetings: {a['meetings']['held']} held, {a['meetings']['scheduled']} booked · "
             f"Feedback: {a['feedback']['positive']} positive, {a['feedback']['neutral']} neutral, "
             f"{a['feedback']['negative']} negative · Goals: {a['goals']['completed']} of {a['goals']['shared']} shared done"
+            f" · Check-ins overdue: {doc['checkins_overdue']}"
         )
 
 

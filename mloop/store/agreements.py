@@ -96,7 +96,7 @@ def latest_fits(session: Session, program: Program, now: datetime,
     if loop_ids is not None:
         query = query.where(PairingFit.loop_id.in_(loop_ids))
     latest: dict[int, tuple[str, int, datetime]] = {}
-    for loop_id, fit, author, at in session.exec(query.order_by(PairingFit.created_at, PairingFit.id)):
+    for loop_id, fit, author, at in session.connection().execute(query.order_by(PairingFit.created_at, PairingFit.id)):
         latest[loop_id] = (fit, author, at)
     return latest
 
