@@ -8,7 +8,7 @@ import typer
 
 from mloop.commands._common import CsvFlag, JsonFlag, program_session
 
-app = typer.Typer(rich_markup_mode=None, help="Add, list, show and import the people of a program.", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="Add, edit, list, show and import the people of a program.", no_args_is_help=True)
 
 PEOPLE_COLUMNS = (
     ("email", "Email"), ("name", "Name"), ("roles", "Roles"), ("capacity", "Capacity"),
@@ -34,6 +34,9 @@ def add(
     offers: Annotated[Optional[str], typer.Option("--offers", help="Skills offered, comma-separated.")] = None,
     seeks: Annotated[Optional[str], typer.Option("--seeks", help="Skills sought, comma-separated.")] = None,
     joined: Annotated[Optional[str], typer.Option("--joined", help="When they joined (WHEN; default now).")] = None,
+    timezone: Annotated[Optional[str], typer.Option("--timezone", help="Their time zone, an IANA name such as Europe/Lisbon.")] = None,
+    department: Annotated[Optional[str], typer.Option("--department", help="Their department or team.")] = None,
+    goals: Annotated[Optional[str], typer.Option("--goals", help="What they want from mentoring, in their words.")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Add a person to the program (coordinators only)."""
@@ -47,6 +50,7 @@ def add(
             name=name, email=email, roles=parse_roles(",".join(role)),
             joined_at=app_ctx.when(joined) if joined else app_ctx.now,
             capacity=capacity, offers=split_skills(offers), seeks=split_skills(seeks),
+            timezone=timezone, department=department, goals=goals,
         ))
         record = {"id": person.id, **person_record(person)}
     emit(pick_format(json_out), record, message=f"Added {person.name} <{person.email}> as {', '.join(record['roles'])}.")
@@ -101,16 +105,45 @@ def show(
         if "active_loops_as_mentor" in record:
             out.print(f"capacity: {record['active_loops_as_mentor']} of {record['capacity']} in use")
         out.print(f"offers: {', '.join(record['offers']) or '-'}   seeks: {', '.join(record['seeks']) or '-'}")
+        if "timezone" in record or "department" in record:
+            out.print(f"time zone: {record.get('timezone', '-')}   department: {record.get('department', '-')}")
+        if "goals" in record:
+            out.print(f"goals: {record['goals']}", markup=False)
         for loop in record.get("loops", []):
             out.print(f"  loop {loop['loop_id']}: {loop['mentor']} → {loop['mentee']} ({loop['status']})")
 
     emit(pick_format(json_out), record, human=human)
 
 
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The person's email.")],
+    name: Annotated[Optional[str], typer.Option("--name", help="Full name.")] = None,
+    capacity: Annotated[Optional[int], typer.Option("--capacity", min=0, help="How many mentees a mentor takes at once (coordinators only).")] = None,
+    offers: Annotated[Optional[str], typer.Option("--offers", help="Skills offered, comma-separated (replaces the list).")] = None,
+    seeks: Annotated[Optional[str], typer.Option("--seeks", help="Skills sought, comma-separated (replaces the list).")] = None,
+    timezone: Annotated[Optional[str], typer.Option("--timezone", help="IANA time zone such as Europe/Lisbon; '' clears it.")] = None,
+    department: Annotated[Optional[str], typer.Option("--department", help="Department or team; '' clears it.")] = None,
+    goals: Annotated[Optional[str], typer.Option("--goals", help="Mentoring goals in free text; '' clears them.")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Change a profile: a coordinator edits anyone's, a person their own (except capacity)."""
+    from mloop.output import emit, pick_format
+    from mloop.store.participants import ProfileChanges, edit_participant, person_record
+
+    changes = ProfileChanges(name=name, capacity=capacity, offers=offers, seeks=seeks,
+                             timezone=timezone, department=department, goals=goals)
+    with program_session(ctx, write=True) as (app_ctx, session, program, who):
+        person = edit_participant(session, program, who, email, changes)
+        record = {"id": person.id, **person_record(person)}
+    emit(pick_format(json_out), record, message=f"Updated {person.name} <{person.email}>.")
+
+
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    file: Annotated[str, typer.Argument(help="A .csv (header: name,email,role[,capacity,offers,seeks,joined_at]) or .jsonl file; - for stdin (CSV).")],
+    file: Annotated[str, typer.Argument(help="A .csv (header: name,email,role[,capacity,offers,seeks,joined_at,timezone,department,goals]) or .jsonl file; - for stdin (CSV).")],
     json_out: JsonFlag = False,
 ) -> None:
     """Import people from a spreadsheet (CSV) or JSON Lines; all or nothing."""

@@ -271,6 +271,16 @@ def _v6_program_design(conn: sa.Connection) -> None:
     md.create_all(conn, tables=tables)
 
 
+def _v7_matching_profile(conn: sa.Connection) -> None:
+    """Participants' matching profile: time zone, department and goals."""
+    for statement in (
+        "ALTER TABLE participant ADD COLUMN timezone VARCHAR(64)",
+        "ALTER TABLE participant ADD COLUMN department VARCHAR(200)",
+        "ALTER TABLE participant ADD COLUMN goals VARCHAR",
+    ):
+        conn.exec_driver_sql(statement)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "create the tables", _v1_create_tables),
     (2, "indexes for the milestone aggregates", _v2_fact_indexes),
@@ -278,6 +288,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (4, "indexes for the report's activity counts", _v4_activity_indexes),
     (5, "meetings' calendar identity: UID, SEQUENCE, series", _v5_meeting_calendar_identity),
     (6, "program design: stage thresholds, starter goals, agreements, pairing fits, nudges", _v6_program_design),
+    (7, "participants' matching profile: time zone, department, goals", _v7_matching_profile),
 ]
 
 LATEST = MIGRATIONS[-1][0]

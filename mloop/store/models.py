@@ -160,6 +160,10 @@ class Participant(SQLModel, table=True):
     capacity: int = 1
     offers: str = ""  # comma-separated skills
     seeks: str = ""
+    # Matching profile (migration 7): an IANA zone name, a department, free-text goals.
+    timezone: str | None = Field(default=None, max_length=64)
+    department: str | None = Field(default=None, max_length=200)
+    goals: str | None = None
 
 
 class Loop(SQLModel, table=True):

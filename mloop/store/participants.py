@@ -74,6 +74,39 @@ class NewPerson:
     capacity: int = 1
     offers: list[str] | None = None
     seeks: list[str] | None = None
+    timezone: str | None = None
+    department: str | None = None
+    goals: str | None = None
+
+
+PROFILE_LIMITS = {"timezone": 64, "department": 200}
+
+
+def check_timezone(name: str | None) -> str | None:
+    """An IANA time zone name as given (None for none), or a usage error."""
+    if name is None or not name.strip():
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = name.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise UsageError(f"time zone {name!r} is not known: use an IANA name such as Europe/Lisbon or America/New_York") from None
+    return name
+
+
+def optional_text(value, what: str) -> str | None:
+    """Free text for a profile field: stripped, None when empty."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise UsageError(f"{what} must be text, not {value!r}")
+    value = value.strip()
+    limit = PROFILE_LIMITS.get(what)
+    if limit is not None and len(value) > limit:
+        raise UsageError(f"{what} is too long ({len(value)} characters; at most {limit})")
+    return value or None
 
 
 def check_person(new: NewPerson) -> None:
@@ -83,6 +116,9 @@ def check_person(new: NewPerson) -> None:
         raise UsageError(f"{new.email!r} is not an email address: use the form name@example.org")
     if new.capacity < 0:
         raise UsageError(f"capacity must be 0 or more, not {new.capacity}")
+    new.timezone = check_timezone(optional_text(new.timezone, "timezone"))
+    new.department = optional_text(new.department, "department")
+    new.goals = optional_text(new.goals, "goals")
 
 
 def add_participant(session: Session, program: Program, new: NewPerson) -> Participant:
@@ -103,6 +139,9 @@ def add_participant(session: Session, program: Program, new: NewPerson) -> Parti
         capacity=new.capacity,
         offers=join_skills(new.offers or []),
         seeks=join_skills(new.seeks or []),
+        timezone=new.timezone,
+        department=new.department,
+        goals=new.goals,
     )
     session.add(person)
     session.flush()
@@ -131,7 +170,64 @@ def person_record(person: Participant) -> dict:
         "capacity": person.capacity,
         "offers": skills_of(person.offers),
         "seeks": skills_of(person.seeks),
+        # The matching profile appears only when set, so older outputs keep their shape.
+        **{key: value for key, value in (
+            ("timezone", person.timezone), ("department", person.department), ("goals", person.goals),
+        ) if value is not None},
     }
+
+
+@dataclass
+class ProfileChanges:
+    """What 'participant edit' changes; None leaves a field as it is, "" clears an optional one."""
+
+    name: str | None = None
+    capacity: int | None = None
+    offers: str | None = None
+    seeks: str | None = None
+    timezone: str | None = None
+    department: str | None = None
+    goals: str | None = None
+
+    def empty(self) -> bool:
+        return all(getattr(self, f) is None for f in self.__dataclass_fields__)
+
+
+def edit_participant(session: Session, program: Program, who, email: str, changes: ProfileChanges) -> Participant:
+    """Change a profile: coordinators edit anyone's; a person edits their own, except capacity."""
+    from mloop.errors import Forbidden
+    from mloop.store.access import get_participant
+
+    if changes.empty():
+        raise UsageError("nothing to change: give --name, --capacity, --offers, --seeks, --timezone, --department or --goals")
+    person = get_participant(session, program, email)
+    own = who.person is not None and who.person.id == person.id
+    if not who.is_coordinator:
+        if not own:
+            raise Forbidden(f"{who.label()} cannot edit {person.email}'s profile: only a coordinator or the person themselves can")
+        if changes.capacity is not None:
+            raise Forbidden("a mentor's capacity is set by a coordinator: ask one to change it")
+    if changes.name is not None:
+        if not changes.name.strip():
+            raise UsageError("a participant needs a name: --name 'Ana Lima'")
+        person.name = changes.name.strip()
+    if changes.capacity is not None:
+        if changes.capacity < 0:
+            raise UsageError(f"capacity must be 0 or more, not {changes.capacity}")
+        person.capacity = changes.capacity
+    if changes.offers is not None:
+        person.offers = join_skills(split_skills(changes.offers))
+    if changes.seeks is not None:
+        person.seeks = join_skills(split_skills(changes.seeks))
+    if changes.timezone is not None:
+        person.timezone = check_timezone(optional_text(changes.timezone, "timezone"))
+    if changes.department is not None:
+        person.department = optional_text(changes.department, "department")
+    if changes.goals is not None:
+        person.goals = optional_text(changes.goals, "goals")
+    session.add(person)
+    session.flush()
+    return person
 
 
 # --- import -----------------------------------------------------------------
@@ -144,6 +240,8 @@ _CSV_ALIASES = {
     "offers": "offers", "skills offered": "offers", "skills_offered": "offers",
     "seeks": "seeks", "skills sought": "seeks", "skills_sought": "seeks",
     "joined_at": "joined_at", "joined": "joined_at",
+    "timezone": "timezone", "time zone": "timezone", "time_zone": "timezone",
+    "department": "department", "goals": "goals",
 }
 
 
@@ -210,7 +308,7 @@ def _csv_rows(text: str):
     if missing:
         raise BadFile(
             f"line 1: the CSV header lacks {', '.join(sorted(missing))}: it needs name,email,role "
-            "(optional: capacity,offers,seeks,joined_at)"
+            "(optional: capacity,offers,seeks,joined_at,timezone,department,goals)"
         )
     try:
         for row in reader:
@@ -252,6 +350,9 @@ def _person_from_raw(raw: dict, *, now: datetime, tz) -> NewPerson:
         capacity=capacity,
         offers=split_skills(raw.get("offers")),
         seeks=split_skills(raw.get("seeks")),
+        timezone=raw.get("timezone"),
+        department=raw.get("department"),
+        goals=raw.get("goals"),
     )
 
 

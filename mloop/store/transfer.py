@@ -38,7 +38,7 @@ from mloop.store.models import (
     Task,
 )
 from mloop.store.programs import stage_stall_days
-from mloop.store.participants import _EMAIL, parse_roles, split_skills
+from mloop.store.participants import _EMAIL, check_timezone, optional_text, parse_roles, split_skills
 from mloop.timeparse import WhenError, isoformat_utc, parse_every, parse_iso, parse_offset
 
 BATCH = 5000
@@ -99,6 +99,7 @@ class Importer:
         self.milestones: dict[str, int] = {}
         self.counts: dict[str, int] = {}
         self.line = 0
+        self._zones_seen: set[str] = set()  # time zone names already checked
 
     # --- helpers -----------------------------------------------------------
 
@@ -295,6 +296,15 @@ class Importer:
         for key_name, value in (("offers", offers), ("seeks", seeks)):
             if value is not None and not isinstance(value, (list, str)):
                 self.fail(f"{key_name} must be a list of skills")
+        try:
+            zone = optional_text(r.get("timezone"), "timezone")
+            if zone is not None and zone not in self._zones_seen:
+                check_timezone(zone)
+                self._zones_seen.add(zone)
+            department = optional_text(r.get("department"), "department")
+            goals = optional_text(r.get("goals"), "goals")
+        except UsageError as error:
+            self.fail(str(error))
         pid = self._id(Participant)
         self.people[key] = (pid, "mentor" in roles, "mentee" in roles)
         self.roles[pid] = ("mentor" in roles, "mentee" in roles)
@@ -305,6 +315,7 @@ class Importer:
             "joined_at": self.time(r, "joined_at", required=False) or self.now,
             "capacity": self.integer(r, "capacity", 1, low=0),
             "offers": ",".join(split_skills(offers)), "seeks": ",".join(split_skills(seeks)),
+            "timezone": zone, "department": department, "goals": goals,
         })
 
     def _ref(self, r: dict, seen: dict) -> str:
@@ -620,13 +631,17 @@ def export_records(session: Session, program: Program) -> Iterator[dict]:
         sa.select(Participant).where(Participant.program_id == pid).order_by(Participant.id)
     ).mappings():
         emails[row["id"]] = row["email"]
-        yield {
+        person = {
             "type": "participant", "email": row["email"], "name": row["name"],
             "roles": [r for r, flag in (("mentor", row["is_mentor"]), ("mentee", row["is_mentee"]),
                                         ("coordinator", row["is_coordinator"])) if flag],
             "joined_at": isoformat_utc(row["joined_at"]), "capacity": row["capacity"],
             "offers": [s for s in row["offers"].split(",") if s], "seeks": [s for s in row["seeks"].split(",") if s],
         }
+        for profile_key in ("timezone", "department", "goals"):  # only when set: older exports keep their bytes
+            if row[profile_key] is not None:
+                person[profile_key] = row[profile_key]
+        yield person
 
     loop_refs: dict[int, str] = {}
     for row in conn.execute(sa.select(Loop).where(Loop.program_id == pid).order_by(Loop.id)).mappings():
