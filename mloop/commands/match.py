@@ -8,7 +8,7 @@ import typer
 
 from mloop.commands._common import CsvFlag, JsonFlag, local, program_session
 
-app = typer.Typer(rich_markup_mode=None, help="Create, list and end matches (loops).", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="Create, suggest, list and end matches (loops).", no_args_is_help=True)
 
 
 @app.command("create")
@@ -89,3 +89,64 @@ def end(
                          outcome=outcome.strip().lower(), reason=reason, now=app_ctx.now)
         record = {"id": loop.id, "outcome": loop.outcome, "ended_at": loop.ended_at, "reason": loop.end_reason}
     emit(pick_format(json_out), record, message=f"Ended loop {loop.id} ({loop.outcome}).")
+
+
+@app.command("suggest")
+def suggest(
+    ctx: typer.Context,
+    mentee: Annotated[Optional[str], typer.Option("--mentee", help="Suggest a mentor for this mentee only.")] = None,
+    min_score: Annotated[float, typer.Option("--min-score", min=0, help="Leave out pairs scoring less than this.")] = 0.0,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Show (and apply) only the N best suggestions.")] = None,
+    apply: Annotated[bool, typer.Option("--apply", help="Create the proposed loops, all in one transaction.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show the proposal (the default).")] = False,
+    json_out: JsonFlag = False,
+    csv_out: CsvFlag = False,
+) -> None:
+    """Propose the best mentor for every unmatched mentee (coordinators only).
+
+    Scores each pair (10 per shared skill, up to 3 for close time zones, 2 for
+    different departments; never a former partner or oneself) and picks the
+    assignment with the largest total within every mentor's remaining capacity."""
+    from mloop.errors import UsageError
+    from mloop.output import emit, pick_format
+    from mloop.store.matching import suggest_matches
+
+    fmt = pick_format(json_out, csv_out)
+    if apply and dry_run:
+        raise UsageError("choose one of --apply and --dry-run")
+    with program_session(ctx, write=apply) as (app_ctx, session, program, who):
+        result = suggest_matches(session, program, who, now=app_ctx.now, mentee_email=mentee,
+                                 min_score=min_score, limit=limit, apply=apply)
+        loop_ids = [loop.id for loop in result.loops]
+    document = {"suggestions": [s.as_record() for s in result.suggestions], "applied": apply, "loops": loop_ids,
+                "unmatched": result.unmatched}
+    emit(fmt, document, rows=_suggestion_rows(fmt, result, loop_ids if apply else None))
+
+
+def _suggestion_rows(fmt: str, result, loop_ids: list[int] | None):
+    """The proposal as a table (or CSV): one row per suggestion, with the loop made when applied."""
+    from mloop.matching import explain
+    from mloop.output import Column, Rows
+
+    shown = []
+    for number, suggestion in enumerate(result.suggestions):
+        record = suggestion.as_record()
+        record.update({f"{part}_points": points for part, points in record["parts"].items()})
+        record.update(why=explain(suggestion.parts), loop=loop_ids[number] if loop_ids is not None else None)
+        shown.append(record)
+    if fmt == "csv":
+        keys = ("mentee", "mentor", "score", "skills_points", "timezone_points", "department_points", "shared_skills")
+        columns = [Column(key, key) for key in keys]
+    else:
+        columns = [Column("mentee", "Mentee"), Column("mentor", "Mentor"), Column("score", "Score", "right"),
+                   Column("shared_skills", "Shared skills"), Column("why", "Why")]
+    if loop_ids is not None:
+        columns.insert(0, Column("loop", "loop" if fmt == "csv" else "Loop", "right"))
+        title = f"Created {len(loop_ids)} loop{'s' if len(loop_ids) != 1 else ''}"
+    else:
+        title = "Suggested matches (dry run: add --apply to create them)"
+    unmatched = result.unmatched
+    left = ", ".join(unmatched[:10]) + (f" and {len(unmatched) - 10} more" if len(unmatched) > 10 else "")
+    caption = f"no acceptable mentor for: {left}" if unmatched else None
+    empty = caption or "no suggestions: every mentee is matched or no mentor has room"
+    return Rows(columns, shown, title=title, caption=caption, empty=empty)
