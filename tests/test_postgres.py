@@ -262,6 +262,19 @@ def lived_program(run: Transcript) -> None:
     run("share", l1, "--out", tmp, user=ANA, now=t(46, 2))
     run.json("coordinator", "participant", CY, user=CORA, now=t(46, 3))
     run("coordinator", "participant", CY, user=CORA, now=t(46, 3))
+    # Matching (issue 6): profiles, an edit, a proposal in every format, then applied.
+    run.json("participant", "add", "--name", "Gus", "--email", "gus@example.org", "--role", "mentor", "--capacity", 2,
+             "--offers", "career,design", "--timezone", "Europe/Lisbon", "--department", "Eng", user=CORA, now=t(47))
+    run.json("participant", "add", "--name", "Hal", "--email", "hal@example.org", "--role", "mentee",
+             "--seeks", "design", "--timezone", "Europe/Berlin", "--goals", "Ship a portfolio", user=CORA, now=t(47))
+    run.json("participant", "edit", "hal@example.org", "--department", "Sales", user="hal@example.org", now=t(47))
+    run("participant", "edit", "hal@example.org", "--timezone", "Mars/Base", user=CORA, now=t(47), code=2)
+    run.json("match", "suggest", user=CORA, now=t(47, 1))
+    run("match", "suggest", "--csv", user=CORA, now=t(47, 1))
+    run("match", "suggest", user=CORA, now=t(47, 1))
+    run("match", "suggest", "--apply", user=ANA, now=t(47, 1), code=1)
+    run.json("match", "suggest", "--mentee", "hal@example.org", "--apply", user=CORA, now=t(47, 2))
+    run.json("match", "suggest", "--apply", "--min-score", 1, user=CORA, now=t(47, 3))
     run.json("demo", "--force", now=DEMO_NOW)
     run.json("coordinator", "report", "--program", "Spring 2026 Mentoring", user=SAMPLE_COORDINATOR, now=DEMO_NOW)
 
