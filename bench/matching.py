@@ -19,6 +19,7 @@ import random
 import subprocess
 import sys
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.runner import Series, Spawner
@@ -74,11 +75,30 @@ def mloop_executable() -> str:
     return str(beside) if beside.exists() else "mloop"
 
 
+def _commit() -> str | None:
+    found = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], capture_output=True, text=True,
+                           cwd=Path(__file__).parent)
+    return found.stdout.strip() or None
+
+
+def _record(path: Path, figures: dict) -> None:
+    """Keep the figures under the results file's "matching" key, beside the main benchmark's runs."""
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        results = {}
+    results["matching"] = figures
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.matching", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", type=Path, default=None, metavar="DIR", help="build the store in DIR and keep it")
-    parser.add_argument("--out", type=Path, default=None, help="also write the figures to this JSON file")
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("results.json"),
+                        help="results file: the figures go under its \"matching\" key (default bench/results.json)")
     args = parser.parse_args(argv)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="mloop-bench-matching-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -116,8 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     verdict = "ok" if figures["passed"] else "OVER TARGET"
     print(f"match suggest: median {median:.2f} s (target ≤ {TARGET_S:.0f} s: {verdict}), "
           f"peak {series.peak_mb:.0f} MB, {figures['suggestions']} suggestions, {figures['unmatched']} unmatched")
-    if args.out:
-        args.out.write_text(json.dumps(figures, indent=2) + "\n")
+    figures["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    figures["commit"] = _commit()
+    _record(args.out, figures)
     if args.keep is None:
         for path in folder.iterdir():
             path.unlink()
