@@ -48,6 +48,14 @@ def current_program(session: Session, name: str | None, *, now: datetime | None 
     return create_program(session, DEFAULT_PROGRAM_NAME, now=now)
 
 
+def check_program_numbers(*, stall_days: int | None = None, momentum_meetings: int | None = None) -> None:
+    """A program's stall threshold and momentum are whole numbers of at least 1 (None: not given)."""
+    if stall_days is not None and stall_days < 1:
+        raise UsageError(f"--stall-days must be at least 1, not {stall_days}")
+    if momentum_meetings is not None and momentum_meetings < 1:
+        raise UsageError(f"--momentum-meetings must be at least 1, not {momentum_meetings}")
+
+
 def create_program(
     session: Session,
     name: str,
@@ -58,10 +66,7 @@ def create_program(
 ) -> Program:
     if not name.strip():
         raise UsageError("a program needs a name: --program NAME")
-    if stall_days < 1:
-        raise UsageError(f"--stall-days must be at least 1, not {stall_days}")
-    if momentum_meetings < 1:
-        raise UsageError(f"--momentum-meetings must be at least 1, not {momentum_meetings}")
+    check_program_numbers(stall_days=stall_days, momentum_meetings=momentum_meetings)
     has_default = session.exec(select(func.count()).where(Program.is_default)).one() > 0
     program = Program(
         name=name.strip(),

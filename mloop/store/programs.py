@@ -15,7 +15,7 @@ from sqlmodel import Session, func, select
 
 from mloop import rules
 from mloop.errors import Conflict, NotFound, StoreError, UsageError, valid_id
-from mloop.store.access import Actor, require_coordinator
+from mloop.store.access import Actor, check_program_numbers, require_coordinator
 from mloop.store.models import Goal, Loop, Program, StarterGoal
 
 TERMS = ("short", "long")
@@ -83,6 +83,7 @@ def update_program(
 ) -> list[str]:
     """Change the program's settings; returns what changed, as 'key: old -> new'."""
     require_coordinator(who, "changing the program's settings")
+    check_program_numbers(stall_days=stall_days, momentum_meetings=momentum_meetings)
     changes: list[str] = []
     if name is not None:
         name = name.strip()
@@ -94,18 +95,12 @@ def update_program(
                 raise Conflict(f"there is already a program named {name!r}: pick another name")
             changes.append(f"name: {program.name} -> {name}")
             program.name = name
-    if stall_days is not None:
-        if stall_days < 1:
-            raise UsageError(f"--stall-days must be at least 1, not {stall_days}")
-        if stall_days != program.stall_days:
-            changes.append(f"stall_days: {program.stall_days} -> {stall_days}")
-            program.stall_days = stall_days
-    if momentum_meetings is not None:
-        if momentum_meetings < 1:
-            raise UsageError(f"--momentum-meetings must be at least 1, not {momentum_meetings}")
-        if momentum_meetings != program.momentum_meetings:
-            changes.append(f"momentum_meetings: {program.momentum_meetings} -> {momentum_meetings}")
-            program.momentum_meetings = momentum_meetings
+    if stall_days is not None and stall_days != program.stall_days:
+        changes.append(f"stall_days: {program.stall_days} -> {stall_days}")
+        program.stall_days = stall_days
+    if momentum_meetings is not None and momentum_meetings != program.momentum_meetings:
+        changes.append(f"momentum_meetings: {program.momentum_meetings} -> {momentum_meetings}")
+        program.momentum_meetings = momentum_meetings
     if stage_days:
         own = stage_stall_days(program)
         for stage, days in stage_days.items():
