@@ -21,14 +21,19 @@ from mloop.store.models import UTCDateTime
 SCHEMA_KEY = "schema_version"
 
 
+def _time(name: str, nullable: bool = False, index: bool = False) -> sa.Column:
+    """A time column as every migration spells it (aware UTC in, aware UTC out)."""
+    return sa.Column(name, UTCDateTime(), nullable=nullable, index=index)
+
+
+def _fk(name: str, target: str, nullable: bool = False, index: bool = True) -> sa.Column:
+    """An integer foreign key column, indexed unless said otherwise."""
+    return sa.Column(name, sa.Integer, sa.ForeignKey(target), nullable=nullable, index=index)
+
+
 def _v1_create_tables(conn: sa.Connection) -> None:
     md = sa.MetaData()
-
-    def time(name: str, nullable: bool = False, index: bool = False) -> sa.Column:
-        return sa.Column(name, UTCDateTime(), nullable=nullable, index=index)
-
-    def fk(name: str, target: str, nullable: bool = False, index: bool = True) -> sa.Column:
-        return sa.Column(name, sa.Integer, sa.ForeignKey(target), nullable=nullable, index=index)
+    time, fk = _time, _fk
 
     sa.Table(
         "program", md,
@@ -206,12 +211,7 @@ def _v6_program_design(conn: sa.Connection) -> None:
     sa.Table("program", md, sa.Column("id", sa.Integer, primary_key=True))
     sa.Table("loop", md, sa.Column("id", sa.Integer, primary_key=True))
     sa.Table("participant", md, sa.Column("id", sa.Integer, primary_key=True))
-
-    def time(name: str, nullable: bool = False) -> sa.Column:
-        return sa.Column(name, UTCDateTime(), nullable=nullable)
-
-    def fk(name: str, target: str, nullable: bool = False, index: bool = True) -> sa.Column:
-        return sa.Column(name, sa.Integer, sa.ForeignKey(target), nullable=nullable, index=index)
+    time, fk = _time, _fk
 
     # JSON object of stage -> days, for the stages whose threshold differs from stall_days.
     conn.exec_driver_sql("ALTER TABLE program ADD COLUMN stage_stall_days VARCHAR(255) NOT NULL DEFAULT '{}'")
