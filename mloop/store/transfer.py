@@ -37,6 +37,7 @@ from mloop.store.models import (
     StarterGoal,
     Task,
 )
+from mloop.store.agreements import FITS
 from mloop.store.programs import stage_stall_days
 from mloop.store.participants import _EMAIL, check_timezone, optional_text, parse_roles, split_skills
 from mloop.timeparse import WhenError, isoformat_utc, parse_every, parse_iso, parse_offset
@@ -50,7 +51,6 @@ ROLES = ("mentor", "mentee")
 # Insert order respects foreign keys; a flush writes every buffer in this order.
 TABLE_ORDER = (Participant, Milestone, StarterGoal, Loop, Meeting, Goal, Task, Feedback, JourneyShare, MilestoneDone,
                Agreement, PairingFit)
-FITS = ("good", "unsure", "poor")
 
 
 class LineError(BadFile):
@@ -179,6 +179,13 @@ class Importer:
         if found is None:
             self.fail(f"{key} {email!r} is not a participant of this file: add a participant line for them first")
         return found[0]
+
+    def member(self, record: dict, key: str, loop: _LoopRef, why: str = "") -> int:
+        """The person under ``key``, who must be the mentor or mentee of ``loop``."""
+        person = self.person(record, key)
+        if person not in (loop.mentor_id, loop.mentee_id):
+            self.fail(f"{key} {record[key]} is not a member of loop {record['loop']}{why}")
+        return person
 
     def loop(self, record: dict, key: str = "loop") -> _LoopRef:
         ref = record.get(key)
@@ -411,9 +418,7 @@ class Importer:
 
     def _feedback(self, r: dict) -> None:
         loop = self.loop(r)
-        author = self.person(r, "author")
-        if author not in (loop.mentor_id, loop.mentee_id):
-            self.fail(f"author {r['author']} is not a member of loop {r['loop']}: feedback comes from the mentor or mentee")
+        author = self.member(r, "author", loop, ": feedback comes from the mentor or mentee")
         meeting_ref = r.get("meeting")
         meeting_id = None
         if meeting_ref is not None:
@@ -460,9 +465,7 @@ class Importer:
 
     def _share(self, r: dict) -> None:
         loop = self.loop(r)
-        author = self.person(r, "author")
-        if author not in (loop.mentor_id, loop.mentee_id):
-            self.fail(f"author {r['author']} is not a member of loop {r['loop']}")
+        author = self.member(r, "author", loop)
         self._add(JourneyShare, {
             "id": self._id(JourneyShare), "loop_id": loop.id, "author_id": author,
             "created_at": self.time(r, "created_at"),
@@ -494,9 +497,7 @@ class Importer:
 
     def _agreement(self, r: dict) -> None:
         loop = self.loop(r)
-        author = self.person(r, "by")
-        if author not in (loop.mentor_id, loop.mentee_id):
-            self.fail(f"by {r['by']} is not a member of loop {r['loop']}")
+        author = self.member(r, "by", loop)
         cadence = self.text(r, "cadence", required=True)
         try:
             parse_every(cadence)
@@ -512,9 +513,7 @@ class Importer:
 
     def _fit(self, r: dict) -> None:
         loop = self.loop(r)
-        author = self.person(r, "author")
-        if author not in (loop.mentor_id, loop.mentee_id):
-            self.fail(f"author {r['author']} is not a member of loop {r['loop']}")
+        author = self.member(r, "author", loop)
         self._add(PairingFit, {
             "id": self._id(PairingFit), "loop_id": loop.id, "author_id": author,
             "fit": self.choice(r, "fit", FITS), "created_at": self.time(r, "created_at"),
