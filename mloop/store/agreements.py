@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from mloop.errors import Conflict, UsageError, one_of
 from mloop.store.access import Actor, loop_for, require_active
 from mloop.store.models import Agreement, Loop, Meeting, PairingFit, Participant, Program
-from mloop.timeparse import WhenError, parse_every
+from mloop.timeparse import EVERY_EXAMPLES, WhenError, parse_offset
 
 ROLES = ("mentor", "mentee")
 FITS = ("good", "unsure", "poor")
@@ -24,9 +24,9 @@ def set_agreement(
     notes_by, agenda_by = one_of(notes_by, ROLES, "--notes-by"), one_of(agenda_by, ROLES, "--agenda-by")
     cadence = cadence.strip()
     try:
-        parse_every(cadence)
+        parse_offset(cadence, what="a meeting cadence", examples=EVERY_EXAMPLES)
     except WhenError as error:
-        raise UsageError(str(error).replace("a repeat interval", "a meeting cadence")) from None
+        raise UsageError(str(error)) from None
     loop = loop_for(session, program, who, loop_id, doing="setting the mentoring agreement", members_only=True)
     require_active(loop, now, "set its agreement")
     if ends_at is not None and ends_at <= loop.matched_at:
