@@ -226,8 +226,7 @@ def _nudged(nudges: list[dict], now) -> str:
         return "never nudged"
     days = (now - nudges[-1]["sent_at"]) // timedelta(days=1)
     times = "once" if len(nudges) == 1 else f"{len(nudges)} times"
-    ago = "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago"
-    return f"nudged {times}, last {ago}"
+    return f"nudged {times}, last {_nudged_ago(days)}"
 
 
 # --- nudges ------------------------------------------------------------------
