@@ -10,7 +10,7 @@ message sent is kept as written (``Nudge``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -165,7 +165,6 @@ def plan_nudges(session: Session, program: Program, now: datetime, *, coordinato
                 stage: str | None = None) -> NudgePlan:
     """The messages to send to the stalled people (at ``stage``), and who is skipped."""
     from mloop.store.report import coordinator_report
-    from mloop.timeparse import isoformat_utc
 
     document, _ = coordinator_report(session, program, now, stalled=True)
     stalled = [row for row in document["stalled"] if stage is None or row["stage"] == stage]
@@ -188,19 +187,19 @@ def plan_nudges(session: Session, program: Program, now: datetime, *, coordinato
             if loop_id in loop_ids:
                 partners[(loop_id, mentor_id)] = mentee_id
                 partners[(loop_id, mentee_id)] = mentor_id
-    last = last_nudges(session, program, now)
-    quiet_from = now - timedelta(days=NUDGE_QUIET_DAYS)
     chosen = templates(session, program)
     signature = coordinator.name if coordinator is not None else f"The {program.name} coordinators"
     sent, skipped = [], []
     for row in stalled:
         person_id, name = people[row["email"]]
         loop_id = row["loop_id"]
-        previous = last.get((person_id, loop_id))
-        if previous is not None and previous > quiet_from:
+        # The report's row says when this person was last nudged for this loop
+        # (whole days: fewer than NUDGE_QUIET_DAYS is exactly "within the last week").
+        days_ago = row["nudged_days_ago"]
+        if days_ago is not None and days_ago < NUDGE_QUIET_DAYS:
             skipped.append({
                 "email": row["email"], "name": name, "loop_id": loop_id, "stage": row["stage"],
-                "last_nudged_at": isoformat_utc(previous), "nudged_days_ago": (now - previous) // timedelta(days=1),
+                "last_nudged_at": row["last_nudged_at"], "nudged_days_ago": days_ago,
             })
             continue
         partner_id = partners.get((loop_id, person_id)) if loop_id is not None else None
