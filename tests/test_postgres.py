@@ -379,3 +379,48 @@ def test_connections_read_utc_without_jit_and_keep_the_urls_own_options(pg_url):
         assert settings == {"TimeZone": "UTC", "jit": "off", "statement_timeout": statement_timeout}
         assert read_back == datetime(2026, 7, 1, 10, 0, tzinfo=timezone.utc)
         assert read_back.utcoffset() == timedelta(0)
+
+
+def _vacuumed_tables(url: str) -> dict[str, bool]:
+    from mloop.store.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT relname, last_vacuum IS NOT NULL AND last_analyze IS NOT NULL FROM pg_stat_user_tables"
+            ).all()
+    finally:
+        engine.dispose()
+    return dict(rows)
+
+
+def test_import_refreshes_the_servers_statistics_for_the_tables_it_loaded(pg_cli, pg_url):
+    """A large import is followed by reports: the import vacuums and analyses
+    what it loaded (autovacuum would come minutes later, beside the reports)."""
+    summary = pg_cli.json("import", SAMPLE, now=DEMO_NOW)
+    done = _vacuumed_tables(pg_url)
+    loaded = {"participant", "loop", "meeting", "feedback", "goal"}
+    assert all(summary["records"][kind] for kind in ("participant", "match", "meeting", "feedback", "goal"))
+    assert all(done[table] for table in loaded), done
+    assert not done["nudge"]  # nothing was loaded into it: left alone
+
+
+def test_an_import_whose_statistics_cannot_be_refreshed_still_lands(pg_cli, monkeypatch):
+    """The rows are committed before the statistics are refreshed: a failure
+    there is a note on stderr, not a failed import."""
+    import sqlalchemy as sa
+
+    from mloop.store import db
+
+    def refused(engine, tables):
+        raise sa.exc.OperationalError("VACUUM", {}, Exception("permission denied to vacuum"))
+
+    monkeypatch.setattr(db, "refresh_planner_statistics", refused)
+    result = pg_cli.ok("import", SAMPLE, "--json", now=DEMO_NOW)
+    assert json.loads(result.stdout)["created_program"] is True
+    assert result.stderr.strip() == (
+        "note: imported, but could not refresh the server's statistics (permission denied to vacuum); "
+        "reports may be slow until autovacuum has run"
+    )
+    assert pg_cli.json("coordinator", "report", user=SAMPLE_COORDINATOR, now=DEMO_NOW)["stages"]

@@ -78,7 +78,7 @@ def _import_file(ctx: typer.Context, path: str, *, show_progress: bool, now=None
             task = bar.add_task("import", total=total) if bar is not None else None
             advance = (lambda n: bar.advance(task, n)) if bar is not None else None
             try:
-                return import_lines(
+                summary = import_lines(
                     session, handle, now=clock, tz=app_ctx.tz, program_name=app_ctx.program_name,
                     who=lambda program: actor(session, program, app_ctx.acting_email), progress=advance,
                 )
@@ -89,6 +89,25 @@ def _import_file(ctx: typer.Context, path: str, *, show_progress: bool, now=None
     finally:
         if handle is not sys.stdin:
             handle.close()
+    _refresh_statistics(app_ctx, summary.tables)
+    return summary
+
+
+def _refresh_statistics(app_ctx, tables: list[str]) -> None:
+    """After the import has committed: PostgreSQL's statistics for the loaded
+    tables (see ``refresh_planner_statistics``).  The rows are in by now, so a
+    failure here is told, not raised."""
+    import sqlalchemy as sa
+
+    from mloop.output import say
+    from mloop.store.db import refresh_planner_statistics
+
+    try:
+        refresh_planner_statistics(app_ctx.engine, tables)
+    except sa.exc.DBAPIError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
+        say(f"note: imported, but could not refresh the server's statistics ({reason}); "
+            "reports may be slow until autovacuum has run")
 
 
 @app.command("import")

@@ -241,6 +241,22 @@ def _has_foreign_tables(conn: sa.Connection) -> bool:
     return bool(sa.inspect(conn).get_table_names())
 
 
+def refresh_planner_statistics(engine: sa.Engine, tables: list[str]) -> None:
+    """After a bulk load, bring PostgreSQL's statistics and visibility map up
+    to date for ``tables`` (``VACUUM (ANALYZE)``), so the next report plans
+    with real row counts and answers from its covering indexes alone, instead
+    of waiting for autovacuum, which would otherwise run minutes later beside
+    the first reports.  Outside any transaction (VACUUM cannot run in one);
+    a table this user does not own is skipped with a server warning.  SQLite
+    needs nothing: its plans do not depend on statistics here.
+    """
+    if engine.dialect.name != "postgresql" or not tables:
+        return
+    quoted = ", ".join(engine.dialect.identifier_preparer.quote(name) for name in tables)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"VACUUM (ANALYZE) {quoted}")
+
+
 @contextmanager
 def session_scope(engine: sa.Engine, *, write: bool = True) -> Iterator[Session]:
     """One transaction: commits when the block ends, rolls back on any error.

@@ -62,6 +62,7 @@ class ImportSummary:
     program: str
     created_program: bool
     counts: dict[str, int] = field(default_factory=dict)
+    tables: list[str] = field(default_factory=list)  # the tables rows were written to
 
 
 @dataclass
@@ -98,6 +99,7 @@ class Importer:
         self.goals: dict[str, int] = {}
         self.milestones: dict[str, int] = {}
         self.counts: dict[str, int] = {}
+        self.written: set[type] = set()  # the models rows were inserted for
         self.line = 0
         self._zones_seen: set[str] = set()  # time zone names already checked
 
@@ -122,6 +124,7 @@ class Importer:
             rows = self.buffers[model]
             if rows:
                 self.conn.execute(sa.insert(model.__table__), rows)
+                self.written.add(model)
                 rows.clear()
 
     def time(self, record: dict, key: str, *, required: bool = True) -> datetime | None:
@@ -542,7 +545,8 @@ class Importer:
                     f"GREATEST((SELECT COALESCE(MAX(id), 0) FROM {table}), 1), "
                     f"(SELECT MAX(id) IS NOT NULL FROM {table}))"
                 )
-        return ImportSummary(self.program.name, self.created_program, dict(self.counts))
+        tables = [model.__table__.name for model in TABLE_ORDER if model in self.written]
+        return ImportSummary(self.program.name, self.created_program, dict(self.counts), tables)
 
 
 def import_lines(
