@@ -77,6 +77,8 @@ def _report(facts: FactReader, program: Program, now: datetime, *, stage: str | 
     # Loops whose latest pairing fit is poor: at risk, and listed for re-pairing.
     poor_fit = {loop_id: (author, at) for loop_id, (fit, author, at) in latest_fits(facts.session, program, now).items()
                 if fit == "poor"}
+    # The loops at risk, decided once per loop rather than once per member.
+    risky_ids = {row.loop_id for row in loops if at_risk_of(row.latest_rating)}.union(poor_fit)
     stages = dict.fromkeys(rules.STAGES, 0)
     waiting: list[Standing] = []  # the stalled, among the chosen
     risky: dict[int, LoopRow] = {}  # the loops at risk, among the chosen
@@ -87,7 +89,7 @@ def _report(facts: FactReader, program: Program, now: datetime, *, stage: str | 
         stages[progress_stage] += 1
         if stage is not None and progress_stage != stage:
             continue
-        risk = row is not None and (at_risk_of(row.latest_rating) or row.loop_id in poor_fit)
+        risk = row is not None and row.loop_id in risky_ids
         if at_risk and not risk:
             continue
         # is_stalled in raw times: strictly more than the stage's threshold, in a stage that is not the last.
@@ -159,6 +161,7 @@ class ReportRecords:
             nudged = {key: (isoformat_utc(sent), (now - sent) // day)
                       for key, sent in last_nudges(self.facts.session, self.facts.program, now).items()}
         never = (None, None)
+        nudge = never
         for row, role, member_id, _partner, progress in waiting:
             since = progress.stage_since
             while since > bound:
@@ -166,11 +169,12 @@ class ReportRecords:
                 bound = raw(now - days * day)
             person = people[member_id]
             loop_id = row and row.loop_id
+            if nudged:
+                nudge = nudged.get((member_id, loop_id), never)
             rows.append((
                 person[1], person[2], role, loop_id, progress.stage,
                 text(since),  # text already: JSON writes it as is
-                days,
-                *(nudged.get((member_id, loop_id), never) if nudged else never),
+                days, nudge[0], nudge[1],
             ))
         return Records(STALLED_KEYS, rows, _stalled_json)
 
