@@ -424,3 +424,67 @@ def test_an_import_whose_statistics_cannot_be_refreshed_still_lands(pg_cli, monk
         "reports may be slow until autovacuum has run"
     )
     assert pg_cli.json("coordinator", "report", user=SAMPLE_COORDINATOR, now=DEMO_NOW)["stages"]
+
+
+AWKWARD = "tab\there, new\nline, back\\slash, \\N, \\., quote \" and ' , café ✓ 😀, comma,semicolon;"
+
+
+def test_postgresql_import_copies_awkward_text_exactly(sqlite_cli, pg_cli):
+    """PostgreSQL takes imported rows by COPY: text with tabs, newlines,
+    backslashes, a literal \\N and non-ASCII comes back byte for byte, and the
+    export equals SQLite's."""
+    lines = [
+        {"type": "program", "name": "Awkward"},
+        {"type": "participant", "email": "coord@example.org", "name": "C " + AWKWARD, "roles": ["coordinator"],
+         "joined_at": "2026-01-05T09:00:00Z"},
+        {"type": "participant", "email": "m@example.org", "name": AWKWARD, "roles": ["mentor"],
+         "joined_at": "2026-01-05T09:00:00Z", "offers": ["a\tb", "c\\d"]},
+        {"type": "participant", "email": "e@example.org", "name": "E", "roles": ["mentee"],
+         "joined_at": "2026-01-06T09:00:00Z"},
+        {"type": "match", "ref": "L1", "mentor": "m@example.org", "mentee": "e@example.org",
+         "matched_at": "2026-02-02T10:00:00Z"},
+        {"type": "meeting", "ref": "M1", "loop": "L1", "start": "2026-02-05T16:00:00Z", "status": "held",
+         "created_at": "2026-02-03T09:00:00Z", "agenda": AWKWARD, "notes": AWKWARD + "\r\n"},
+        {"type": "feedback", "loop": "L1", "meeting": "M1", "author": "e@example.org", "rating": 4,
+         "created_at": "2026-02-05T18:00:00Z", "comment": AWKWARD},
+        {"type": "goal", "ref": "G1", "loop": "L1", "title": AWKWARD, "created_at": "2026-02-05T17:00:00Z",
+         "shared_at": "2026-02-06T09:00:00Z"},
+    ]
+    text = "".join(json.dumps(line) + "\n" for line in lines)
+    exports = []
+    for cli in (sqlite_cli, pg_cli):
+        cli.ok("import", "-", input=text, now=DEMO_NOW)
+        exports.append(cli.ok("export", user="coord@example.org", now=DEMO_NOW).stdout)
+    assert exports[1] == exports[0]
+    records = [json.loads(line) for line in exports[1].splitlines()]
+    meeting = next(r for r in records if r["type"] == "meeting")
+    assert (meeting["agenda"], meeting["notes"]) == (AWKWARD, AWKWARD + "\r\n")
+    assert next(r for r in records if r["type"] == "feedback")["comment"] == AWKWARD
+    assert next(r for r in records if r.get("email") == "m@example.org")["name"] == AWKWARD
+
+
+def test_a_constraint_broken_inside_copy_is_the_imports_conflict_and_keeps_nothing(pg_cli, monkeypatch):
+    """The importer checks the file's rules itself; should a row still break a
+    constraint of the store, COPY's error becomes the same one-line conflict
+    INSERT gave (exit 1), and the transaction keeps nothing."""
+    from mloop.store import transfer
+
+    pg_cli.ok("import", SAMPLE, now=DEMO_NOW)
+    before = pg_cli.ok("export", user=SAMPLE_COORDINATOR, now=DEMO_NOW).stdout
+    # Make the importer hand out a participant id that is already taken.
+    real_id = transfer.Importer._id
+
+    def reused(self, model):
+        return 1 if model is transfer.Participant else real_id(self, model)
+
+    monkeypatch.setattr(transfer.Importer, "_id", reused)
+    other = "\n".join([
+        '{"type": "program", "name": "Other"}',
+        '{"type": "participant", "email": "x@example.org", "name": "X", "roles": ["mentor"]}',
+    ])
+    result = pg_cli.fails("import", "-", input=other, now=DEMO_NOW, match="breaks a rule of the store")
+    assert result.stderr.strip() == ('mloop: error: the file breaks a rule of the store: '
+                                     'duplicate key value violates unique constraint "participant_pkey"')
+    monkeypatch.undo()
+    assert pg_cli.ok("export", user=SAMPLE_COORDINATOR, now=DEMO_NOW).stdout == before
+    pg_cli.fails("participant", "list", "--program", "Other", user=SAMPLE_COORDINATOR, now=DEMO_NOW, match="Other")
