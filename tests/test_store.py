@@ -393,6 +393,12 @@ def test_postgresql_grouped_loop_aggregates_equal_the_per_loop_lookups(pg_url, t
                         assert grouped == facts._loops_looked_up(momentum, with_counts), (now, momentum)
                         assert facts.loops(momentum, with_counts=with_counts) == grouped
                         compared += len(grouped)
+                # Who gave each latest rating came with the grouped read; asked afresh, the same.
+                rated = [row.loop_id for row in grouped if row.latest_rating is not None]
+                asked = FactReader(session, program, now)
+                assert asked._rating_authors is None
+                assert facts.latest_rating_authors(rated) == asked.latest_rating_authors(rated)
+                assert len(facts.latest_rating_authors(rated)) == len(rated)
             assert compared > 100
     finally:
         engine.dispose()

@@ -228,6 +228,7 @@ class FactReader:
         self.client_server = dialect != "sqlite"
         self._ahead: dict[str, Any] = {}  # fact or job name -> Future, while reading ahead
         self._jobs: dict[str, Callable[[Session], Any]] = {}
+        self._rating_authors: dict[int, int] | None = None  # loop -> author of its latest member rating
 
     @contextmanager
     def reading_ahead(self, *facts: str, **jobs: Callable[[Session], Any]) -> Iterator[None]:
@@ -331,8 +332,8 @@ class FactReader:
             return self._loops_grouped(momentum_meetings, with_counts)
         return self._loops_looked_up(momentum_meetings, with_counts)
 
-    def _active_loops(self, query) -> list[LoopRow]:
-        """``query``'s rows for the loops active at ``now`` (the chosen ones), by id."""
+    def _active_loops(self, query):
+        """``query`` for the loops active at ``now`` (the chosen ones), by id."""
         query = query.where(
             Loop.program_id == self.program.id,
             Loop.matched_at <= self.now,
@@ -340,7 +341,7 @@ class FactReader:
         )
         if self.loop_ids is not None:
             query = query.where(Loop.id.in_(self.loop_ids))
-        return [LoopRow(*row) for row in self._raw_rows(query.order_by(Loop.id))]
+        return query.order_by(Loop.id)
 
     def _latest_member_rating(self):
         """The rating of the loop's latest feedback by one of its members (one index lookup)."""
@@ -381,7 +382,7 @@ class FactReader:
                 sa.select(sa.func.count()).where(held_here).scalar_subquery(),
                 sa.select(sa.func.max(held)).where(held_here).scalar_subquery(),
             ]
-        return self._active_loops(sa.select(*columns))
+        return [LoopRow(*row) for row in self._raw_rows(self._active_loops(sa.select(*columns)))]
 
     def _loops_grouped(self, momentum_meetings: int, with_counts: bool) -> list[LoopRow]:
         """The meeting aggregates from one GROUP BY over the program's meetings
@@ -413,7 +414,8 @@ class FactReader:
         )
         member = sa.orm.aliased(Loop)
         ratings = (
-            _distinct_on(sa.select(Feedback.loop_id.label("loop_id"), Feedback.rating.label("rating")),
+            _distinct_on(sa.select(Feedback.loop_id.label("loop_id"), Feedback.rating.label("rating"),
+                                   Feedback.author_id.label("author_id")),
                          Feedback.loop_id)
             .join(member, sa.and_(member.id == Feedback.loop_id,
                                   Feedback.author_id.in_([member.mentor_id, member.mentee_id])))
@@ -430,11 +432,19 @@ class FactReader:
         ]
         if with_counts:
             columns += [sa.func.coalesce(meetings.c.held_meetings, 0), meetings.c.last_held]
-        return self._active_loops(
-            sa.select(*columns).select_from(Loop)
+        query = self._active_loops(
+            sa.select(*columns, ratings.c.author_id).select_from(Loop)
             .outerjoin(meetings, meetings.c.loop_id == Loop.id)
             .outerjoin(ratings, ratings.c.loop_id == Loop.id)
         )
+        # Who gave each loop's latest member rating came along: kept for latest_rating_authors.
+        loops, authors = [], {}
+        for *row, author in self._raw_rows(query):
+            loops.append(LoopRow(*row))
+            if author is not None:
+                authors[row[0]] = author
+        self._rating_authors = authors
+        return loops
 
     @_may_be_read_ahead
     def member_feedback(self) -> dict[tuple[int, int], tuple[RawTime | None, RawTime | None]]:
@@ -456,7 +466,13 @@ class FactReader:
         return {(loop_id, author): (held, pos) for loop_id, author, held, pos in self._raw_rows(query)}
 
     def latest_rating_authors(self, loop_ids: list[int]) -> dict[int, int]:
-        """loop -> author of its latest member feedback, for a few loops (the at-risk ones)."""
+        """loop -> author of its latest member feedback, for a few loops (the at-risk ones).
+
+        Read with the loops when they were read in one grouped pass; else asked here.
+        """
+        if self._rating_authors is not None:
+            known = self._rating_authors
+            return {loop_id: known[loop_id] for loop_id in loop_ids if loop_id in known}
         found: dict[int, int] = {}
         for start in range(0, len(loop_ids), 5000):
             chunk = loop_ids[start : start + 5000]
