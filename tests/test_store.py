@@ -404,6 +404,44 @@ def test_postgresql_grouped_loop_aggregates_equal_the_per_loop_lookups(pg_url, t
         engine.dispose()
 
 
+@pytest.mark.postgres
+def test_postgresql_raw_reads_give_naive_utc_that_compare_and_read_back_exactly(pg_url):
+    """FactReader reads PostgreSQL's rows in binary with every timestamptz as a
+    naive UTC datetime: the same instant as stored (offsets, microseconds, dates
+    before 2000 and far ahead), ordering as the times do, turned back into aware
+    UTC by ``time``, into report text by ``text``, and ``raw`` makes any aware
+    time comparable with them."""
+    from mloop.store.progress import FactReader
+    from mloop.timeparse import isoformat_utc
+
+    moments = [
+        datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc),
+        datetime(2026, 3, 29, 1, 30, tzinfo=timezone(timedelta(hours=-7))),
+        datetime(2026, 6, 1, 9, 0, 0, 5, tzinfo=timezone(timedelta(hours=12, minutes=45))),
+        datetime(2150, 1, 1, tzinfo=timezone.utc),
+    ]
+    engine = open_store(pg_url)
+    try:
+        with session_scope(engine) as session:
+            program = Program(name="P", created_at=NOW, is_default=True)
+            session.add(program)
+            session.flush()
+            for i, moment in enumerate(moments):
+                session.add(Participant(program_id=program.id, email=f"p{i}@example.org", email_key=f"p{i}@example.org",
+                                        name=f"P{i}", is_mentor=True, is_mentee=False, joined_at=moment))
+        with session_scope(engine, write=False) as session:
+            program = session.execute(sa.select(Program)).scalar_one()
+            facts = FactReader(session, program, NOW)
+            joined = sorted(row[5] for row in facts.people().values())
+            assert all(type(t) is datetime and t.tzinfo is None for t in joined)
+            assert [facts.time(t) for t in joined] == sorted(m.astimezone(timezone.utc) for m in moments)
+            assert [facts.text(t) for t in joined] == [isoformat_utc(m) for m in sorted(moments)]
+            assert [facts.raw(m) for m in sorted(moments)] == joined
+            assert facts.raw_now > joined[1] and facts.raw_now < joined[-1]
+    finally:
+        engine.dispose()
+
+
 def test_import_is_one_transaction(store_url):
     """A bad last line leaves the store exactly as it was, and intact."""
     from mloop.store.transfer import import_lines

@@ -6,7 +6,7 @@ per loop member with feedback — and only counts facts dated at or before
 ``now``.  Covering indexes (migration 3) let SQLite answer them from indexes.
 
 Times stay as the driver returns them ("raw": SQLite's fixed-width naive UTC
-text, PostgreSQL's aware datetimes).  Raw times order exactly as the times
+text; on PostgreSQL naive UTC datetimes, read in binary by ``_binary_rows``).  Raw times order exactly as the times
 do, and the rules only ever compare times, so ``standings`` runs the rules on
 them as they are; ``FactReader.time`` turns one into an aware UTC datetime
 where a caller needs the time itself (a report parses the stage start of the
@@ -59,7 +59,7 @@ def cycle_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-# A time as the driver returns it: str on SQLite, an aware datetime on PostgreSQL.
+# A time as the driver returns it: str on SQLite, a naive UTC datetime on PostgreSQL.
 RawTime = str | datetime
 
 
@@ -130,6 +130,27 @@ class LoopGoals:
         return (fact(shared, completed) for shared, completed in self.times)
 
 
+def _binary_rows(conn: sa.Connection, query) -> list[tuple]:
+    """``query``'s rows on PostgreSQL, read in binary on the transaction's own
+    connection, every ``timestamptz`` as a naive UTC datetime.
+
+    A timestamptz travels in binary as microseconds since 2000-01-01 UTC, the
+    same as a timestamp without time zone, so psycopg's loader for the latter
+    reads it exactly (no zone involved); binary rows also decode faster than
+    text, and naive times format in half the time of aware ones.
+    """
+    from psycopg.types.datetime import TimestampBinaryLoader
+
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    cursor = conn.connection.driver_connection.cursor(binary=True)
+    cursor.adapters.register_loader("timestamptz", TimestampBinaryLoader)
+    try:
+        cursor.execute(compiled.string, compiled.construct_params())
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 def time_reader(dialect_name: str):
     """Turns a raw time as the driver returns it into an aware UTC datetime."""
     if dialect_name == "sqlite":
@@ -141,20 +162,22 @@ def time_reader(dialect_name: str):
 
         return read
 
-    def read_aware(value):
-        return None if value is None else value.astimezone(timezone.utc)
+    def read_naive_utc(value):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
 
-    return read_aware
+    return read_naive_utc
 
 
 def raw_time(dialect_name: str, value: datetime) -> RawTime:
     """``value`` as the driver would return it from the store, so it compares with raw times.
 
     SQLite stores naive UTC text of one width (SQLAlchemy's DateTime format,
-    microseconds always written); PostgreSQL returns aware datetimes.
+    microseconds always written); PostgreSQL's rows are read as naive UTC
+    datetimes (``_binary_rows``).
     """
+    value = value.astimezone(timezone.utc).replace(tzinfo=None)
     if dialect_name == "sqlite":
-        return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+        return value.isoformat(" ", "microseconds")
     return value
 
 
@@ -173,7 +196,10 @@ def text_reader(dialect_name: str):
 
         return text
 
-    return isoformat_utc  # aware datetimes: format them
+    def text_naive_utc(value):
+        return None if value is None else value.isoformat() + "Z"
+
+    return text_naive_utc
 
 
 def only_program(session: Session, program: Program) -> bool:
@@ -304,7 +330,12 @@ class FactReader:
         return self.session.connection().execute(query).all()
 
     def _raw_rows(self, query) -> list[tuple]:
-        """The driver's own tuples, skipping SQLAlchemy's per-row processing."""
+        """The driver's own tuples, skipping SQLAlchemy's per-row processing.
+
+        On PostgreSQL the rows come in binary, times as naive UTC datetimes
+        (``_binary_rows``)."""
+        if self.client_server:
+            return _binary_rows(self.session.connection(), query)
         result = self.session.connection().execute(query)
         try:
             return result.cursor.fetchall()
