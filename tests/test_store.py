@@ -404,6 +404,41 @@ def test_postgresql_grouped_loop_aggregates_equal_the_per_loop_lookups(pg_url, t
         engine.dispose()
 
 
+@pytest.mark.parametrize(("seed", "messy"), [(5, False), (55, True)])
+def test_sqlite_reads_a_whole_programs_loops_in_one_row_as_row_by_row(tmp_path, seed, messy):
+    """SQLite hands a whole program's loop aggregates back as one JSON array
+    (one step, without the interpreter); they equal the rows read one by one
+    for the same loops, at every moment of a generated program."""
+    import json
+
+    from test_crosscheck import generate_program, run
+    from typer.testing import CliRunner
+
+    from mloop.store.progress import FactReader
+    from mloop.timeparse import isoformat_utc
+
+    records, moments = generate_program(seed, messy=messy)
+    path = tmp_path / "program.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    run(CliRunner(), ["import", str(path), "--json"], tmp_path / "store.db", isoformat_utc(max(moments)))
+    engine = open_store(url)
+    try:
+        with session_scope(engine, write=False) as session:
+            program = session.execute(sa.select(Program)).scalar_one()
+            compared = 0
+            for now in moments:
+                for momentum, with_counts in ((1, True), (3, False), (3, True)):
+                    whole = FactReader(session, program, now).loops(momentum, with_counts=with_counts)
+                    ids = [row.loop_id for row in whole] + [10**9]  # chosen loops: read row by row
+                    assert FactReader(session, program, now, ids).loops(momentum, with_counts=with_counts) == whole
+                    assert all(isinstance(row.matched_at, str) for row in whole)
+                    compared += len(whole)
+            assert compared > 100
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.postgres
 def test_postgresql_raw_reads_give_naive_utc_that_compare_and_read_back_exactly(pg_url):
     """FactReader reads PostgreSQL's rows in binary with every timestamptz as a

@@ -214,14 +214,20 @@ def held_from():
 
 
 def _may_be_read_ahead(method):
-    """A fact ``FactReader.reading_ahead`` can have read on its second connection."""
+    """A fact ``FactReader.reading_ahead`` can have read on its second connection.
+
+    Read once per reader: a later call (no arguments) gets the same result,
+    so a caller may read a fact early, while another connection is busy.
+    """
     name = method.__name__
 
     @wraps(method)
     def read(self, *args, **kwargs):
-        if not args and not kwargs and name in self._ahead:
-            return self._ahead.pop(name).result()
-        return method(self, *args, **kwargs)
+        if args or kwargs:
+            return method(self, *args, **kwargs)
+        if name not in self._read:
+            self._read[name] = self._ahead.pop(name).result() if name in self._ahead else method(self)
+        return self._read[name]
 
     return read
 
@@ -254,6 +260,7 @@ class FactReader:
         self.client_server = dialect != "sqlite"
         self._ahead: dict[str, Any] = {}  # fact or job name -> Future, while reading ahead
         self._jobs: dict[str, Callable[[Session], Any]] = {}
+        self._read: dict[str, Any] = {}  # fact name -> what it read (see _may_be_read_ahead)
         self._rating_authors: dict[int, int] | None = None  # loop -> author of its latest member rating
 
     @contextmanager
@@ -270,7 +277,8 @@ class FactReader:
         holding the interpreter, so a second thread only contends for it
         (measured slower) and they stay on this connection; an aggregate job
         runs almost wholly inside SQLite, which lets go of the interpreter, so
-        jobs run ahead on both engines.  Nothing runs ahead for a small
+        jobs run ahead on both engines — on SQLite the report's loops too,
+        computed in one step and returned in one row (``_loops_in_one_row``).  Nothing runs ahead for a small
         program (see ``READ_AHEAD_FROM_LOOPS``), nor in a writing transaction,
         whose uncommitted writes a second connection would not see.  Every query filters by ``now`` as the serial reads do, and
         PostgreSQL's default isolation already gave each query its own
@@ -413,7 +421,29 @@ class FactReader:
                 sa.select(sa.func.count()).where(held_here).scalar_subquery(),
                 sa.select(sa.func.max(held)).where(held_here).scalar_subquery(),
             ]
-        return [LoopRow(*row) for row in self._raw_rows(self._active_loops(sa.select(*columns)))]
+        query = self._active_loops(sa.select(*columns))
+        if self.client_server or self.loop_ids is not None:
+            return [LoopRow(*row) for row in self._raw_rows(query)]
+        return self._loops_in_one_row(query)
+
+    def _loops_in_one_row(self, query) -> list[LoopRow]:
+        """A whole program's loops from SQLite as one JSON array in one row.
+
+        SQLite computes every loop's correlated lookups inside a single step,
+        letting go of the interpreter the whole time (so another thread runs
+        meanwhile: see ``reading_ahead``), and ``json.loads`` builds the rows
+        faster than the driver does row by row (0.30 -> 0.23 s on the large
+        program).  Raw times are text, counts numbers, NULL null: the rows are
+        the driver's own, sorted by loop as the query ordered them.
+        """
+        import json
+        from operator import itemgetter
+
+        rows = query.order_by(None).subquery()
+        packed = sa.select(sa.func.json_group_array(sa.func.json_array(*rows.c)))
+        loops = json.loads(self.session.connection().execute(packed).scalar_one())
+        loops.sort(key=itemgetter(0))
+        return [LoopRow(*row) for row in loops]
 
     def _loops_grouped(self, momentum_meetings: int, with_counts: bool) -> list[LoopRow]:
         """The meeting aggregates from one GROUP BY over the program's meetings

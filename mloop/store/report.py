@@ -60,7 +60,14 @@ def coordinator_report(
     """
     facts = FactReader(session, program, now)
     wants_members = with_rows or stage is not None
-    with facts.reading_ahead(*FactReader.AHEAD, activity=lambda s: activity(s, program, now),
+    jobs: dict = {}
+    if not facts.client_server:
+        # SQLite computes a whole program's loops in one step, without the
+        # interpreter (FactReader._loops_in_one_row): on the second connection,
+        # while this one reads the other facts.
+        jobs["loops"] = lambda s: FactReader(s, program, now).loops(program.momentum_meetings,
+                                                                     with_counts=wants_members)
+    with facts.reading_ahead(*FactReader.AHEAD, **jobs, activity=lambda s: activity(s, program, now),
                              checkins=lambda s: overdue_checkins(s, program, now)):
         return _report(facts, program, now, stage=stage, stalled=stalled, at_risk=at_risk,
                        wants_members=wants_members, with_rows=with_rows, listed=listed)
@@ -68,7 +75,13 @@ def coordinator_report(
 
 def _report(facts: FactReader, program: Program, now: datetime, *, stage: str | None, stalled: bool,
             at_risk: bool, wants_members: bool, with_rows: bool, listed: int | None) -> tuple[dict, list[dict]]:
-    loops = facts.loops(program.momentum_meetings, with_counts=wants_members)
+    if facts.client_server:
+        # The loops here (the server's longest query) while the other facts are read ahead.
+        loops = facts.loops(program.momentum_meetings, with_counts=wants_members)
+    else:
+        # The facts here while the loops are computed ahead.
+        facts.member_feedback(), facts.shared_goals(), facts.journey_shares()
+        loops = facts.result("loops")
     people = facts.people()
     stall_days = thresholds(program)
     # Raw stage starts before which someone is stalled, per stage (none for Completed).
