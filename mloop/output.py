@@ -115,13 +115,16 @@ def print_csv(rows: Rows) -> None:
 
 
 def rich_table(rows: Rows):
+    """A listing as a Rich table; its cells are plain text (a name like
+    'Bo [/b]' is shown as written, never read as Rich markup)."""
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=rows.title, caption=rows.caption, header_style="bold")
     for column in rows.columns:
         table.add_column(column.label, justify=column.justify, style=column.style)
     for record in rows.records:
-        table.add_row(*(_cell(record.get(c.key)) for c in rows.columns))
+        table.add_row(*(Text(_cell(record.get(c.key))) for c in rows.columns))
     return table
 
 
@@ -164,6 +167,6 @@ def emit(
     elif rows is not None:
         print_rows(rows)
     elif message is not None:
-        console().print(message)
+        console().print(message, markup=False)  # it names what the user typed: plain text
     else:
         print_json(data)

@@ -353,3 +353,34 @@ def test_import_keeps_meeting_uids_derives_missing_ones_the_same_way_and_refuses
     cli.fails("import", tmp_path / "twice.jsonl",
               match=f"line {line}: uid {first['uid']!r} is already used by another meeting of loop {first['loop']}")
     assert cli.snapshot() == before
+
+
+def test_text_that_looks_like_rich_markup_is_shown_as_written(cli, make_program, add_person, make_loop):
+    """Names, emails' neighbours, program names, skills and goal titles are the
+    users' own text: square brackets in them are printed as typed on the
+    terminal, never read as Rich markup (an unmatched closing tag used to fail
+    the command, and '[bold]' vanished)."""
+    program = "Team [/x] [bold]A"
+    make_program(program)
+    mentor_name, mentee_name = "Bo [/b] Berg", "Cy [red]Ray[/red]"
+    add_person("bo@example.org", "mentor", name=mentor_name, offers="python [/x]")
+    add_person("cy@example.org", "mentee", name=mentee_name, seeks="python [/x]")
+    added = cli.ok("participant", "add", "--name", "Di [/i]", "--email", "di@example.org", "--role", "mentee")
+    assert "Added Di [/i] <di@example.org>" in added.stdout
+    loop = make_loop("bo@example.org", "cy@example.org")
+    cli.ok("goal", "add", loop, "Learn [/x] things", user="cy@example.org")
+    later = cli.at(days=40)
+    for args, user, shown in [
+        (("coordinator", "report"), None, [program, mentor_name, mentee_name, "Di [/i]"]),
+        (("coordinator", "report", "--stalled"), None, [mentor_name, mentee_name]),
+        (("coordinator", "report", "--stage", "matched"), None, [mentor_name, mentee_name]),
+        (("coordinator", "participant", "bo@example.org"), None, [mentor_name, mentee_name]),
+        (("participant", "list"), None, ["Di [/i]"]),
+        (("participant", "show", "bo@example.org"), None, [mentor_name, "python [/x]"]),
+        (("status",), "cy@example.org", [mentee_name, mentor_name]),
+        (("program", "show"), None, [program]),
+        (("coordinator", "report", "--activity"), None, [program]),
+    ]:
+        result = cli.ok(*args, user=user, now=later)
+        for text in shown:
+            assert text in result.stdout, (args, text, result.stdout)

@@ -40,7 +40,7 @@ def _draw(out, doc: dict, app_ctx) -> None:
 
     from mloop.commands.coordinator import _table
 
-    out.print(f"[bold]{doc['program']}[/bold] — activity from {local(app_ctx, doc['since'])} to {local(app_ctx, doc['as_of'])}")
+    out.print(f"[bold]{escape(doc['program'])}[/bold] — activity from {local(app_ctx, doc['since'])} to {local(app_ctx, doc['as_of'])}")
     weeks = doc["meetings"]["per_week"]
     table = _table(f"Meetings held per week ({doc['meetings']['held']} in all)",
                    ("Week", "left"), ("From", "left"), ("Held", "right"), ("", "left"))

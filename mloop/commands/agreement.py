@@ -57,6 +57,9 @@ def show(ctx: typer.Context, loop_id: LoopArg, json_out: JsonFlag = False) -> No
                       f"'mloop agreement set {loop.id} --notes-by mentee --agenda-by mentee --cadence 2w'", highlight=False)
             return
         out.print(_describe(app_ctx, record) + ".", highlight=False)
-        out.print(f"[dim]Set by {record['set_by']} on {local(app_ctx, record['updated_at'])}.[/dim]", highlight=False)
+        from rich.markup import escape
+
+        out.print(f"[dim]Set by {escape(record['set_by'])} on {local(app_ctx, record['updated_at'])}.[/dim]",
+                  highlight=False)
 
     emit(pick_format(json_out), {"loop_id": loop.id, "agreement": record}, human=human)

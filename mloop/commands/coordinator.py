@@ -109,9 +109,11 @@ def _stall_rule(doc: dict) -> str:
 
 
 def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool) -> None:
+    from rich.markup import escape
+
     from mloop.rules import STAGE_LABELS
 
-    out.print(f"[bold]{doc['program']}[/bold] — as of {local(app_ctx, doc['as_of'])}")
+    out.print(f"[bold]{escape(doc['program'])}[/bold] — as of {local(app_ctx, doc['as_of'])}")
     focused = stalled or at_risk
     if not focused:
         funnel = _table("Milestone funnel", ("Stage", "left"), ("People", "right"), ("", "left"))
@@ -128,7 +130,7 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
                        ("Name", "left"), ("Email", "left"), ("Role", "left"), ("Loop", "right"),
                        ("Stage", "left"), ("Days", "right"), *((("Nudged", "left"),) if nudged else ()))
         for row in doc["stalled"]:
-            cells = [row["name"], row["email"], row["role"], str(row["loop_id"] or "-"),
+            cells = [escape(row["name"]), escape(row["email"]), row["role"], str(row["loop_id"] or "-"),
                      STAGE_LABELS[row["stage"]], str(row["days_in_stage"])]
             if nudged:
                 cells.append(_nudged_ago(row.get("nudged_days_ago")))
@@ -141,7 +143,8 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
                           ("Mentee", "left"), ("Rating", "right"), ("Given by", "left"))
             for row in doc["at_risk"]:
                 given_by = "mentor" if row["email"] == row["mentor"] else "mentee"
-                risk.add_row(str(row["loop_id"]), row["mentor"], row["mentee"], f"{row['latest_rating']}/5", given_by)
+                risk.add_row(str(row["loop_id"]), escape(row["mentor"]), escape(row["mentee"]),
+                             f"{row['latest_rating']}/5", given_by)
             out.print(risk)
             _more(out, doc, "at_risk", "loop at risk", "loops at risk")
         else:
@@ -150,13 +153,11 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
         members = _table(f"At {STAGE_LABELS[stage]}", ("Name", "left"), ("Email", "left"), ("Role", "left"),
                          ("Loop", "right"), ("Days", "right"), ("Stalled", "left"))
         for m in doc["members"]:
-            members.add_row(m["name"], m["email"], m["role"], str(m["loop_id"] or "-"),
+            members.add_row(escape(m["name"]), escape(m["email"]), m["role"], str(m["loop_id"] or "-"),
                             str(m["days_in_stage"]), "yes" if m["stalled"] else "")
         out.print(members)
         _more(out, doc, "members", f"person at {STAGE_LABELS[stage]}", f"people at {STAGE_LABELS[stage]}")
     if not focused and doc.get("milestones"):
-        from rich.markup import escape
-
         table = _table("Custom milestones", ("Milestone", "left"), ("Kind", "left"), ("Marked by", "left"),
                        ("Done", "right"), ("Overdue", "right"))
         for m in doc["milestones"]:
@@ -167,7 +168,7 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
         pairs = _table("Up for re-pairing (latest pairing fit poor)", ("Loop", "right"), ("Mentor", "left"),
                        ("Mentee", "left"), ("Said by", "left"))
         for row in doc["re_pairing"]:
-            pairs.add_row(str(row["loop_id"]), row["mentor"], row["mentee"], row["fit_by"])
+            pairs.add_row(str(row["loop_id"]), escape(row["mentor"]), escape(row["mentee"]), escape(row["fit_by"]))
         out.print(pairs)
     if not focused:
         a = doc["activity"]
@@ -196,10 +197,12 @@ def participant(
         card = participant_card(session, program, get_participant(session, program, email), app_ctx.now)
 
     def human(out):
+        from rich.markup import escape
+
         from mloop.rules import STAGE_LABELS
 
         p = card["participant"]
-        out.print(f"[bold]{p['name']}[/bold] <{p['email']}> — {', '.join(p['roles'])}")
+        out.print(f"[bold]{escape(p['name'])}[/bold] <{escape(p['email'])}> — {', '.join(p['roles'])}")
         if p.get("stage"):
             flag = " [red]stalled[/red]" if p["stalled"] else ""
             out.print(f"Unmatched: {STAGE_LABELS[p['stage']]} for {p['days_in_stage']} days{flag}")
@@ -208,7 +211,7 @@ def participant(
             out.print(f"While unmatched: {_nudged(p['nudges'], card['as_of'])}")
         for loop in card["loops"]:
             flags = " ".join(f for f, on in (("[red]stalled[/red]", loop["stalled"]), ("[yellow]at risk[/yellow]", loop["at_risk"])) if on)
-            out.print(f"Loop {loop['loop_id']} as {loop['role']} with {loop['partner']['name']}: "
+            out.print(f"Loop {loop['loop_id']} as {loop['role']} with {escape(loop['partner']['name'])}: "
                       f"{STAGE_LABELS[loop['stage']]} for {loop['days_in_stage']} days {flags}")
             out.print("  history: " + ", ".join(f"{STAGE_LABELS[h['stage']]} {local(app_ctx, h['reached_at'])}" for h in loop["history"]))
             ratings = ", ".join(f"{r['rating']}/5" for r in loop["feedback"]) or "none"

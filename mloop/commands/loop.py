@@ -33,10 +33,12 @@ def status(
 
 
 def _draw_status(out, doc: dict, app_ctx) -> None:
+    from rich.markup import escape
+
     from mloop.rules import STAGE_LABELS, STAGES
 
     p = doc["participant"]
-    out.print(f"[bold]{p['name']}[/bold] <{p['email']}> — {', '.join(p['roles'])}")
+    out.print(f"[bold]{escape(p['name'])}[/bold] <{escape(p['email'])}> — {', '.join(p['roles'])}")
     if p.get("stage"):
         warn = " [red](stalled: ask your coordinator)[/red]" if p.get("stalled") else ""
         out.print(f"Not matched yet: {STAGE_LABELS[p['stage']]} for {p['days_in_stage']} days{warn}")
@@ -48,7 +50,8 @@ def _draw_status(out, doc: dict, app_ctx) -> None:
     for loop in doc["loops"]:
         partner = loop["partner"]
         out.print()
-        out.print(f"[bold]Loop {loop['loop_id']}[/bold] — you are the {loop['role']} of {partner['name']} <{partner['email']}>")
+        out.print(f"[bold]Loop {loop['loop_id']}[/bold] — you are the {loop['role']} of "
+                  f"{escape(partner['name'])} <{escape(partner['email'])}>")
         reached = STAGES.index(loop["stage"])
         path = " › ".join(
             f"[bold green]{STAGE_LABELS[s]}[/bold green]" if i == reached else (STAGE_LABELS[s] if i < reached else f"[dim]{STAGE_LABELS[s]}[/dim]")
@@ -76,7 +79,7 @@ def _draw_status(out, doc: dict, app_ctx) -> None:
     for ended in doc.get("ended_loops", []):
         out.print()
         out.print(f"[dim]Loop {ended['loop_id']} ({ended['status']} {local(app_ctx, ended['ended_at'])}) with "
-                  f"{ended['partner']['name']}: reached {STAGE_LABELS[ended['final_stage']]}[/dim]")
+                  f"{escape(ended['partner']['name'])}: reached {STAGE_LABELS[ended['final_stage']]}[/dim]")
 
 
 def _draw_milestones(out, milestones: list[dict], app_ctx, loop_option: str) -> None:

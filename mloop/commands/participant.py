@@ -98,19 +98,23 @@ def show(
             ]
 
     def human(out):
+        from rich.markup import escape
+
         from mloop.timeparse import format_local
 
-        out.print(f"[bold]{record['name']}[/bold] <{record['email']}>")
+        out.print(f"[bold]{escape(record['name'])}[/bold] <{escape(record['email'])}>")
         out.print(f"roles: {', '.join(record['roles'])}   joined: {format_local(record['joined_at'], app_ctx.tz)}")
         if "active_loops_as_mentor" in record:
             out.print(f"capacity: {record['active_loops_as_mentor']} of {record['capacity']} in use")
-        out.print(f"offers: {', '.join(record['offers']) or '-'}   seeks: {', '.join(record['seeks']) or '-'}")
+        out.print(f"offers: {', '.join(record['offers']) or '-'}   seeks: {', '.join(record['seeks']) or '-'}",
+                  markup=False)
         if "timezone" in record or "department" in record:
-            out.print(f"time zone: {record.get('timezone', '-')}   department: {record.get('department', '-')}")
+            out.print(f"time zone: {record.get('timezone', '-')}   department: {record.get('department', '-')}",
+                      markup=False)
         if "goals" in record:
             out.print(f"goals: {record['goals']}", markup=False)
         for loop in record.get("loops", []):
-            out.print(f"  loop {loop['loop_id']}: {loop['mentor']} → {loop['mentee']} ({loop['status']})")
+            out.print(f"  loop {loop['loop_id']}: {loop['mentor']} → {loop['mentee']} ({loop['status']})", markup=False)
 
     emit(pick_format(json_out), record, human=human)
 

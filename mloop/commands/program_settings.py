@@ -16,9 +16,11 @@ app.add_typer(goal_app, name="goal")
 
 
 def _draw_settings(out, doc: dict, app_ctx) -> None:
+    from rich.markup import escape
+
     from mloop.rules import STAGE_LABELS
 
-    out.print(f"[bold]{doc['program']}[/bold]{' (default)' if doc['default'] else ''} — created {local(app_ctx, doc['created_at'])}")
+    out.print(f"[bold]{escape(doc['program'])}[/bold]{' (default)' if doc['default'] else ''} — created {local(app_ctx, doc['created_at'])}")
     out.print(f"Momentum: {doc['momentum_meetings']} held meetings for Levelling Up")
     out.print(f"Stalled after more than {doc['stall_days']} days in a stage, except:" if any(
         days != doc["stall_days"] for days in doc["stage_stall_days"].values()) else
@@ -30,7 +32,7 @@ def _draw_settings(out, doc: dict, app_ctx) -> None:
         out.print("Starter goals (every new loop gets them):")
         for goal in doc["starter_goals"]:
             lock = " [dim](locked)[/dim]" if goal["locked"] else ""
-            out.print(f"  {goal['id']}. {goal['title']} — {goal['term']} term{lock}", highlight=False)
+            out.print(f"  {goal['id']}. {escape(goal['title'])} — {goal['term']} term{lock}", highlight=False)
     else:
         out.print("[dim]No starter goals: add one with 'mloop program goal add TITLE'.[/dim]")
 
