@@ -120,7 +120,8 @@ def rich_table(rows: Rows):
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=rows.title, caption=rows.caption, header_style="bold")
+    caption = Text(rows.caption) if rows.caption else None  # it may name people (their emails)
+    table = Table(title=rows.title, caption=caption, header_style="bold")
     for column in rows.columns:
         table.add_column(column.label, justify=column.justify, style=column.style)
     for record in rows.records:
@@ -129,11 +130,13 @@ def rich_table(rows: Rows):
 
 
 def print_rows(rows: Rows) -> None:
+    from rich.text import Text
+
     out = console()
     if not rows.records:
         if rows.title:
-            out.print(f"[bold]{rows.title}[/bold]")
-        out.print(f"[dim]{rows.empty}[/dim]")
+            out.print(Text(rows.title, style="bold"))
+        out.print(Text(rows.empty, style="dim"))  # may name people: plain text
         return
     out.print(rich_table(rows))
 

@@ -367,6 +367,7 @@ def test_text_that_looks_like_rich_markup_is_shown_as_written(cli, make_program,
     add_person("cy@example.org", "mentee", name=mentee_name, seeks="python [/x]")
     added = cli.ok("participant", "add", "--name", "Di [/i]", "--email", "di@example.org", "--role", "mentee")
     assert "Added Di [/i] <di@example.org>" in added.stdout
+    add_person("ed[/b]@example.org", "mentee", name="Ed")  # an address may hold brackets too
     loop = make_loop("bo@example.org", "cy@example.org")
     cli.ok("goal", "add", loop, "Learn [/x] things", user="cy@example.org")
     later = cli.at(days=40)
@@ -380,6 +381,8 @@ def test_text_that_looks_like_rich_markup_is_shown_as_written(cli, make_program,
         (("status",), "cy@example.org", [mentee_name, mentor_name]),
         (("program", "show"), None, [program]),
         (("coordinator", "report", "--activity"), None, [program]),
+        (("match", "suggest", "--min-score", "100"), None, ["ed[/b]@example.org"]),  # nobody fits: named
+        (("match", "suggest"), None, ["ed[/b]@example.org"]),
     ]:
         result = cli.ok(*args, user=user, now=later)
         for text in shown:
