@@ -188,9 +188,11 @@ class _Text:
     def __init__(self, text: str):
         self.text = _clean_text(text)
 
-    def to_ical(self) -> bytes:
+    def to_ical(self) -> str:
+        # Text, not bytes: icalendar decodes bytes as "utf-8-sig", which would drop
+        # a leading U+FEFF (zero-width no-break space) the person typed.
         escaped = self.text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-        return escaped.replace("\n", "\\n").encode()
+        return escaped.replace("\n", "\\n")
 
 
 def _address(email: str, display_name: str) -> Any:

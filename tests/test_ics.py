@@ -823,6 +823,16 @@ def test_round_trip_through_read_calendar():
     assert [fields(o) for o in result.occurrences] == [fields(event) for event in (CONFIRMED, CANCELLED)]
 
 
+def test_text_starting_with_a_zero_width_no_break_space_survives_export():
+    """U+FEFF at the start of a value is text the person typed (icalendar
+    would read it as a byte-order mark and drop it if handed bytes)."""
+    from dataclasses import replace
+
+    event = replace(CONFIRMED, summary="\ufeffHello", description="\ufeff", location="\ufeffRoom 3")
+    result = read(export(event), window=(z(2026, 1, 1), z(2027, 1, 1)))
+    assert [fields(o) for o in result.occurrences] == [fields(event)]
+
+
 def fields(event) -> tuple:
     """What must survive a round trip, of an ExportEvent or a CalendarOccurrence."""
     return (event.uid, event.start.astimezone(UTC), event.end.astimezone(UTC), event.summary, event.description,
