@@ -100,13 +100,12 @@ def _refresh_statistics(app_ctx, tables: list[str]) -> None:
     import sqlalchemy as sa
 
     from mloop.output import say
-    from mloop.store.db import refresh_planner_statistics
+    from mloop.store.db import driver_message, refresh_planner_statistics
 
     try:
         refresh_planner_statistics(app_ctx.engine, tables)
     except sa.exc.DBAPIError as error:
-        reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
-        say(f"note: imported, but could not refresh the server's statistics ({reason}); "
+        say(f"note: imported, but could not refresh the server's statistics ({driver_message(error)}); "
             "reports may be slow until autovacuum has run")
 
 

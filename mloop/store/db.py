@@ -192,8 +192,14 @@ def open_store(url: str) -> sa.Engine:
     return engine
 
 
+def driver_message(error: Exception) -> str:
+    """The first line of the driver's own message behind a SQLAlchemy error (or of ``error``)."""
+    orig = getattr(error, "orig", None)
+    return str(error if orig is None else orig).strip().splitlines()[0]
+
+
 def _explain(url: str, error: Exception) -> str:
-    text = str(getattr(error, "orig", error)).strip().splitlines()[0]
+    text = driver_message(error)
     where = describe(url)
     if "file is not a database" in text or "not a database" in text:
         return f"{where} is not an mloop store (the file is not a database): point --db or MLOOP_DB at an mloop .db file or a new path"

@@ -38,6 +38,7 @@ from mloop.store.models import (
     Task,
 )
 from mloop.store.agreements import FITS
+from mloop.store.db import driver_message
 from mloop.store.programs import stage_stall_days
 from mloop.store.participants import _EMAIL, check_timezone, optional_text, parse_roles, split_skills
 from mloop.timeparse import WhenError, isoformat_utc, parse_every, parse_iso, parse_offset
@@ -565,31 +566,29 @@ def _copy_rows(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
     from psycopg import sql
 
     given = rows[0].keys()
-    columns = [c for c in table.columns if c.name in given or c.default is not None]
-    dialect = conn.dialect
-    names, defaults, processors = [], [], []
-    for column in columns:
-        names.append(column.name)
+    plan = []  # (column, its default when a row leaves it out, its bind processor)
+    for column in table.columns:
         default = column.default
-        if column.name in given or default is None:
-            defaults.append(None)
+        if column.name in given:
+            fill = None
+        elif default is None:
+            continue  # not given and no default here: left to the database, as INSERT leaves it
         elif default.is_callable:
-            defaults.append(default.arg)
+            fill = default.arg
         else:
-            defaults.append(lambda _context, value=default.arg: value)
-        processors.append(column.type.bind_processor(dialect))
+            fill = lambda _context, value=default.arg: value  # noqa: E731
+        plan.append((column.name, fill, column.type.bind_processor(conn.dialect)))
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, names))
+        sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(name) for name, _, _ in plan)
     )
-    plan = list(zip(names, defaults, processors))
     cursor = conn.connection.driver_connection.cursor()
     try:
         with cursor.copy(statement) as copy:
             write = copy.write_row
             for row in rows:
                 values = []
-                for name, default, process in plan:
-                    value = row[name] if default is None or name in row else default(None)
+                for name, fill, process in plan:
+                    value = row[name] if fill is None or name in row else fill(None)
                     values.append(value if process is None or value is None else process(value))
                 write(values)
     except psycopg.IntegrityError as error:
@@ -636,7 +635,7 @@ def import_lines(
     except MloopError:
         raise
     except sa.exc.IntegrityError as error:  # a batch written before the line that broke the rule was read
-        raise Conflict(f"the file breaks a rule of the store: {str(error.orig).splitlines()[0]}") from None
+        raise Conflict(f"the file breaks a rule of the store: {driver_message(error)}") from None
 
 
 # --- export ------------------------------------------------------------------
