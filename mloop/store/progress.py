@@ -6,8 +6,8 @@ per loop member with feedback — and only counts facts dated at or before
 ``now``.  Covering indexes (migration 3) let SQLite answer them from indexes.
 
 Times stay as the driver returns them ("raw": SQLite's fixed-width naive UTC
-text; on PostgreSQL naive UTC datetimes, read in binary by ``_binary_rows``).  Raw times order exactly as the times
-do, and the rules only ever compare times, so ``standings`` runs the rules on
+text; on PostgreSQL naive UTC datetimes, read in binary by ``_binary_rows``).
+Raw times order exactly as the times do, and the rules only ever compare times, so ``standings`` runs the rules on
 them as they are; ``FactReader.time`` turns one into an aware UTC datetime
 where a caller needs the time itself (a report parses the stage start of the
 people it lists, not the half-million facts behind every stage).
@@ -27,7 +27,6 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from mloop import rules
-from mloop.timeparse import isoformat_utc
 from mloop.store.programs import thresholds
 from mloop.store.models import (
     Feedback,
@@ -278,11 +277,13 @@ class FactReader:
         (measured slower) and they stay on this connection; an aggregate job
         runs almost wholly inside SQLite, which lets go of the interpreter, so
         jobs run ahead on both engines — on SQLite the report's loops too,
-        computed in one step and returned in one row (``_loops_in_one_row``).  Nothing runs ahead for a small
-        program (see ``READ_AHEAD_FROM_LOOPS``), nor in a writing transaction,
-        whose uncommitted writes a second connection would not see.  Every query filters by ``now`` as the serial reads do, and
-        PostgreSQL's default isolation already gave each query its own
-        snapshot, so reading ahead sees what the serial reads would.
+        computed in one step and returned in one row (``_loops_in_one_row``).
+        Nothing runs ahead for a small program (see ``READ_AHEAD_FROM_LOOPS``),
+        nor in a writing transaction, whose uncommitted writes a second
+        connection would not see.  Every query filters by ``now`` as the
+        serial reads do; each connection reads its own snapshot (PostgreSQL's
+        default isolation already gave each query one), so a write committed
+        mid-report may show in one read and not another.
         A fact is taken as read by the first call of its method.
         """
         self._jobs = jobs
@@ -430,11 +431,11 @@ class FactReader:
         """A whole program's loops from SQLite as one JSON array in one row.
 
         SQLite computes every loop's correlated lookups inside a single step,
-        letting go of the interpreter the whole time (so another thread runs
-        meanwhile: see ``reading_ahead``), and ``json.loads`` builds the rows
-        faster than the driver does row by row (0.30 -> 0.23 s on the large
-        program).  Raw times are text, counts numbers, NULL null: the rows are
-        the driver's own, sorted by loop as the query ordered them.
+        letting go of the interpreter the whole time, so another thread runs
+        meanwhile (see ``reading_ahead``); read on its own it costs what the
+        rows read one by one do (0.23–0.27 s on the large program).  Raw times
+        are text, counts numbers, NULL null: the rows are the driver's own,
+        sorted by loop as the query ordered them.
         """
         import json
         from operator import itemgetter

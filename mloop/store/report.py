@@ -79,8 +79,10 @@ def _report(facts: FactReader, program: Program, now: datetime, *, stage: str | 
         # The loops here (the server's longest query) while the other facts are read ahead.
         loops = facts.loops(program.momentum_meetings, with_counts=wants_members)
     else:
-        # The facts here while the loops are computed ahead.
-        facts.member_feedback(), facts.shared_goals(), facts.journey_shares()
+        # The facts here while the loops are computed ahead (each is read once per reader).
+        facts.member_feedback()
+        facts.shared_goals()
+        facts.journey_shares()
         loops = facts.result("loops")
     people = facts.people()
     stall_days = thresholds(program)
