@@ -278,10 +278,12 @@ def run(runner: CliRunner, args: list[str], db: Path, now: str) -> str:
     return result.stdout
 
 
-def import_program(runner: CliRunner, tmp_path: Path, records: list[dict], name: str, now: str) -> Path:
+def import_program(runner: CliRunner, tmp_path: Path, records: list[dict], name: str, now: str,
+                   db: Path | str | None = None) -> Path | str:
+    """Import ``records`` into ``db`` (a path or URL; default a new NAME.db in ``tmp_path``)."""
     path = tmp_path / f"{name}.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    db = tmp_path / f"{name}.db"
+    db = tmp_path / f"{name}.db" if db is None else db
     run(runner, ["import", str(path), "--json"], db, now)
     return db
 

@@ -294,22 +294,37 @@ def test_booleans_round_trip_and_filter(engine):
     assert default == ["A"]
 
 
-def _small_program(session):
-    program = Program(name="P", created_at=NOW, is_default=True)
+def _small_program(session, name: str = "P", *, default: bool = True, created_days_ago: int = 0,
+                   joined_days_ago: int = 90, matched_days_ago: int = 60):
+    """A program with one mentor, one mentee and their loop."""
+    program = Program(name=name, created_at=NOW - timedelta(days=created_days_ago), is_default=default)
     session.add(program)
     session.flush()
     people = []
     for i, (mentor, mentee) in enumerate([(True, False), (False, True)]):
         person = Participant(program_id=program.id, email=f"p{i}@example.org", email_key=f"p{i}@example.org",
-                             name=f"P{i}", is_mentor=mentor, is_mentee=mentee, joined_at=NOW - timedelta(days=90))
+                             name=f"P{i}", is_mentor=mentor, is_mentee=mentee,
+                             joined_at=NOW - timedelta(days=joined_days_ago))
         session.add(person)
         people.append(person)
     session.flush()
     loop = Loop(program_id=program.id, mentor_id=people[0].id, mentee_id=people[1].id,
-                matched_at=NOW - timedelta(days=60))
+                matched_at=NOW - timedelta(days=matched_days_ago))
     session.add(loop)
     session.flush()
     return program, loop
+
+
+def _import_generated(target, tmp_path, seed: int, messy: bool) -> list[datetime]:
+    """A generated program (tests/test_crosscheck.py) imported into ``target``; its moments."""
+    from test_crosscheck import generate_program, import_program
+    from typer.testing import CliRunner
+
+    from mloop.timeparse import isoformat_utc
+
+    records, moments = generate_program(seed, messy=messy)
+    import_program(CliRunner(), tmp_path, records, "program", isoformat_utc(max(moments)), db=target)
+    return moments
 
 
 def test_held_meetings_count_from_start_but_never_before_booking(engine):
@@ -351,34 +366,15 @@ def test_postgresql_grouped_loop_aggregates_equal_the_per_loop_lookups(pg_url, t
     meetings; row for row it gives what the per-loop index lookups give, at
     every moment of a generated program (messy timelines too), for any
     momentum and with counts, and a second program's meetings stay out."""
-    import json
-
-    from test_crosscheck import generate_program, run
-    from typer.testing import CliRunner
-
     from mloop.store.progress import FactReader
-    from mloop.timeparse import isoformat_utc
 
-    records, moments = generate_program(seed, messy=messy)
-    path = tmp_path / "program.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    run(CliRunner(), ["import", str(path), "--json"], pg_url, isoformat_utc(max(moments)))
+    moments = _import_generated(pg_url, tmp_path, seed, messy)
     engine = open_store(pg_url)
     try:
         with session_scope(engine) as session:
             # A second program whose one loop has held meetings of its own.
-            other = Program(name="Other", created_at=NOW - timedelta(days=400))
-            session.add(other)
-            session.flush()
-            people = [Participant(program_id=other.id, email=f"o{i}@example.org", email_key=f"o{i}@example.org",
-                                  name=f"O{i}", is_mentor=i == 0, is_mentee=i == 1, joined_at=NOW - timedelta(days=400))
-                      for i in range(2)]
-            session.add_all(people)
-            session.flush()
-            loop = Loop(program_id=other.id, mentor_id=people[0].id, mentee_id=people[1].id,
-                        matched_at=NOW - timedelta(days=399))
-            session.add(loop)
-            session.flush()
+            _other, loop = _small_program(session, "Other", default=False, created_days_ago=400,
+                                         joined_days_ago=400, matched_days_ago=399)
             session.add_all([Meeting(loop_id=loop.id, start=NOW - timedelta(days=398 - d), status="held",
                                      created_at=NOW - timedelta(days=399)) for d in range(5)])
         with session_scope(engine, write=False) as session:
@@ -409,20 +405,10 @@ def test_sqlite_reads_a_whole_programs_loops_in_one_row_as_row_by_row(tmp_path, 
     """SQLite hands a whole program's loop aggregates back as one JSON array
     (one step, without the interpreter); they equal the rows read one by one
     for the same loops, at every moment of a generated program."""
-    import json
-
-    from test_crosscheck import generate_program, run
-    from typer.testing import CliRunner
-
     from mloop.store.progress import FactReader
-    from mloop.timeparse import isoformat_utc
 
-    records, moments = generate_program(seed, messy=messy)
-    path = tmp_path / "program.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    run(CliRunner(), ["import", str(path), "--json"], tmp_path / "store.db", isoformat_utc(max(moments)))
-    engine = open_store(url)
+    moments = _import_generated(tmp_path / "store.db", tmp_path, seed, messy)
+    engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
     try:
         with session_scope(engine, write=False) as session:
             program = session.execute(sa.select(Program)).scalar_one()
