@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
+from pydantic import ConfigDict
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -118,6 +119,12 @@ def _whole_periods_default(element, compiler, **kw):
     return f"CAST(FLOOR(({days}) / ({n})) AS INTEGER)"
 
 
+# Each table's pydantic validator and serializer are built on first use, not at
+# import: mloop reads and writes rows through SQLAlchemy, so most commands never
+# need them, and building sixteen cost ~15 ms of every command's start.
+DEFERRED = ConfigDict(defer_build=True)
+
+
 def _time(nullable: bool = False, index: bool = False):
     return Field(
         default=None if nullable else ...,
@@ -128,12 +135,14 @@ def _time(nullable: bool = False, index: bool = False):
 
 
 class Meta(SQLModel, table=True):
+    model_config = DEFERRED
     __tablename__ = "mloop_meta"
     key: str = Field(primary_key=True, max_length=64)
     value: str = Field(max_length=255)
 
 
 class Program(SQLModel, table=True):
+    model_config = DEFERRED
     __tablename__ = "program"
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, unique=True)
@@ -146,6 +155,7 @@ class Program(SQLModel, table=True):
 
 
 class Participant(SQLModel, table=True):
+    model_config = DEFERRED
     __tablename__ = "participant"
     __table_args__ = (sa.UniqueConstraint("program_id", "email_key"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -167,6 +177,7 @@ class Participant(SQLModel, table=True):
 
 
 class Loop(SQLModel, table=True):
+    model_config = DEFERRED
     __tablename__ = "loop"
     id: int | None = Field(default=None, primary_key=True)
     program_id: int = Field(foreign_key="program.id", index=True)
@@ -191,6 +202,7 @@ MAX_MEETING_MINUTES = 24 * 60  # a meeting lasts 1 minute to a day, however it i
 
 
 class Meeting(SQLModel, table=True):
+    model_config = DEFERRED
     __tablename__ = "meeting"
     __table_args__ = (sa.UniqueConstraint("loop_id", "uid"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -211,6 +223,7 @@ class Meeting(SQLModel, table=True):
 
 
 class Feedback(SQLModel, table=True):
+    model_config = DEFERRED
     __tablename__ = "feedback"
     id: int | None = Field(default=None, primary_key=True)
     loop_id: int = Field(foreign_key="loop.id", index=True)
@@ -222,6 +235,7 @@ class Feedback(SQLModel, table=True):
 
 
 class Goal(SQLModel, table=True):
+    model_config = DEFERRED
     __tablename__ = "goal"
     id: int | None = Field(default=None, primary_key=True)
     loop_id: int = Field(foreign_key="loop.id", index=True)
@@ -236,6 +250,7 @@ class Goal(SQLModel, table=True):
 
 
 class Task(SQLModel, table=True):
+    model_config = DEFERRED
     __tablename__ = "task"
     id: int | None = Field(default=None, primary_key=True)
     goal_id: int = Field(foreign_key="goal.id", index=True)
@@ -245,6 +260,7 @@ class Task(SQLModel, table=True):
 
 
 class JourneyShare(SQLModel, table=True):
+    model_config = DEFERRED
     __tablename__ = "journey_share"
     id: int | None = Field(default=None, primary_key=True)
     loop_id: int = Field(foreign_key="loop.id", index=True)
@@ -253,6 +269,7 @@ class JourneyShare(SQLModel, table=True):
 
 
 class Milestone(SQLModel, table=True):
+    model_config = DEFERRED
     __tablename__ = "milestone"
     __table_args__ = (sa.UniqueConstraint("program_id", "name"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -265,6 +282,7 @@ class Milestone(SQLModel, table=True):
 
 
 class MilestoneDone(SQLModel, table=True):
+    model_config = DEFERRED
     __tablename__ = "milestone_done"
     id: int | None = Field(default=None, primary_key=True)
     milestone_id: int = Field(foreign_key="milestone.id", index=True)
@@ -276,6 +294,7 @@ class MilestoneDone(SQLModel, table=True):
 class StarterGoal(SQLModel, table=True):
     """A goal the program gives every new loop at match time (migration 6)."""
 
+    model_config = DEFERRED
     __tablename__ = "starter_goal"
     id: int | None = Field(default=None, primary_key=True)
     program_id: int = Field(foreign_key="program.id", index=True)
@@ -288,6 +307,7 @@ class StarterGoal(SQLModel, table=True):
 class Agreement(SQLModel, table=True):
     """A loop's mentoring agreement: who takes notes and sets agendas, how often they meet."""
 
+    model_config = DEFERRED
     __tablename__ = "agreement"
     __table_args__ = (sa.UniqueConstraint("loop_id"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -304,6 +324,7 @@ class Agreement(SQLModel, table=True):
 class PairingFit(SQLModel, table=True):
     """A member's sense of the pairing after the first held meeting: good | unsure | poor."""
 
+    model_config = DEFERRED
     __tablename__ = "pairing_fit"
     id: int | None = Field(default=None, primary_key=True)
     loop_id: int = Field(foreign_key="loop.id", index=True)
@@ -315,6 +336,7 @@ class PairingFit(SQLModel, table=True):
 class Nudge(SQLModel, table=True):
     """A nudge sent to a stalled person, as written (migration 6)."""
 
+    model_config = DEFERRED
     __tablename__ = "nudge"
     id: int | None = Field(default=None, primary_key=True)
     program_id: int = Field(foreign_key="program.id")
@@ -330,6 +352,7 @@ class Nudge(SQLModel, table=True):
 class NudgeTemplate(SQLModel, table=True):
     """A program's own nudge for a stage, replacing the built-in one."""
 
+    model_config = DEFERRED
     __tablename__ = "nudge_template"
     __table_args__ = (sa.UniqueConstraint("program_id", "stage"),)
     id: int | None = Field(default=None, primary_key=True)
