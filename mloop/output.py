@@ -129,6 +129,16 @@ def rich_table(rows: Rows):
     return table
 
 
+def add_plain_row(table, *cells, style: str | None = None) -> None:
+    """Add a row whose text cells are shown as written: a name like 'Bo [/b]'
+    is never read as Rich markup, and Rich skips its markup and emoji passes
+    over each cell (a quarter of drawing a report).  A cell that is already a
+    Rich ``Text`` (a styled bar) goes in as it is."""
+    from rich.text import Text
+
+    table.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in cells), style=style)
+
+
 def print_rows(rows: Rows) -> None:
     from rich.text import Text
 

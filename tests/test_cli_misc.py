@@ -370,9 +370,11 @@ def test_text_that_looks_like_rich_markup_is_shown_as_written(cli, make_program,
     add_person("ed[/b]@example.org", "mentee", name="Ed")  # an address may hold brackets too
     loop = make_loop("bo@example.org", "cy@example.org")
     cli.ok("goal", "add", loop, "Learn [/x] things", user="cy@example.org")
+    cli.ok("milestone", "define", "Check [/c] in", "--kind", "relationship", "--role", "mentor", "--due", "2 weeks")
+    cli.ok("milestone", "done", "Check [/c] in", user="bo@example.org", now=cli.at(days=3))
     later = cli.at(days=40)
     for args, user, shown in [
-        (("coordinator", "report"), None, [program, mentor_name, mentee_name, "Di [/i]"]),
+        (("coordinator", "report"), None, [program, mentor_name, mentee_name, "Di [/i]", "Check [/c] in"]),
         (("coordinator", "report", "--stalled"), None, [mentor_name, mentee_name]),
         (("coordinator", "report", "--stage", "matched"), None, [mentor_name, mentee_name]),
         (("coordinator", "participant", "bo@example.org"), None, [mentor_name, mentee_name]),
@@ -380,7 +382,7 @@ def test_text_that_looks_like_rich_markup_is_shown_as_written(cli, make_program,
         (("participant", "show", "bo@example.org"), None, [mentor_name, "python [/x]"]),
         (("status",), "cy@example.org", [mentee_name, mentor_name]),
         (("program", "show"), None, [program]),
-        (("coordinator", "report", "--activity"), None, [program]),
+        (("coordinator", "report", "--activity", "--since", cli.at(days=-1)), None, [program, "Check [/c] in"]),
         (("match", "suggest", "--min-score", "100"), None, ["ed[/b]@example.org"]),  # nobody fits: named
         (("match", "suggest"), None, ["ed[/b]@example.org"]),
     ]:

@@ -30,8 +30,10 @@ def activity_report_command(ctx, since: str | None, fmt: str) -> None:
     emit(fmt, document, rows=rows, human=lambda out: _draw(out, document, app_ctx))
 
 
-def _bar(count: int, widest: int) -> str:
-    return "[cyan]" + "█" * round(BAR_WIDTH * count / widest) + "[/cyan]" if count and widest else ""
+def _bar(count: int, widest: int):
+    from rich.text import Text
+
+    return Text.assemble(("█" * round(BAR_WIDTH * count / widest) if count and widest else "", "cyan"))
 
 
 def _draw(out, doc: dict, app_ctx) -> None:
@@ -39,6 +41,7 @@ def _draw(out, doc: dict, app_ctx) -> None:
     from rich.markup import escape
 
     from mloop.commands.coordinator import _table
+    from mloop.output import add_plain_row
 
     out.print(f"[bold]{escape(doc['program'])}[/bold] — activity from {local(app_ctx, doc['since'])} to {local(app_ctx, doc['as_of'])}")
     weeks = doc["meetings"]["per_week"]
@@ -46,14 +49,14 @@ def _draw(out, doc: dict, app_ctx) -> None:
                    ("Week", "left"), ("From", "left"), ("Held", "right"), ("", "left"))
     widest = max((w["held"] for w in weeks), default=0)
     for w in weeks:
-        table.add_row(w["week"], w["week_start"], str(w["held"]), _bar(w["held"], widest))
+        add_plain_row(table, w["week"], w["week_start"], str(w["held"]), _bar(w["held"], widest))
     out.print(table)
 
     feedback = doc["feedback"]
     table = _table(f"Feedback ({feedback['total']} given)", ("Sentiment", "left"), ("Count", "right"), ("", "left"))
     widest = max(feedback["positive"], feedback["neutral"], feedback["negative"])
     for key in ("positive", "neutral", "negative"):
-        table.add_row(key, str(feedback[key]), _bar(feedback[key], widest))
+        add_plain_row(table, key, str(feedback[key]), _bar(feedback[key], widest))
     out.print(table)
 
     tallies = _table("Goals and matches", ("What", "left"), ("Count", "right"), ("", "left"))
@@ -62,14 +65,14 @@ def _draw(out, doc: dict, app_ctx) -> None:
               ("Matches cancelled", doc["matches"]["cancelled"])]
     widest = max(n for _, n in counts)
     for label, n in counts:
-        tallies.add_row(label, str(n), _bar(n, widest))
+        add_plain_row(tallies, label, str(n), _bar(n, widest))
     out.print(tallies)
 
     if doc["milestones"]:
         table = _table("Custom milestones completed", ("Milestone", "left"), ("Role", "left"), ("Done", "right"), ("", "left"))
         widest = max(m["completed"] for m in doc["milestones"])
         for m in doc["milestones"]:
-            table.add_row(escape(m["milestone"]), m["role"], str(m["completed"]), _bar(m["completed"], widest))
+            add_plain_row(table, m["milestone"], m["role"], str(m["completed"]), _bar(m["completed"], widest))
         out.print(table)
     else:
         out.print("No custom milestone was completed in this time.", highlight=False, markup=False)

@@ -28,6 +28,7 @@ def draw_nudges(out, document: dict) -> None:
     from rich.markup import escape
 
     from mloop.commands.coordinator import _table
+    from mloop.output import add_plain_row
     from mloop.rules import STAGE_LABELS
 
     sent, skipped = document["sent"], document["skipped"]
@@ -42,8 +43,8 @@ def draw_nudges(out, document: dict) -> None:
         table = _table("Nudges", ("To", "left"), ("Loop", "right"), ("Stage", "left"), ("Days", "right"),
                        ("Subject", "left"))
         for m in sent:
-            table.add_row(escape(m["email"]), str(m["loop_id"] or "-"), STAGE_LABELS[m["stage"]],
-                          str(m["days_in_stage"]), escape(m["subject"]))
+            add_plain_row(table, m["email"], str(m["loop_id"] or "-"), STAGE_LABELS[m["stage"]],
+                          str(m["days_in_stage"]), m["subject"])
         out.print(table)
     people = "person" if len(sent) == 1 else "people"
     if document["dry_run"]:

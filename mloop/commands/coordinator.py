@@ -110,7 +110,9 @@ def _stall_rule(doc: dict) -> str:
 
 def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool) -> None:
     from rich.markup import escape
+    from rich.text import Text
 
+    from mloop.output import add_plain_row
     from mloop.rules import STAGE_LABELS
 
     out.print(f"[bold]{escape(doc['program'])}[/bold] — as of {local(app_ctx, doc['as_of'])}")
@@ -119,9 +121,8 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
         funnel = _table("Milestone funnel", ("Stage", "left"), ("People", "right"), ("", "left"))
         widest = max(doc["stages"].values()) or 1
         for name, count in doc["stages"].items():
-            bar = "█" * round(30 * count / widest) if count else ""
-            style = "bold" if name == stage else None
-            funnel.add_row(STAGE_LABELS[name], str(count), f"[cyan]{bar}[/cyan]", style=style)
+            bar = Text.assemble(("█" * round(30 * count / widest) if count else "", "cyan"))
+            add_plain_row(funnel, STAGE_LABELS[name], str(count), bar, style="bold" if name == stage else None)
         out.print(funnel)
     if not at_risk or stalled:
         # The Nudged column only when someone listed was nudged: a narrow terminal keeps its room.
@@ -130,11 +131,11 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
                        ("Name", "left"), ("Email", "left"), ("Role", "left"), ("Loop", "right"),
                        ("Stage", "left"), ("Days", "right"), *((("Nudged", "left"),) if nudged else ()))
         for row in doc["stalled"]:
-            cells = [escape(row["name"]), escape(row["email"]), row["role"], str(row["loop_id"] or "-"),
+            cells = [row["name"], row["email"], row["role"], str(row["loop_id"] or "-"),
                      STAGE_LABELS[row["stage"]], str(row["days_in_stage"])]
             if nudged:
                 cells.append(_nudged_ago(row.get("nudged_days_ago")))
-            table.add_row(*cells)
+            add_plain_row(table, *cells)
         out.print(table if doc["stalled"] else "[green]Nobody is stalled.[/green]")
         _more(out, doc, "stalled", "stalled person", "stalled people")
     if not stalled or at_risk:
@@ -143,8 +144,8 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
                           ("Mentee", "left"), ("Rating", "right"), ("Given by", "left"))
             for row in doc["at_risk"]:
                 given_by = "mentor" if row["email"] == row["mentor"] else "mentee"
-                risk.add_row(str(row["loop_id"]), escape(row["mentor"]), escape(row["mentee"]),
-                             f"{row['latest_rating']}/5", given_by)
+                add_plain_row(risk, str(row["loop_id"]), row["mentor"], row["mentee"], f"{row['latest_rating']}/5",
+                              given_by)
             out.print(risk)
             _more(out, doc, "at_risk", "loop at risk", "loops at risk")
         else:
@@ -153,22 +154,22 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
         members = _table(f"At {STAGE_LABELS[stage]}", ("Name", "left"), ("Email", "left"), ("Role", "left"),
                          ("Loop", "right"), ("Days", "right"), ("Stalled", "left"))
         for m in doc["members"]:
-            members.add_row(escape(m["name"]), escape(m["email"]), m["role"], str(m["loop_id"] or "-"),
-                            str(m["days_in_stage"]), "yes" if m["stalled"] else "")
+            add_plain_row(members, m["name"], m["email"], m["role"], str(m["loop_id"] or "-"),
+                          str(m["days_in_stage"]), "yes" if m["stalled"] else "")
         out.print(members)
         _more(out, doc, "members", f"person at {STAGE_LABELS[stage]}", f"people at {STAGE_LABELS[stage]}")
     if not focused and doc.get("milestones"):
         table = _table("Custom milestones", ("Milestone", "left"), ("Kind", "left"), ("Marked by", "left"),
                        ("Done", "right"), ("Overdue", "right"))
         for m in doc["milestones"]:
-            overdue = f"[red]{m['overdue']}[/red]" if m["overdue"] else "0"
-            table.add_row(escape(m["name"]), m["kind"], m["role"], str(m["done"]), overdue)
+            overdue = Text.assemble((str(m["overdue"]), "red" if m["overdue"] else ""))
+            add_plain_row(table, m["name"], m["kind"], m["role"], str(m["done"]), overdue)
         out.print(table)
     if not focused and doc.get("re_pairing"):
         pairs = _table("Up for re-pairing (latest pairing fit poor)", ("Loop", "right"), ("Mentor", "left"),
                        ("Mentee", "left"), ("Said by", "left"))
         for row in doc["re_pairing"]:
-            pairs.add_row(str(row["loop_id"]), escape(row["mentor"]), escape(row["mentee"]), escape(row["fit_by"]))
+            add_plain_row(pairs, str(row["loop_id"]), row["mentor"], row["mentee"], row["fit_by"])
         out.print(pairs)
     if not focused:
         a = doc["activity"]
