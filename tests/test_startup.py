@@ -4,6 +4,7 @@ code and all its output."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -90,8 +91,11 @@ def leave_after(monkeypatch, command, *, stdout_error: Exception | None = None) 
     monkeypatch.setattr(atexit, "_run_exitfuncs", lambda: log.append("exit handlers"))
     monkeypatch.setattr(sys, "stdout", Stream(log, "stdout", stdout_error))
     monkeypatch.setattr(sys, "stderr", Stream(log, "stderr"))
-    with pytest.raises(Ended) as ended:
-        cli.run()
+    try:
+        with pytest.raises(Ended) as ended:
+            cli.run()
+    finally:
+        gc.enable()  # run() turns the cycle collector off for the rest of its process
     return ended.value.code, log
 
 
@@ -106,6 +110,13 @@ def raising(code):
 def test_the_console_script_ends_with_the_commands_exit_code_after_the_exit_handlers_and_output(
         monkeypatch, command, code):
     assert leave_after(monkeypatch, command) == (code, ["exit handlers", "flush stdout", "flush stderr", "exit"])
+
+
+def test_the_console_script_runs_the_command_without_the_cycle_collector(monkeypatch):
+    collector = []
+    leave_after(monkeypatch, lambda: collector.append(gc.isenabled()))
+    assert collector == [False]
+    assert gc.isenabled()
 
 
 def test_a_reader_gone_before_the_output_was_flushed_ends_with_code_1(monkeypatch):
@@ -132,6 +143,7 @@ def test_a_thread_still_running_gets_the_usual_exit_which_waits_for_it(monkeypat
             cli.run()
         assert leaving.value.code == 0
     finally:
+        gc.enable()
         release.set()
         worker.join()
 
@@ -141,8 +153,11 @@ def test_a_text_exit_gets_the_usual_exit(monkeypatch):
 
     monkeypatch.setattr(cli, "main", raising("stopped"))
     monkeypatch.setattr(cli.os, "_exit", lambda code: pytest.fail("ended the process on a text exit"))
-    with pytest.raises(SystemExit) as leaving:
-        cli.run()
+    try:
+        with pytest.raises(SystemExit) as leaving:
+            cli.run()
+    finally:
+        gc.enable()
     assert leaving.value.code == "stopped"
 
 
