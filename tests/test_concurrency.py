@@ -38,10 +38,12 @@ COORDINATOR = "coord@example.org"
 # Prints {"results": [[exit code, stderr], ...]} on stdout.
 WORKER = textwrap.dedent(
     """
-    import io, json, os, sys, time
+    import gc, io, json, os, sys, time
     from contextlib import redirect_stderr, redirect_stdout
 
     from mloop.cli import app
+
+    gc.disable()  # as the console script runs a command (mloop.cli.run)
 
     go, mode, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
     results = []
