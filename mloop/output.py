@@ -125,14 +125,14 @@ def rich_table(rows: Rows):
     for column in rows.columns:
         table.add_column(column.label, justify=column.justify, style=column.style)
     for record in rows.records:
-        table.add_row(*(Text(_cell(record.get(c.key))) for c in rows.columns))
+        add_plain_row(table, *(_cell(record.get(c.key)) for c in rows.columns))
     return table
 
 
 def add_plain_row(table, *cells, style: str | None = None) -> None:
     """Add a row whose text cells are shown as written: a name like 'Bo [/b]'
     is never read as Rich markup, and Rich skips its markup and emoji passes
-    over each cell (a quarter of drawing a report).  A cell that is already a
+    over each cell (an eighth of drawing a report's tables).  A cell that is already a
     Rich ``Text`` (a styled bar) goes in as it is."""
     from rich.text import Text
 
