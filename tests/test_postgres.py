@@ -406,6 +406,27 @@ def test_import_refreshes_the_servers_statistics_for_the_tables_it_loaded(pg_cli
     assert not done["nudge"]  # nothing was loaded into it: left alone
 
 
+def test_refreshing_statistics_on_a_connection_that_just_wrote_takes_no_write_lock(pg_url):
+    """VACUUM runs outside any transaction, on a pooled connection that may have
+    served the import's write a moment before: it must not try to take the
+    write lock there (the server warned "SET LOCAL can only be used in
+    transaction blocks" after every import)."""
+    from sqlalchemy import event
+
+    from mloop.store import db
+
+    engine = db.open_store(pg_url)
+    try:
+        with db.session_scope(engine, write=True) as session:
+            session.connection().exec_driver_sql("SELECT 1")
+        sent: list[str] = []
+        event.listen(engine, "before_cursor_execute", lambda _conn, _cursor, sql, *_rest: sent.append(sql))
+        db.refresh_planner_statistics(engine, ["program", "loop"])
+        assert sent == ["VACUUM (ANALYZE) program, loop"]
+    finally:
+        engine.dispose()
+
+
 def test_an_import_whose_statistics_cannot_be_refreshed_still_lands(pg_cli, monkeypatch):
     """The rows are committed before the statistics are refreshed: a failure
     there is a note on stderr, not a failed import."""

@@ -260,6 +260,9 @@ def refresh_planner_statistics(engine: sa.Engine, tables: list[str]) -> None:
         return
     quoted = ", ".join(engine.dialect.identifier_preparer.quote(name) for name in tables)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # Not a writer: the pooled connection may still say it was (the import's), and the
+        # write lock belongs in a transaction, which VACUUM cannot run in.
+        conn.info["write"] = False
         conn.exec_driver_sql(f"VACUUM (ANALYZE) {quoted}")
 
 
