@@ -407,10 +407,11 @@ def test_import_refreshes_the_servers_statistics_for_the_tables_it_loaded(pg_cli
 
 
 def test_refreshing_statistics_on_a_connection_that_just_wrote_takes_no_write_lock(pg_url):
-    """VACUUM runs outside any transaction, on a pooled connection that may have
-    served the import's write a moment before: it must not try to take the
-    write lock there (the server warned "SET LOCAL can only be used in
-    transaction blocks" after every import)."""
+    """A pooled connection is a writer only for the checkout that said so.
+    VACUUM runs outside any transaction, on the connection that served the
+    import's write a moment before: it must not try to take the write lock
+    there (the server warned "SET LOCAL can only be used in transaction
+    blocks" after every import)."""
     from sqlalchemy import event
 
     from mloop.store import db

@@ -163,6 +163,14 @@ def make_engine(url: str) -> sa.Engine:
         _sqlite_setup(engine)
     elif engine.dialect.name == "postgresql":
         _postgresql_setup(engine)
+
+    @event.listens_for(engine, "checkin")
+    def forget_the_writer(_dbapi_connection, record):
+        # A pooled connection is a writer only for the checkout that said so
+        # (session_scope, _migrate): the next one, such as the import's closing
+        # VACUUM or a report's second connection, must not take the write lock.
+        record.info.pop("write", None)
+
     return engine
 
 
@@ -260,9 +268,6 @@ def refresh_planner_statistics(engine: sa.Engine, tables: list[str]) -> None:
         return
     quoted = ", ".join(engine.dialect.identifier_preparer.quote(name) for name in tables)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        # Not a writer: the pooled connection may still say it was (the import's), and the
-        # write lock belongs in a transaction, which VACUUM cannot run in.
-        conn.info["write"] = False
         conn.exec_driver_sql(f"VACUUM (ANALYZE) {quoted}")
 
 
