@@ -139,8 +139,10 @@ class MloopGroup(TyperGroup):
             )
         except MloopError as error:
             _fail(error.message, error.exit_code)
-        except _NoArgsIsHelp:
-            sys.exit(0)  # the help has been shown
+        except _NoArgsIsHelp as bare:
+            # 'mloop' or 'mloop meet' alone: the help, as --help prints it.
+            typer.echo(bare.ctx.get_help() if bare.ctx else bare.format_message())
+            sys.exit(0)
         except click.exceptions.UsageError as error:
             where = error.ctx.command_path if error.ctx else PROG
             _fail(f"{error.format_message()} (see '{where} --help')", 2)

@@ -68,6 +68,15 @@ def test_every_command_is_in_the_readme(path):
     assert f"mloop {path}" in readme, f"README.md does not mention 'mloop {path}'"
 
 
+@pytest.mark.parametrize("path", ["", "meet", "goal task", "coordinator nudge-template"])
+def test_a_group_alone_prints_its_help(cli, path):
+    """'mloop' or 'mloop meet' with nothing after it shows what --help shows (it used to print nothing)."""
+    bare = cli(*path.split())
+    assert (bare.exit_code, bare.stderr) == (0, "")
+    assert bare.stdout == cli(*path.split(), "--help").stdout
+    assert "Usage: mloop" in bare.stdout and "Commands:" in bare.stdout
+
+
 def test_help_does_not_import_the_store_stack():
     code = (
         "import sys\n"
