@@ -105,8 +105,16 @@ class MloopGroup(TyperGroup):
     """Root group: loads each command's module only when that command runs,
     and turns every failure into one line on stderr and an exit code."""
 
+    # The word after the command's name on this command line ('report' in
+    # 'mloop coordinator report'), set by resolve_command.
+    _next_word: str | None = None
+
     def list_commands(self, ctx):
         return list(COMMANDS)
+
+    def resolve_command(self, ctx, args):
+        self._next_word = args[1] if len(args) > 1 else None
+        return super().resolve_command(ctx, args)
 
     def get_command(self, ctx, name):
         entry = COMMANDS.get(name)
@@ -115,11 +123,14 @@ class MloopGroup(TyperGroup):
         import importlib
 
         module_app = importlib.import_module(entry.module).app
-        group = typer.main.get_group(module_app)
-        if entry.group:
-            group.name = name
-            return group
-        return group.get_command(ctx, name)
+        if not entry.group:
+            return typer.main.get_group(_only(module_app, name) or module_app).get_command(ctx, name)
+        # Typer turns every command of a group into a Click command (7-11 ms a
+        # group): when the line names one of them, only that one is built.
+        wanted = _only(module_app, self._next_word) if self._next_word else None
+        group = typer.main.get_group(wanted or module_app)
+        group.name = name
+        return group
 
     def format_commands(self, ctx, formatter):
         with formatter.section("Commands"):
@@ -166,6 +177,22 @@ class MloopGroup(TyperGroup):
         if isinstance(result, int) and result:
             sys.exit(result)
         sys.exit(0)
+
+
+def _only(module_app: typer.Typer, name: str) -> typer.Typer | None:
+    """A copy of a command module's app holding only its command (or command
+    group) called ``name``; None when it has none by that name (an option, a
+    typo: the whole group then answers, with its help or its error)."""
+    import copy
+
+    commands = [info for info in module_app.registered_commands
+                if (info.name or info.callback.__name__.lower().replace("_", "-")) == name]
+    groups = [info for info in module_app.registered_groups if (info.name or info.typer_instance.info.name) == name]
+    if not commands and not groups:
+        return None
+    one = copy.copy(module_app)
+    one.registered_commands, one.registered_groups = commands, groups
+    return one
 
 
 app = typer.Typer(

@@ -253,6 +253,7 @@ CASES = [
     case("unknown-stage", "coordinator", "report", "--stage", "flying", code=2, match="unknown stage 'flying'"),
     case("unknown-option", "status", "--colour", "red", user=ANA, code=2, match="No such option: --colour"),
     case("unknown-command", "frobnicate", code=2, match="No such command 'frobnicate'"),
+    case("unknown-subcommand", "coordinator", "repotr", code=2, match="No such command 'repotr'. Did you mean 'report'?"),
     case("missing-argument", "participant", "show", code=2, match="Missing argument"),
     case("missing-option", "match", "create", "--mentor", BO, code=2, match="Missing option '--mentee'"),
     case("loop-id-not-a-number", "meet", "schedule", "one", "--at", "+1d", user=ANA, code=2,
