@@ -9,9 +9,6 @@ completed, cancelled).
 
 from __future__ import annotations
 
-BAR_WIDTH = 30
-
-
 def activity_report_command(ctx, since: str | None, fmt: str) -> None:
     from mloop.commands._common import program_session
     from mloop.errors import UsageError
@@ -30,17 +27,11 @@ def activity_report_command(ctx, since: str | None, fmt: str) -> None:
     emit(fmt, document, rows=rows, human=lambda out: _draw(out, document, app_ctx))
 
 
-def _bar(count: int, widest: int):
-    from rich.text import Text
-
-    return Text.assemble(("█" * round(BAR_WIDTH * count / widest) if count and widest else "", "cyan"))
-
-
 def _draw(out, doc: dict, app_ctx) -> None:
     from mloop.commands._common import local
     from rich.markup import escape
 
-    from mloop.commands.coordinator import _table
+    from mloop.commands.coordinator import _bar, _table
     from mloop.output import add_plain_row
 
     out.print(f"[bold]{escape(doc['program'])}[/bold] — activity from {local(app_ctx, doc['since'])} to {local(app_ctx, doc['as_of'])}")

@@ -82,6 +82,16 @@ def _table(title: str, *columns: tuple[str, str]):
     return table
 
 
+BAR_WIDTH = 30
+
+
+def _bar(count: int, widest: int):
+    """A count's bar in a report table: BAR_WIDTH blocks for the widest count, in cyan."""
+    from rich.text import Text
+
+    return Text.assemble(("█" * round(BAR_WIDTH * count / widest) if count and widest else "", "cyan"))
+
+
 def _more(out, doc: dict, key: str, one: str, many: str) -> None:
     """Says how many rows a capped table left out, and how to see them all."""
     total = doc.get(f"{key}_total", len(doc[key]))
@@ -119,10 +129,10 @@ def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool
     focused = stalled or at_risk
     if not focused:
         funnel = _table("Milestone funnel", ("Stage", "left"), ("People", "right"), ("", "left"))
-        widest = max(doc["stages"].values()) or 1
+        widest = max(doc["stages"].values())
         for name, count in doc["stages"].items():
-            bar = Text.assemble(("█" * round(30 * count / widest) if count else "", "cyan"))
-            add_plain_row(funnel, STAGE_LABELS[name], str(count), bar, style="bold" if name == stage else None)
+            add_plain_row(funnel, STAGE_LABELS[name], str(count), _bar(count, widest),
+                          style="bold" if name == stage else None)
         out.print(funnel)
     if not at_risk or stalled:
         # The Nudged column only when someone listed was nudged: a narrow terminal keeps its room.
