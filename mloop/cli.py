@@ -299,7 +299,9 @@ def run() -> NoReturn:
         code = leaving.code
     else:
         code = 0
-    if not isinstance(code, (int, type(None))) or _threads_running() > 1:
+    import threading
+
+    if not isinstance(code, (int, type(None))) or threading.active_count() > 1:
         sys.exit(code)
     import atexit
 
@@ -311,9 +313,3 @@ def run() -> NoReturn:
         except (OSError, ValueError):  # the reader has gone away (or the stream was closed)
             code = code or 1
     os._exit(code or 0)
-
-
-def _threads_running() -> int:
-    """Live threads, without importing threading when nothing has."""
-    threading = sys.modules.get("threading")
-    return threading.active_count() if threading else 1

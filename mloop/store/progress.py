@@ -7,10 +7,11 @@ per loop member with feedback — and only counts facts dated at or before
 
 Times stay as the driver returns them ("raw": SQLite's fixed-width naive UTC
 text; on PostgreSQL naive UTC datetimes, read in binary by ``_binary_rows``).
-Raw times order exactly as the times do, and the rules only ever compare times, so ``standings`` runs the rules on
-them as they are; ``FactReader.time`` turns one into an aware UTC datetime
-where a caller needs the time itself (a report parses the stage start of the
-people it lists, not the half-million facts behind every stage).
+Raw times order exactly as the times do, and the rules only ever compare
+times, so ``standings`` runs the rules on them as they are;
+``FactReader.time`` turns one into an aware UTC datetime where a caller needs
+the time itself (a report parses the stage start of the people it lists, not
+the half-million facts behind every stage).
 """
 
 from __future__ import annotations
