@@ -19,7 +19,6 @@ FORMATS = ("svg", "html")
 # English month names, not strftime's %B: the certificate must not depend on the locale.
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December")
-EXPECTED_STAGES = ("levelling_up", "completed")
 
 
 @dataclass(frozen=True)
@@ -96,25 +95,6 @@ def linkedin_fields(facts: CertificateFacts, tz: tzinfo) -> dict[str, str]:
         "Issue date": issue_date(facts, tz),
         "Credential ID": facts.credential_id,
     }
-
-
-def still_needed(*, stage: str, held_meetings: int, momentum_meetings: int, meeting_booked: bool,
-                 feedback_on_held_meeting: bool, shared_goal: bool, good_loop_feedback: bool,
-                 loop_id: int) -> list[str]:
-    """What a member still lacks to reach Levelling Up (DESIGN §3), in the order they come."""
-    needs = []
-    if not meeting_booked:
-        needs.append(f"a first meeting ('mloop meet schedule {loop_id} --at WHEN')")
-    if held_meetings < momentum_meetings:
-        more = momentum_meetings - held_meetings
-        needs.append(f"{more} more held meeting{'s' if more != 1 else ''} ({held_meetings} of {momentum_meetings})")
-    if not feedback_on_held_meeting and stage in ("matched", "first_meeting"):
-        needs.append("your feedback on a held meeting")
-    if not shared_goal:
-        needs.append("a shared goal")
-    if not good_loop_feedback:
-        needs.append(f"your loop feedback rated 4 or 5 ('mloop feedback give {loop_id} --rating 5')")
-    return needs
 
 
 # --- rendering ------------------------------------------------------------------

@@ -1,18 +1,25 @@
-"""Milestone and stall rules (DESIGN §3).
+"""Milestone, stall and risk rules: each rule of the product written once.
 
 Pure: plain facts in, ``now`` passed in, no I/O and no clock.  A stage is never
 stored; it is derived from the facts that exist as of ``now``, so the same
 function answers "where is everyone today" and "where was everyone on 1 March".
-Facts whose time is after ``now`` are ignored here even if the caller already
-filtered them, so these functions are safe to call with a whole history.
+
+The store gathers one ``MembershipFacts`` per member of a loop (the aggregates
+this module defines) and asks ``progress``; status next steps, the
+certificate's refusal, nudges, the participant card and the coordinator
+report all ask the functions here.  Where SQL pre-filters for speed it takes
+its values from here (``positive_ratings``, ``held_from`` in SQL form) and a
+test holds it equal to these functions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
+
+# --- vocabularies ------------------------------------------------------------------
 
 GETTING_STARTED = "getting_started"
 MATCHED = "matched"
@@ -39,49 +46,126 @@ STAGE_LABELS: dict[str, str] = {
     COMPLETED: "Completed",
 }
 
+# Someone whose latest loop ended completed and who has no active loop: outside
+# the funnel (not a stage), counted beside it.
+ALUMNI = "alumni"
+# Labels of every standing a person can have: the stages, and alumni.
+LABELS: dict[str, str] = {**STAGE_LABELS, ALUMNI: "Alumni"}
+
+MENTOR, MENTEE, COORDINATOR = "mentor", "mentee", "coordinator"
+MEMBER_ROLES: tuple[str, ...] = (MENTOR, MENTEE)  # the roles a person holds in a loop
+PARTICIPANT_ROLES: tuple[str, ...] = (MENTOR, MENTEE, COORDINATOR)
+
+# How a loop ends.
+OUTCOME_COMPLETED, OUTCOME_CANCELLED = "completed", "cancelled"
+OUTCOMES: tuple[str, ...] = (OUTCOME_COMPLETED, OUTCOME_CANCELLED)
+
+SCHEDULED, HELD, CANCELLED = "scheduled", "held", "cancelled"
+MEETING_STATUSES: tuple[str, ...] = (SCHEDULED, HELD, CANCELLED)
+
+TERMS: tuple[str, ...] = ("short", "long")  # a goal's term
+
+GOOD_FIT, UNSURE_FIT, POOR_FIT = "good", "unsure", "poor"
+FITS: tuple[str, ...] = (GOOD_FIT, UNSURE_FIT, POOR_FIT)  # how a member says the pairing fits them
+
+# --- thresholds ----------------------------------------------------------------------
+
 DEFAULT_STALL_DAYS = 21
 DEFAULT_MOMENTUM_MEETINGS = 3
 
+RATINGS: tuple[int, ...] = (1, 2, 3, 4, 5)
+POSITIVE_FROM = 4  # a rating of 4 or 5 is positive
+NEGATIVE_UP_TO = 2  # a rating of 1 or 2 is negative; 3 is neutral
+
+# Check-ins fall due 30 days after the match and every 60 days after (as
+# Mentorloop's periodic survey does); loop feedback from a week before one answers it.
+CHECKIN_FIRST = timedelta(days=30)
+CHECKIN_EVERY = timedelta(days=60)
+CHECKIN_EARLY = timedelta(days=7)
+
+# --- facts -----------------------------------------------------------------------------
+
+
+def sentiment(rating: int) -> str:
+    """positive, neutral or negative."""
+    if rating >= POSITIVE_FROM:
+        return "positive"
+    if rating <= NEGATIVE_UP_TO:
+        return "negative"
+    return "neutral"
+
+
+def is_positive(rating: int | None) -> bool:
+    return rating is not None and sentiment(rating) == "positive"
+
+
+def is_negative(rating: int | None) -> bool:
+    return rating is not None and sentiment(rating) == "negative"
+
+
+def positive_ratings() -> tuple[int, ...]:
+    """The ratings that count as positive, for SQL that filters by them."""
+    return tuple(r for r in RATINGS if is_positive(r))
+
+
+def rating_words(ratings: Iterable[int]) -> str:
+    """(4, 5) -> '4 or 5'; (5,) -> '5'."""
+    ratings = [str(r) for r in ratings]
+    return ratings[0] if len(ratings) == 1 else f"{', '.join(ratings[:-1])} or {ratings[-1]}"
+
+
+def held_from(start: datetime, created_at: datetime) -> datetime:
+    """A held meeting counts from its start, never before it was booked.
+
+    The store's SQL writes this as GREATEST(start, created_at) (``held_from``
+    in mloop/store/meetings.py); a test holds the two equal."""
+    return max(start, created_at)
+
+
+def is_booking(status: str) -> bool:
+    """A meeting counts as booked (from its created_at) unless it was cancelled."""
+    return status != CANCELLED
+
+
+def days_between(since: datetime, now: datetime) -> int:
+    """Whole days elapsed from ``since`` to ``now`` (never negative)."""
+    return max(0, (now - since) // timedelta(days=1))
+
 
 class GoalFact(NamedTuple):
-    """A goal of the loop (a tuple: the report builds one per shared goal)."""
+    """A goal of the loop, as of now: when it was shared and completed (None: not yet).
+
+    The rules read a goal as the pair (shared_at, completed_at): any 2-tuple will do."""
 
     shared_at: datetime | None
     completed_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class LoopFacts:
-    """What the loop as a whole has done (the same for both members).
+class MembershipFacts(NamedTuple):
+    """What one member's stage is computed from: aggregates of the facts that
+    exist as of ``now`` (each the earliest time, or None when there is none).
 
-    ``held_meeting_times`` are the moments held meetings count from:
-    max(start, created_at) of each meeting whose status is held.  The store
-    may pass only the earliest ``momentum_meetings`` of them.
+    The loop's facts are the same for both members; the member's own are
+    theirs alone (the partner's feedback never moves them).
     """
 
-    loop_id: int
     matched_at: datetime
-    ended_at: datetime | None = None
-    booking_times: tuple[datetime, ...] = ()  # created_at of non-cancelled meetings
-    held_meeting_times: tuple[datetime, ...] = ()
-    goals: tuple[GoalFact, ...] = ()
-
-
-@dataclass(frozen=True)
-class MemberFacts:
-    """What one member of a loop has done themselves."""
-
-    held_meeting_feedback_times: tuple[datetime, ...] = ()  # feedback on a held meeting
-    positive_loop_feedback_times: tuple[datetime, ...] = ()  # loop feedback, rating >= 4
-    journey_share_times: tuple[datetime, ...] = ()
+    first_booking: datetime | None = None  # created_at of the loop's first meeting not cancelled
+    first_held: datetime | None = None  # ``held_from`` of the loop's first held meeting
+    kth_held: datetime | None = None  # ``held_from`` of its momentum_meetings-th held meeting
+    first_shared_goal: datetime | None = None  # shared_at of the loop's first shared goal
+    first_meeting_feedback: datetime | None = None  # the member's first feedback on a held meeting
+    first_positive_loop_feedback: datetime | None = None  # the member's first positive loop feedback (no meeting)
+    first_journey_share: datetime | None = None  # the member's journey share
+    goals: Iterable[GoalFact] = ()  # the loop's shared goals: read only from Levelling Up on
 
 
 class Progress(NamedTuple):
-    """Where one membership stands: its stage, since when, and when each stage was reached.
+    """Where one person stands: their stage, since when, and when each stage was reached.
 
-    ``reached`` holds the times only, in stage order from Getting Started
-    (someone unmatched) or from Matched (a member of a loop): the report
-    derives a hundred thousand of these and never reads the history.
+    ``reached`` holds the times only, in stage order from Matched for a member
+    of a loop; someone without a loop (Getting Started, or an alumnus) has
+    the one time they got there.
     """
 
     stage: str
@@ -91,34 +175,18 @@ class Progress(NamedTuple):
     @property
     def history(self) -> tuple[tuple[str, datetime], ...]:
         """Every stage reached, in order, with the time it was reached."""
-        first = 0 if self.stage == GETTING_STARTED else 1
-        return tuple(zip(STAGES[first:], self.reached))
+        if self.stage in (GETTING_STARTED, ALUMNI):
+            return ((self.stage, self.stage_since),)
+        return tuple(zip(STAGES[1:], self.reached))
 
     def days_in_stage(self, now: datetime) -> int:
         return days_between(self.stage_since, now)
 
 
-def days_between(since: datetime, now: datetime) -> int:
-    """Whole days elapsed from ``since`` to ``now`` (never negative)."""
-    return max(0, (now - since) // timedelta(days=1))
+# --- stages ----------------------------------------------------------------------------
 
 
-def _earliest(times, now: datetime) -> datetime | None:
-    known = [t for t in times if t <= now]
-    return min(known) if known else None
-
-
-def _kth(times, k: int, now: datetime) -> datetime | None:
-    known = sorted(t for t in times if t <= now)
-    return known[k - 1] if k >= 1 and len(known) >= k else None
-
-
-def is_active(loop: LoopFacts, now: datetime) -> bool:
-    """A match is a fact from matched_at until ended_at."""
-    return loop.matched_at <= now and (loop.ended_at is None or loop.ended_at > now)
-
-
-def goals_all_done_at(goals, not_before: datetime, now: datetime) -> datetime | None:
+def goals_all_done_at(goals: Iterable[GoalFact], not_before: datetime, now: datetime) -> datetime | None:
     """Earliest t in [not_before, now] at which the loop has at least one shared
     goal and every goal shared by t was completed by t.
 
@@ -130,13 +198,11 @@ def goals_all_done_at(goals, not_before: datetime, now: datetime) -> datetime | 
     first_shared = None
     first_open = None
     intervals = []
-    for goal in goals:
-        shared_at = goal.shared_at
+    for shared_at, completed_at in goals:
         if shared_at is None or shared_at > now:
             continue
         if first_shared is None or shared_at < first_shared:
             first_shared = shared_at
-        completed_at = goal.completed_at
         if completed_at is None or completed_at > now:
             if first_open is None or shared_at < first_open:
                 first_open = shared_at
@@ -157,55 +223,28 @@ def goals_all_done_at(goals, not_before: datetime, now: datetime) -> datetime | 
     return t
 
 
-def membership_progress(
-    loop: LoopFacts,
-    member: MemberFacts,
-    now: datetime,
-    momentum_meetings: int = DEFAULT_MOMENTUM_MEETINGS,
-) -> Progress | None:
-    """Stage of one member in one loop as of ``now``; None if the loop is not active."""
-    if not is_active(loop, now):
-        return None
-    return progress_from_aggregates(
-        now,
-        matched_at=loop.matched_at,
-        first_booking=_earliest(loop.booking_times, now),
-        first_held=_earliest(loop.held_meeting_times, now),
-        kth_held=_kth(loop.held_meeting_times, momentum_meetings, now),
-        first_shared_goal=_earliest([g.shared_at for g in loop.goals if g.shared_at is not None], now),
-        first_held_meeting_feedback=_earliest(member.held_meeting_feedback_times, now),
-        first_positive_loop_feedback=_earliest(member.positive_loop_feedback_times, now),
-        first_journey_share=_earliest(member.journey_share_times, now),
-        goals=loop.goals,
-    )
+def progress(facts: MembershipFacts, now: datetime) -> Progress:
+    """One member's stage in an active loop as of ``now``.
 
+    | stage | reached at |
+    |---|---|
+    | matched | t1 = matched_at |
+    | first_meeting | t2 = max(t1, first booking) |
+    | grow_together | t3 = max(t2, first held meeting, the member's first feedback on a held meeting) |
+    | levelling_up | t4 = max(t3, k-th held meeting, first shared goal, the member's first positive loop feedback) |
+    | completed | t5 = max(t4, the earlier of the member's journey share and the moment every shared goal is done) |
 
-def progress_from_aggregates(
-    now: datetime,
-    *,
-    matched_at: datetime,
-    first_booking: datetime | None,
-    first_held: datetime | None,
-    kth_held: datetime | None,
-    first_shared_goal: datetime | None,
-    first_held_meeting_feedback: datetime | None,
-    first_positive_loop_feedback: datetime | None,
-    first_journey_share: datetime | None,
-    goals=(),
-) -> Progress:
-    """The stages of DESIGN §3 from one membership's aggregates as of ``now``.
-
-    Each argument is the earliest (or, for ``kth_held``, the k-th) time of a
-    fact that exists as of ``now``, or None; ``goals`` are the loop's goals,
-    only read once Levelling Up is reached.  This is the form the store's
-    per-loop SQL aggregates arrive in.
+    A stage whose inputs do not all exist is not reached; the member's stage is
+    the highest reached.
     """
+    (matched_at, first_booking, first_held, kth_held, first_shared_goal, first_meeting_feedback,
+     first_positive_loop_feedback, first_journey_share, goals) = facts
     if first_booking is None:
         return Progress(MATCHED, matched_at, (matched_at,))
     t2 = max(matched_at, first_booking)
-    if first_held is None or first_held_meeting_feedback is None:
+    if first_held is None or first_meeting_feedback is None:
         return Progress(FIRST_MEETING, t2, (matched_at, t2))
-    t3 = max(t2, first_held, first_held_meeting_feedback)
+    t3 = max(t2, first_held, first_meeting_feedback)
     if kth_held is None or first_shared_goal is None or first_positive_loop_feedback is None:
         return Progress(GROW_TOGETHER, t3, (matched_at, t2, t3))
     t4 = max(t3, kth_held, first_shared_goal, first_positive_loop_feedback)
@@ -218,11 +257,51 @@ def progress_from_aggregates(
     return Progress(COMPLETED, t5, (matched_at, t2, t3, t4, t5))
 
 
-def unmatched_progress(joined_at: datetime, now: datetime) -> Progress | None:
-    """A mentor or mentee with no active loop is getting started since joining."""
+def is_active(matched_at: datetime, ended_at: datetime | None, now: datetime) -> bool:
+    """A loop is active from matched_at until ended_at."""
+    return matched_at <= now and (ended_at is None or ended_at > now)
+
+
+class EndedLoop(NamedTuple):
+    ended_at: datetime
+    outcome: str  # completed | cancelled
+
+
+def latest_ended(ended: Iterable[EndedLoop], now: datetime) -> EndedLoop | None:
+    """A person's latest loop ended by ``now``; of two ending at once, the completed one."""
+    latest = None
+    for loop in ended:
+        if loop.ended_at > now:
+            continue
+        if latest is None or (loop.ended_at, loop.outcome == OUTCOME_COMPLETED) > (
+                latest.ended_at, latest.outcome == OUTCOME_COMPLETED):
+            latest = loop
+    return latest
+
+
+def progress_without_loop(joined_at: datetime, last_ended: EndedLoop | None, now: datetime) -> Progress | None:
+    """Where a mentor or mentee with no active loop stands as of ``now``; None before they joined.
+
+    Never matched: Getting Started since joining.  Their latest loop ended
+    cancelled: Getting Started again, since it ended (they need a new match).
+    It ended completed: an alumnus, outside the funnel.
+    """
     if joined_at > now:
         return None
-    return Progress(GETTING_STARTED, joined_at, (joined_at,))
+    if last_ended is None:
+        return Progress(GETTING_STARTED, joined_at, (joined_at,))
+    since = max(joined_at, last_ended.ended_at)
+    if last_ended.outcome == OUTCOME_COMPLETED:
+        return Progress(ALUMNI, since, (since,))
+    return Progress(GETTING_STARTED, since, (since,))
+
+
+def in_funnel(stage: str) -> bool:
+    """Alumni stand outside the funnel: they are counted beside the stages."""
+    return stage != ALUMNI
+
+
+# --- stall -------------------------------------------------------------------------------
 
 
 def stall_days_by_stage(stall_days: int = DEFAULT_STALL_DAYS, overrides: Mapping[str, int] | None = None) -> dict[str, int]:
@@ -232,167 +311,61 @@ def stall_days_by_stage(stall_days: int = DEFAULT_STALL_DAYS, overrides: Mapping
     return {stage: own.get(stage, stall_days) for stage in STAGES if stage != COMPLETED}
 
 
+def stall_cutoffs(now: datetime, stall_days: int = DEFAULT_STALL_DAYS,
+                  by_stage: Mapping[str, int] | None = None) -> dict[str, datetime]:
+    """Per stage that can stall: someone who reached it before this moment is
+    stalled at ``now`` (strictly more than the stage's threshold × 24 h in it).
+    The threshold is ``by_stage[stage]`` where given, else ``stall_days``;
+    Completed and alumni never stall, so have none."""
+    own = by_stage or {}
+    return {stage: now - timedelta(days=own.get(stage, stall_days)) for stage in STAGES if stage != COMPLETED}
+
+
 def is_stalled(
     progress: Progress, now: datetime, stall_days: int = DEFAULT_STALL_DAYS,
-    by_stage: Mapping[str, int] | None = None,
+    by_stage: Mapping[str, int] | None = None, *, cutoffs: Mapping[str, datetime] | None = None,
 ) -> bool:
-    """Strictly more than the stage's threshold × 24 h in a stage that is not
-    the last; the threshold is ``by_stage[stage]`` where given, else ``stall_days``."""
-    if progress.stage == COMPLETED:
-        return False
-    days = by_stage.get(progress.stage, stall_days) if by_stage else stall_days
-    return now - progress.stage_since > timedelta(days=days)
+    """Whether ``progress`` is stalled at ``now`` (see ``stall_cutoffs``; a report
+    judging many people passes the cutoffs it computed once)."""
+    if cutoffs is None:
+        cutoffs = stall_cutoffs(now, stall_days, by_stage)
+    cutoff = cutoffs.get(progress.stage)
+    return cutoff is not None and progress.stage_since < cutoff
 
 
-def sentiment(rating: int) -> str:
-    if rating >= 4:
-        return "positive"
-    if rating == 3:
-        return "neutral"
-    return "negative"
+# --- at risk -----------------------------------------------------------------------------
+
+NEGATIVE_RATING = "negative_rating"  # why a loop is at risk: its latest member feedback is negative
+POOR_PAIRING_FIT = "poor_fit"  # or a member's latest word on the pairing is that it fits poorly
 
 
-def is_negative(rating: int | None) -> bool:
-    return rating is not None and sentiment(rating) == "negative"
+def risk_reasons(latest_member_rating: int | None, latest_fit: str | None = None) -> tuple[str, ...]:
+    """Why an active loop is at risk (empty: it is not).
 
-
-def is_at_risk(latest_member_rating: int | None) -> bool:
-    """A loop is at risk when the latest feedback by one of its members is negative.
-
-    Takes the rating of the loop's latest feedback by either member (None when
-    neither gave any): a later positive rating clears an earlier complaint.
+    ``latest_member_rating`` is the rating of the loop's latest feedback by
+    either member (a later good rating clears an earlier complaint);
+    ``latest_fit`` the loop's latest pairing fit.
     """
-    return is_negative(latest_member_rating)
+    reasons = []
+    if is_negative(latest_member_rating):
+        reasons.append(NEGATIVE_RATING)
+    if latest_fit == POOR_FIT:
+        reasons.append(POOR_PAIRING_FIT)
+    return tuple(reasons)
 
 
-# Next steps per stage and role: what the participant should do to move on.
-NEXT_STEPS: dict[str, dict[str, tuple[str, ...]]] = {
-    GETTING_STARTED: {
-        "mentor": (
-            "Complete your profile: the skills you offer and your capacity",
-            "Wait for a match, or ask your coordinator for one",
-        ),
-        "mentee": (
-            "Complete your profile: the skills you are looking for",
-            "Ask your coordinator for a match",
-        ),
-    },
-    MATCHED: {
-        "mentor": (
-            "Introduce yourself to your mentee",
-            "Offer a few times for your first meeting",
-        ),
-        "mentee": (
-            "Agree with your mentor who takes notes and who sets agendas",
-            "Book your first meeting: mloop meet schedule LOOP --at WHEN",
-        ),
-    },
-    FIRST_MEETING: {
-        "mentor": (
-            "Hold the first meeting and mark it done: mloop meet done MEETING",
-            "Give feedback on the meeting: mloop feedback give LOOP --meeting MEETING --rating N",
-        ),
-        "mentee": (
-            "Prepare an agenda for your first meeting",
-            "After it, give feedback: mloop feedback give LOOP --meeting MEETING --rating N",
-        ),
-    },
-    GROW_TOGETHER: {
-        "mentor": (
-            "Keep meeting regularly: book the next meeting",
-            "Help your mentee set and share a goal",
-            "Give feedback on the loop: mloop feedback give LOOP --rating N",
-        ),
-        "mentee": (
-            "Set a goal and share it: mloop goal add LOOP TITLE, then mloop goal share GOAL",
-            "Keep meeting regularly: book the next meeting",
-            "Give feedback on the loop: mloop feedback give LOOP --rating N",
-        ),
-    },
-    LEVELLING_UP: {
-        "mentor": (
-            "Review progress on the shared goals with your mentee",
-            "Share your journey when you are ready: mloop share LOOP",
-        ),
-        "mentee": (
-            "Complete your shared goals: mloop goal done GOAL",
-            "Share your journey: mloop share LOOP",
-        ),
-    },
-    COMPLETED: {
-        "mentor": ("Celebrate! Consider ending the loop or setting a new goal",),
-        "mentee": ("Celebrate! Consider ending the loop or setting a new goal",),
-    },
-}
+def is_at_risk(latest_member_rating: int | None, latest_fit: str | None = None) -> bool:
+    return bool(risk_reasons(latest_member_rating, latest_fit))
 
 
-@dataclass(frozen=True)
-class LoopState:
-    """What a member's next steps count live: the loop's meetings, shared goals,
-    agreement, the member's pairing fit and the check-in they owe."""
-
-    held_meetings: int = 0
-    momentum_meetings: int = 3
-    shared_goals: int = 0
-    goals_done: int = 0
-    has_agreement: bool = False
-    has_fit: bool = False
-    checkin_due: datetime | None = None
-
-
-# Live lines per stage, shown before the stage's steps; each names what it counts.
-LIVE_STEPS: dict[str, tuple[tuple[str, str], ...]] = {
-    MATCHED: (("no_agreement", "Settle your mentoring agreement: mloop agreement set LOOP --notes-by mentee "
-                               "--agenda-by mentee --cadence 2w"),),
-    FIRST_MEETING: (("no_fit", "Say how the pairing fits you: mloop feedback give LOOP --fit good|unsure|poor"),),
-    GROW_TOGETHER: (("meetings", "Keep meeting: {held} of {momentum} meetings held"),
-                    ("no_fit", "Say how the pairing fits you: mloop feedback give LOOP --fit good|unsure|poor")),
-    LEVELLING_UP: (("goals", "{done} of {shared} shared goals done"),
-                   ("no_fit", "Say how the pairing fits you: mloop feedback give LOOP --fit good|unsure|poor")),
-}
-CHECKIN_STEP = "A check-in is due: rate the loop with mloop feedback give LOOP --rating N"
-
-
-def next_steps(stage: str, role: str, state: LoopState | None = None, loop_id: int | None = None) -> tuple[str, ...]:
-    """The stage's steps for the role; with the loop's ``state``, live lines first
-    (the Matched stage asks for the agreement until it exists, Grow Together
-    counts meetings, Levelling Up counts shared goals, a due check-in asks for
-    loop feedback), with LOOP filled in when ``loop_id`` is given."""
-    steps = NEXT_STEPS.get(stage, {}).get(role, ())
-    if state is None:
-        return steps
-    live: list[str] = []
-    if state.checkin_due is not None:
-        live.append(CHECKIN_STEP)
-    for kind, text in LIVE_STEPS.get(stage, ()):
-        if kind == "no_agreement" and not state.has_agreement:
-            live.append(text)
-        elif kind == "no_fit" and not state.has_fit and state.held_meetings > 0:  # a fit comes after a held meeting
-            live.append(text)
-        elif kind == "meetings":
-            live.append(text.format(held=min(state.held_meetings, state.momentum_meetings),
-                                    momentum=state.momentum_meetings))
-        elif kind == "goals":
-            live.append(text.format(done=state.goals_done, shared=state.shared_goals))
-    if state.has_agreement:  # the agreement settles who takes notes and sets agendas
-        steps = tuple(s for s in steps if "takes notes" not in s)
-    lines = (*live, *steps)
-    if loop_id is not None:
-        lines = tuple(line.replace("LOOP", str(loop_id)) for line in lines)
-    return lines
-
-
-CHECKIN_FIRST = timedelta(days=30)
-CHECKIN_EVERY = timedelta(days=60)
-CHECKIN_EARLY = timedelta(days=7)
+# --- check-ins ---------------------------------------------------------------------------
 
 
 def checkin_due(matched_at: datetime, last_loop_feedback: datetime | None, now: datetime) -> datetime | None:
     """When the check-in a member owes fell due, or None when none is owed.
 
-    Check-ins fall due 30 days after the match and every 60 days after (as
-    Mentorloop's periodic survey does); the latest one that has fallen due is
-    answered by loop feedback (no meeting) from a week before it on.
+    The latest check-in that has fallen due is answered by the member's loop
+    feedback (no meeting) from ``CHECKIN_EARLY`` before it on.
     """
     first = matched_at + CHECKIN_FIRST
     if now < first:
@@ -401,6 +374,220 @@ def checkin_due(matched_at: datetime, last_loop_feedback: datetime | None, now: 
     if last_loop_feedback is not None and last_loop_feedback >= due - CHECKIN_EARLY:
         return None
     return due
+
+
+# --- what is still missing -----------------------------------------------------------------
+
+# What a member may still lack before a stage (``missing``).
+NEEDS_BOOKING = "booking"  # a meeting booked
+NEEDS_HELD_MEETING = "held_meeting"  # a meeting held
+NEEDS_MEETING_FEEDBACK = "meeting_feedback"  # the member's feedback on a held meeting
+NEEDS_MORE_MEETINGS = "more_meetings"  # momentum_meetings held meetings
+NEEDS_SHARED_GOAL = "shared_goal"  # a shared goal
+NEEDS_POSITIVE_FEEDBACK = "positive_loop_feedback"  # the member's positive loop feedback
+NEEDS_FINISH = "finish"  # every shared goal done, or the member's journey shared
+
+
+class Missing(NamedTuple):
+    need: str
+    count: int = 1  # how many more (held meetings)
+
+
+def missing(facts: MembershipFacts, held_meetings: int, now: datetime, *,
+            momentum_meetings: int = DEFAULT_MOMENTUM_MEETINGS, through: str | None = None) -> tuple[Missing, ...]:
+    """What the member still lacks for the stages after theirs, up to ``through``
+    (default: the next stage), in the order the stages ask for them.
+
+    ``held_meetings`` is the loop's count of held meetings as of now.
+    """
+    current = progress(facts, now).stage
+    start = STAGES.index(current) + 1
+    end = STAGES.index(through) + 1 if through is not None else start + 1
+    wanted = STAGES[start:end]
+    needs: list[Missing] = []
+    for stage in wanted:
+        if stage == FIRST_MEETING and facts.first_booking is None:
+            needs.append(Missing(NEEDS_BOOKING))
+        elif stage == GROW_TOGETHER:
+            if facts.first_held is None and LEVELLING_UP not in wanted:
+                needs.append(Missing(NEEDS_HELD_MEETING))
+            if facts.first_meeting_feedback is None:
+                needs.append(Missing(NEEDS_MEETING_FEEDBACK))
+        elif stage == LEVELLING_UP:
+            if facts.kth_held is None:
+                needs.append(Missing(NEEDS_MORE_MEETINGS, max(1, momentum_meetings - held_meetings)))
+            if facts.first_shared_goal is None:
+                needs.append(Missing(NEEDS_SHARED_GOAL))
+            if facts.first_positive_loop_feedback is None:
+                needs.append(Missing(NEEDS_POSITIVE_FEEDBACK))
+        elif stage == COMPLETED:
+            needs.append(Missing(NEEDS_FINISH))
+    return tuple(needs)
+
+
+def describe_missing(item: Missing, *, loop_id: int, held_meetings: int,
+                     momentum_meetings: int = DEFAULT_MOMENTUM_MEETINGS) -> str:
+    """One missing fact in words, with the command that supplies it."""
+    if item.need == NEEDS_BOOKING:
+        return f"a first meeting ('mloop meet schedule {loop_id} --at \"next tue 14:00\"')"
+    if item.need == NEEDS_HELD_MEETING:
+        return f"a held meeting ('mloop meet log {loop_id} --at \"yesterday 14:00\"' for one already held)"
+    if item.need == NEEDS_MORE_MEETINGS:
+        plural = "s" if item.count != 1 else ""
+        return f"{item.count} more held meeting{plural} ({held_meetings} of {momentum_meetings})"
+    if item.need == NEEDS_MEETING_FEEDBACK:
+        return "your feedback on a held meeting"
+    if item.need == NEEDS_SHARED_GOAL:
+        return "a shared goal"
+    if item.need == NEEDS_POSITIVE_FEEDBACK:
+        return (f"your loop feedback rated {rating_words(positive_ratings())} "
+                f"('mloop feedback give {loop_id} --rating {max(RATINGS)}')")
+    return f"every shared goal done, or your journey shared ('mloop share {loop_id}')"
+
+
+# --- next steps ----------------------------------------------------------------------------
+
+# Without a loop, per role: what to do to get one.
+WAITING_STEPS: dict[str, dict[str, tuple[str, ...]]] = {
+    GETTING_STARTED: {
+        MENTOR: (
+            "Complete your profile: the skills you offer and your capacity",
+            "Wait for a match, or ask your coordinator for one",
+        ),
+        MENTEE: (
+            "Complete your profile: the skills you are looking for",
+            "Ask your coordinator for a match",
+        ),
+    },
+    ALUMNI: {
+        MENTOR: ("Your loop is complete: ask your coordinator if you would like to mentor again",),
+        MENTEE: ("Your loop is complete: ask your coordinator if you would like a new match",),
+    },
+}
+
+EXAMPLE_WHEN = '"next tue 14:00"'  # a WHEN that parses on any day, for commands shown as steps
+EXAMPLE_RATING = 4
+
+
+@dataclass(frozen=True)
+class StepFacts:
+    """What a member's next steps name, gathered by the store for one loop as of now."""
+
+    loop_id: int
+    role: str  # mentor | mentee
+    partner: str  # the partner's name
+    held_meetings: int = 0
+    booked_ahead: tuple[int, datetime] | None = None  # the next booked meeting: (id, start)
+    booked_past: int | None = None  # a booked meeting whose start has passed, not marked done
+    unrated_meeting: int | None = None  # a held meeting the member has not given feedback on
+    private_goal: int | None = None  # a goal of the member's not shared yet
+    open_goals: tuple[int, ...] = ()  # shared goals not done yet
+    shared_goals: int = 0
+    goals_done: int = 0
+    has_agreement: bool = False
+    has_fit: bool = False
+    checkin_due: datetime | None = None
+
+
+def _utc(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def next_steps(facts: MembershipFacts, steps: StepFacts, now: datetime, *,
+               momentum_meetings: int = DEFAULT_MOMENTUM_MEETINGS) -> tuple[str, ...]:
+    """The member's next steps in an active loop: what the rules say is still
+    missing for the next stage, each with the command and the real ids that
+    supply it; each command at most once."""
+    stage = progress(facts, now).stage
+    loop, role, partner = steps.loop_id, steps.role, steps.partner
+    held, k = steps.held_meetings, momentum_meetings
+    lines: list[str] = []
+    commands: set[str] = set()
+
+    def add(text: str, command: str | None = None) -> None:
+        if command is not None:
+            if command in commands:
+                return
+            commands.add(command)
+            text = f"{text}: {command}"
+        if text not in lines:
+            lines.append(text)
+
+    def rate_loop(text: str) -> None:
+        add(text, f"mloop feedback give {loop} --rating {EXAMPLE_RATING}")
+
+    def meeting_steps(*, first: bool) -> None:
+        """Hold the next meeting: mark a past one done, name the booked one, or book one."""
+        which = "first" if first else "next"
+        if steps.booked_past is not None:
+            add(f"Mark meeting {steps.booked_past} done once it has taken place",
+                f"mloop meet done {steps.booked_past}")
+        elif steps.booked_ahead is not None:
+            meeting_id, start = steps.booked_ahead
+            if role == MENTEE:
+                add(f"Prepare an agenda for meeting {meeting_id} with {partner} on {_utc(start)}")
+            else:
+                add(f"Hold meeting {meeting_id} with {partner} on {_utc(start)}, then mark it done",
+                    f"mloop meet done {meeting_id}")
+        elif role == MENTOR and first:
+            add(f"Introduce yourself to {partner} and offer a few times for your first meeting")
+        else:
+            add(f"Book your {which} meeting with {partner}", f"mloop meet schedule {loop} --at {EXAMPLE_WHEN}")
+
+    if steps.checkin_due is not None:
+        rate_loop(f"A check-in is due since {_utc(steps.checkin_due)}: rate the loop")
+    if stage == MATCHED and not steps.has_agreement:
+        add("Settle your mentoring agreement",
+            f"mloop agreement set {loop} --notes-by mentee --agenda-by mentee --cadence 2w")
+    if stage != MATCHED and stage != COMPLETED and held > 0 and not steps.has_fit:
+        add("Say how the pairing fits you", f"mloop feedback give {loop} --fit {GOOD_FIT}")
+    if stage == COMPLETED:
+        add("Celebrate! Consider ending the loop with your coordinator, or setting a new goal together")
+        return tuple(lines)
+
+    for item in missing(facts, held, now, momentum_meetings=k):
+        need = item.need
+        if need == NEEDS_BOOKING:
+            if role == MENTEE and not steps.has_agreement:
+                add(f"Agree with {partner} who takes notes and who sets agendas")
+            meeting_steps(first=True)
+        elif need == NEEDS_HELD_MEETING:
+            meeting_steps(first=True)
+        elif need == NEEDS_MEETING_FEEDBACK:
+            if steps.unrated_meeting is not None:
+                add(f"Give feedback on meeting {steps.unrated_meeting} (1 poor to 5 great)",
+                    f"mloop feedback give {loop} --meeting {steps.unrated_meeting} --rating {EXAMPLE_RATING}")
+            elif steps.booked_ahead is not None and facts.first_held is None:
+                meeting_id = steps.booked_ahead[0]
+                add(f"After meeting {meeting_id}, give feedback on it",
+                    f"mloop feedback give {loop} --meeting {meeting_id} --rating {EXAMPLE_RATING}")
+        elif need == NEEDS_MORE_MEETINGS:
+            add(f"Keep meeting: {min(held, k)} of {k} meetings held")
+            meeting_steps(first=False)
+        elif need == NEEDS_SHARED_GOAL:
+            if steps.private_goal is not None:
+                add(f"Share goal {steps.private_goal} with {partner}", f"mloop goal share {steps.private_goal}")
+            elif role == MENTOR:
+                add(f"Help {partner} set a goal and share it",
+                    f"mloop goal add {loop} \"What we work towards\"")
+            else:
+                add("Set a goal and share it with your mentor", f"mloop goal add {loop} \"What I work towards\"")
+        elif need == NEEDS_POSITIVE_FEEDBACK:
+            rate_loop(f"Rate the loop (a {rating_words(positive_ratings())} counts towards Levelling Up)")
+        elif need == NEEDS_FINISH:
+            add(f"{steps.goals_done} of {steps.shared_goals} shared goals done")
+            for goal_id in steps.open_goals[:3]:
+                if role == MENTEE:
+                    add(f"Complete goal {goal_id} once it is done", f"mloop goal done {goal_id}")
+                else:
+                    add(f"Review progress on goal {goal_id} with {partner}")
+            add("Share your journey when you are ready", f"mloop share {loop}")
+    return tuple(lines)
+
+
+def waiting_steps(stage: str, role: str) -> tuple[str, ...]:
+    """Next steps for a mentor or mentee without an active loop."""
+    return WAITING_STEPS.get(stage, {}).get(role, ())
 
 
 # --- custom milestones (program-defined, DESIGN §2) ---------------------------

@@ -12,8 +12,11 @@ The product's decisions it follows where the design leaves room:
   the k-th held meeting is the k-th by that time;
 - feedback on a meeting counts for grow_together only if the meeting is held;
 - a loop is active at now iff matched_at <= now and (no ended_at or ended_at > now);
-- a mentor or mentee who joined by now and has no active loop is getting
-  started since joined_at (coordinators are not counted; both roles count once);
+- a mentor or mentee who joined by now and has no active loop (coordinators
+  are not counted; both roles count once): never matched -> getting started
+  since joined_at; their latest loop ended by now ended cancelled -> getting
+  started since that end; it ended completed (a tie between two loops ending
+  at once goes to completed) -> an alumnus, counted apart from the stages;
 - stalled: stage != completed and now - stage_since > stall_days days;
 - at risk: the latest feedback (by created_at, then file order) by a member of
   an active loop, as of now, has a rating <= 2;
@@ -144,7 +147,7 @@ def whole_days(since, now):
 def compute(records, now):
     """The coordinator report as the design describes it, at ``now``.
 
-    Returns {"stages": {stage: count}, "stalled": {(email, loop_ref, stage,
+    Returns {"stages": {stage: count}, "alumni": N, "stalled": {(email, loop_ref, stage,
     days_in_stage)}, "at_risk": {loop_ref}, "memberships": [...]}.
     """
     stall_days = 21
@@ -174,6 +177,7 @@ def compute(records, now):
                     "mentee": record["mentee"].lower(),
                     "matched_at": parse_time(record["matched_at"]),
                     "ended_at": parse_time(record.get("ended_at")),
+                    "outcome": record.get("outcome"),
                 }
             )
         elif kind == "meeting":
@@ -236,12 +240,26 @@ def compute(records, now):
         if latest is not None and latest["rating"] <= 2:
             at_risk.add(ref)
 
+    alumni = 0
     for email in person_order:
         person = people[email]
         if not ({"mentor", "mentee"} & person["roles"]):
             continue
         if email in people_in_loops or person["joined_at"] > now:
             continue
+        latest = None
+        for loop in loops:
+            if email not in (loop["mentor"], loop["mentee"]):
+                continue
+            if loop["ended_at"] is None or loop["ended_at"] > now:
+                continue
+            if (latest is None or loop["ended_at"] > latest["ended_at"]
+                    or (loop["ended_at"] == latest["ended_at"] and loop["outcome"] == "completed")):
+                latest = loop
+        if latest is not None and latest["outcome"] == "completed":
+            alumni += 1
+            continue
+        since = person["joined_at"] if latest is None else max(person["joined_at"], latest["ended_at"])
         role = "mentor" if "mentor" in person["roles"] else "mentee"
         memberships.append(
             {
@@ -249,8 +267,8 @@ def compute(records, now):
                 "loop": None,
                 "role": role,
                 "stage": "getting_started",
-                "since": person["joined_at"],
-                "history": [("getting_started", person["joined_at"])],
+                "since": since,
+                "history": [("getting_started", since)],
             }
         )
 
@@ -262,4 +280,4 @@ def compute(records, now):
         m["stalled"] = m["stage"] != "completed" and (now - m["since"]) > timedelta(days=stall_days)
         if m["stalled"]:
             stalled.add((m["email"], m["loop"], m["stage"], m["days_in_stage"]))
-    return {"stages": stages, "stalled": stalled, "at_risk": at_risk, "memberships": memberships}
+    return {"stages": stages, "alumni": alumni, "stalled": stalled, "at_risk": at_risk, "memberships": memberships}

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mloop import certificate
+from mloop import certificate, rules
 from mloop.certificate import CertificateFacts, Milestone
 
 UTC = timezone.utc
@@ -163,15 +163,22 @@ def test_any_name_renders_to_well_formed_svg_and_html(name, program):
 
 
 def test_still_needed_names_each_missing_fact():
-    needs = certificate.still_needed(stage="matched", held_meetings=0, momentum_meetings=3, meeting_booked=False,
-                                     feedback_on_held_meeting=False, shared_goal=False, good_loop_feedback=False,
-                                     loop_id=7)
-    assert needs == ["a first meeting ('mloop meet schedule 7 --at WHEN')", "3 more held meetings (0 of 3)",
-                     "your feedback on a held meeting", "a shared goal",
-                     "your loop feedback rated 4 or 5 ('mloop feedback give 7 --rating 5')"]
-    assert certificate.still_needed(stage="grow_together", held_meetings=2, momentum_meetings=3, meeting_booked=True,
-                                    feedback_on_held_meeting=True, shared_goal=True, good_loop_feedback=True,
-                                    loop_id=7) == ["1 more held meeting (2 of 3)"]
+    """The certificate's refusal lists what the rules say is missing for Levelling Up."""
+    def still_needed(facts, held):
+        return [rules.describe_missing(item, loop_id=7, held_meetings=held, momentum_meetings=3)
+                for item in rules.missing(facts, held, NOW_RULES, momentum_meetings=3, through=rules.LEVELLING_UP)]
+
+    matched = rules.MembershipFacts(NOW_RULES - timedelta(days=5))
+    assert still_needed(matched, 0) == [
+        "a first meeting ('mloop meet schedule 7 --at \"next tue 14:00\"')", "your feedback on a held meeting",
+        "3 more held meetings (0 of 3)", "a shared goal",
+        "your loop feedback rated 4 or 5 ('mloop feedback give 7 --rating 5')"]
+    t = NOW_RULES - timedelta(days=3)
+    two_held = rules.MembershipFacts(t, t, t, None, t, t, t)
+    assert still_needed(two_held, 2) == ["1 more held meeting (2 of 3)"]
+
+
+NOW_RULES = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
 
 
 # --- the command --------------------------------------------------------------------
@@ -209,7 +216,7 @@ def test_share_is_refused_before_levelling_up_with_what_is_missing(cli, tmp_path
     line = cli.check_error(cli("share", loop, "--out", out, user=ANA, now=t(3)), code=1)
     assert line == (
         f"mloop: error: loop {loop} is at First Meeting for you and a certificate needs Levelling Up: still needed: "
-        f"2 more held meetings (1 of 3); your feedback on a held meeting; a shared goal; "
+        f"your feedback on a held meeting; 2 more held meetings (1 of 3); a shared goal; "
         f"your loop feedback rated 4 or 5 ('mloop feedback give {loop} --rating 5')"
     )
     assert cli.snapshot() == before

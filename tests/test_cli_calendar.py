@@ -117,15 +117,16 @@ def test_within_errors(cli, loop, args, message):
     cli.fails("meet", "list", *args, code=2, match=message, user=ANA)
 
 
-def test_status_shows_the_next_meeting_or_warns_that_none_is_booked(cli, loop):
+def test_status_shows_the_next_meeting_or_asks_to_book_one(cli, loop):
     entry = cli.json("status", user=ANA)["loops"][0]
     assert entry["next_meeting"] is None and entry["no_meeting_booked"] is True
     text = cli.ok("status", user=ANA).stdout
-    assert f"No meeting booked: book the next one with 'mloop meet schedule {loop} --at WHEN'" in text
+    assert f'Book your first meeting with Bo Brandt: mloop meet schedule {loop} --at "next tue 14:00"' in text
     booked = cli.json("meet", "schedule", loop, "--at", z(NOW + timedelta(days=2)), user=ANA)["id"]
     entry = cli.json("status", user=ANA)["loops"][0]
     assert entry["next_meeting"]["id"] == booked and entry["no_meeting_booked"] is False
-    assert "No meeting booked" not in cli.ok("status", user=ANA).stdout
+    text = cli.ok("status", user=ANA).stdout
+    assert "mloop meet schedule" not in text and f"(meeting {booked})" in text
 
 
 # --- export ------------------------------------------------------------------------------

@@ -303,6 +303,7 @@ def expected_from_reference(records: list[dict], now: datetime) -> dict:
     ref = reference.compute(records, now)
     return {
         "stages": ref["stages"],
+        "alumni": ref["alumni"],
         "stalled": {(email, ids[loop] if loop else None, stage, days) for email, loop, stage, days in ref["stalled"]},
         "at_risk": {ids[loop] for loop in ref["at_risk"]},
         "memberships": ref["memberships"],
@@ -312,13 +313,14 @@ def expected_from_reference(records: list[dict], now: datetime) -> dict:
 def actual_from_report(document: dict) -> dict:
     return {
         "stages": document["stages"],
+        "alumni": document["alumni"],
         "stalled": {(s["email"], s["loop_id"], s["stage"], s["days_in_stage"]) for s in document["stalled"]},
         "at_risk": {r["loop_id"] for r in document["at_risk"]},
     }
 
 
 def assert_same(records: list[dict], document: dict, now: datetime, label: str,
-                keys: tuple[str, ...] = ("stages", "stalled", "at_risk")) -> None:
+                keys: tuple[str, ...] = ("stages", "alumni", "stalled", "at_risk")) -> None:
     want = expected_from_reference(records, now)
     got = actual_from_report(document)
     for key in keys:

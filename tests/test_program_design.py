@@ -64,15 +64,22 @@ def test_a_check_in_falls_due_30_days_after_the_match_then_every_60_and_loop_fee
 
 
 def test_next_steps_count_live_and_ask_for_the_agreement_until_it_exists():
-    state = rules.LoopState(held_meetings=2, momentum_meetings=3, shared_goals=2, goals_done=1)
-    assert rules.next_steps(rules.GROW_TOGETHER, "mentee", state, 7)[0] == "Keep meeting: 2 of 3 meetings held"
-    assert rules.next_steps(rules.LEVELLING_UP, "mentor", state)[0] == "1 of 2 shared goals done"
-    asked = rules.next_steps(rules.MATCHED, "mentee", state, 7)
-    assert asked[0].startswith("Settle your mentoring agreement: mloop agreement set 7 ")
-    agreed = rules.next_steps(rules.MATCHED, "mentee", rules.LoopState(has_agreement=True))
+    t = NOW - timedelta(days=5)
+
+    def steps(facts, role="mentee", **known):
+        return rules.next_steps(facts, rules.StepFacts(loop_id=7, role=role, partner="Bo", **known), NOW)
+
+    grow = rules.MembershipFacts(t, t, t, None, None, t)
+    assert "Keep meeting: 2 of 3 meetings held" in steps(grow, held_meetings=2, has_fit=True)
+    up = rules.MembershipFacts(t, t, t, t, t, t, t, None, (rules.GoalFact(t),))
+    assert steps(up, "mentor", held_meetings=3, shared_goals=2, goals_done=1, has_agreement=True,
+                 has_fit=True)[0] == "1 of 2 shared goals done"
+    matched = rules.MembershipFacts(t)
+    assert steps(matched)[0].startswith("Settle your mentoring agreement: mloop agreement set 7 ")
+    agreed = steps(matched, has_agreement=True)
     assert not any("agreement set" in s or "takes notes" in s for s in agreed)
-    due = rules.next_steps(rules.FIRST_MEETING, "mentor", rules.LoopState(checkin_due=NOW), 3)
-    assert due[0] == "A check-in is due: rate the loop with mloop feedback give 3 --rating N"
+    due = steps(rules.MembershipFacts(t, t), "mentor", checkin_due=NOW)
+    assert due[0] == f"A check-in is due since {NOW:%Y-%m-%d %H:%M} UTC: rate the loop: mloop feedback give 7 --rating 4"
 
 
 # --- settings -----------------------------------------------------------------
@@ -220,7 +227,8 @@ def test_check_ins_fall_due_and_the_report_counts_the_overdue(cli, make_program,
     day_31 = at(2)
     entry = status_loop(cli, ANA, loop, now=day_31)
     assert entry["checkin_due"] == cli.iso(NOW + timedelta(days=1))
-    assert entry["next_steps"][0] == f"A check-in is due: rate the loop with mloop feedback give {loop} --rating N"
+    assert entry["next_steps"][0] == (f"A check-in is due since {NOW + timedelta(days=1):%Y-%m-%d %H:%M} UTC: "
+                                      f"rate the loop: mloop feedback give {loop} --rating 4")
     assert cli.json("coordinator", "report", user=CORA, now=day_31)["checkins_overdue"] == 2
     cli.json("feedback", "give", loop, "--rating", "4", user=ANA, now=day_31)
     assert status_loop(cli, ANA, loop, now=day_31)["checkin_due"] is None

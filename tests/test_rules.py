@@ -24,10 +24,10 @@ from mloop.rules import (
     MATCHED,
     STAGES,
     GoalFact,
-    LoopFacts,
-    MemberFacts,
     Progress,
 )
+import rulefacts
+from rulefacts import LoopFacts, MemberFacts, is_active, membership_progress
 
 UTC = timezone.utc
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # the match
@@ -41,7 +41,7 @@ def d(days: float = 0, hours: float = 0, seconds: float = 0) -> datetime:
 
 
 def progress(loop: LoopFacts, member: MemberFacts | None = None, now: datetime | None = None, k: int = 3) -> Progress:
-    return rules.membership_progress(loop, member or MemberFacts(), now or d(365), k)
+    return membership_progress(loop, member or MemberFacts(), now or d(365), k)
 
 
 def stage_of(loop: LoopFacts, member: MemberFacts | None = None, now: datetime | None = None, k: int = 3):
@@ -278,18 +278,44 @@ def test_share_after_now_is_ignored():
 )
 def test_inactive_loops_have_no_progress(matched_at, ended_at, now, active):
     loop = replace(FULL_LOOP, matched_at=matched_at, ended_at=ended_at)
-    assert rules.is_active(loop, now) is active
-    p = rules.membership_progress(loop, FULL_MEMBER, now, 3)
+    assert is_active(loop, now) is active
+    p = membership_progress(loop, FULL_MEMBER, now, 3)
     assert (p is not None) is active
 
 
 def test_unmatched_getting_started_since_joined():
     joined = d(-10)
-    p = rules.unmatched_progress(joined, d(0))
+    p = rules.progress_without_loop(joined, None, d(0))
     assert (p.stage, p.stage_since) == (GETTING_STARTED, joined)
     assert p.history == ((GETTING_STARTED, joined),)
-    assert rules.unmatched_progress(joined, joined).stage == GETTING_STARTED
-    assert rules.unmatched_progress(joined, joined - timedelta(seconds=1)) is None
+    assert rules.progress_without_loop(joined, None, joined).stage == GETTING_STARTED
+    assert rules.progress_without_loop(joined, None, joined - timedelta(seconds=1)) is None
+
+
+def test_after_a_cancelled_loop_getting_started_again_since_it_ended():
+    ended = rules.EndedLoop(d(40), rules.OUTCOME_CANCELLED)
+    p = rules.progress_without_loop(d(-10), ended, d(50))
+    assert (p.stage, p.stage_since) == (GETTING_STARTED, d(40))
+    assert not rules.is_stalled(p, d(40) + 21 * DAY)
+    assert rules.is_stalled(p, d(40) + 21 * DAY + timedelta(seconds=1))
+
+
+def test_after_a_completed_loop_an_alumnus_outside_the_funnel():
+    ended = rules.EndedLoop(d(40), rules.OUTCOME_COMPLETED)
+    p = rules.progress_without_loop(d(-10), ended, d(500))
+    assert (p.stage, p.stage_since) == (rules.ALUMNI, d(40))
+    assert not rules.in_funnel(p.stage) and p.stage not in STAGES
+    assert not rules.is_stalled(p, d(1000), stall_days=1)
+
+
+def test_latest_ended_loop_and_a_tie_goes_to_completed():
+    cancelled, completed = rules.OUTCOME_CANCELLED, rules.OUTCOME_COMPLETED
+    loops = [rules.EndedLoop(d(10), completed), rules.EndedLoop(d(20), cancelled)]
+    assert rules.latest_ended(loops, d(30)) == rules.EndedLoop(d(20), cancelled)
+    assert rules.latest_ended(loops, d(15)) == rules.EndedLoop(d(10), completed)  # the later one had not ended
+    assert rules.latest_ended(loops, d(5)) is None
+    tie = [rules.EndedLoop(d(20), cancelled), rules.EndedLoop(d(20), completed), rules.EndedLoop(d(20), cancelled)]
+    assert rules.latest_ended(tie, d(30)).outcome == completed
 
 
 # --- stall, days in stage, sentiment, at risk, next steps ----------------------------------
@@ -307,7 +333,7 @@ def test_stall_boundary_is_strictly_more_than_21_days():
 
 
 def test_stall_boundary_for_getting_started():
-    p = rules.unmatched_progress(T0, T0)
+    p = rules.progress_without_loop(T0, None, T0)
     assert not rules.is_stalled(p, T0 + 21 * DAY)
     assert rules.is_stalled(p, T0 + 21 * DAY + timedelta(seconds=1))
 
@@ -348,23 +374,54 @@ def test_at_risk_by_latest_rating(rating, at_risk):
     assert rules.is_at_risk(rating) is at_risk
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", [GETTING_STARTED, rules.ALUMNI])
 @pytest.mark.parametrize("role", ["mentor", "mentee"])
-def test_next_steps_exist_for_every_stage_and_role(stage, role):
-    steps = rules.next_steps(stage, role)
+def test_waiting_steps_exist_for_every_standing_without_a_loop(stage, role):
+    steps = rules.waiting_steps(stage, role)
     assert isinstance(steps, tuple) and steps
     assert all(isinstance(s, str) and s.strip() for s in steps)
-    assert stage in rules.STAGE_LABELS
+    assert rules.waiting_steps("no_such_stage", "mentee") == ()
 
 
-def test_next_steps_differ_by_role_and_follow_the_design():
-    for stage in (MATCHED, FIRST_MEETING, GROW_TOGETHER, LEVELLING_UP):
-        assert rules.next_steps(stage, "mentor") != rules.next_steps(stage, "mentee")
-    mentee = " ".join(rules.next_steps(MATCHED, "mentee")).lower()
-    assert "notes" in mentee and "agenda" in mentee and "book" in mentee
-    mentor = " ".join(rules.next_steps(MATCHED, "mentor")).lower()
+def steps_for(facts, now, **step_facts):
+    base = dict(loop_id=13, role="mentee", partner="Bo")
+    return rules.next_steps(facts, rules.StepFacts(**(base | step_facts)), now)
+
+
+def test_next_steps_name_real_ids_and_never_a_placeholder():
+    matched = rules.MembershipFacts(T0)
+    mentee = steps_for(matched, d(1))
+    assert any("mloop meet schedule 13 --at" in s for s in mentee)
+    assert any("who takes notes" in s for s in mentee)
+    mentor = " ".join(steps_for(matched, d(1), role="mentor")).lower()
     assert "introduce" in mentor and "times" in mentor
-    assert rules.next_steps("no_such_stage", "mentee") == ()
+    # A held meeting this member has not rated: named, with its id.
+    held = rules.MembershipFacts(T0, d(1), d(2))
+    steps = steps_for(held, d(3), held_meetings=1, unrated_meeting=7, has_agreement=True)
+    assert any("mloop feedback give 13 --meeting 7 --rating" in s for s in steps)
+    assert not any("Prepare an agenda for your first meeting" in s for s in steps)
+    # A booked meeting whose time has passed: mark it done, by id.
+    booked = rules.MembershipFacts(T0, d(1))
+    assert any(s.endswith("mloop meet done 4") for s in steps_for(booked, d(3), booked_past=4, has_agreement=True))
+    # Levelling Up: the open goals by id, then the journey.
+    t = d(2)
+    up = rules.MembershipFacts(T0, t, t, t, t, t, t, None, (GoalFact(t),))
+    steps = steps_for(up, d(3), held_meetings=3, open_goals=(5, 6), shared_goals=2, has_agreement=True, has_fit=True)
+    assert any(s.endswith("mloop goal done 5") for s in steps) and any(s.endswith("mloop share 13") for s in steps)
+    for facts, now, extra in ((matched, d(1), {}), (held, d(3), {"unrated_meeting": 7}), (up, d(3), {"open_goals": (5,)})):
+        for role in ("mentor", "mentee"):
+            for line in steps_for(facts, now, role=role, **extra):
+                assert not any(word in line for word in ("LOOP", "MEETING", "GOAL", " N ", "--rating N", "WHEN")), line
+
+
+def test_next_steps_never_repeat_a_command():
+    # A check-in due and positive loop feedback missing ask for the same command: once.
+    t = d(2)
+    grow = rules.MembershipFacts(T0, t, t, None, None, t)
+    steps = steps_for(grow, d(40), held_meetings=1, checkin_due=d(30), has_agreement=True, has_fit=True)
+    assert sum("mloop feedback give 13 --rating" in s for s in steps) == 1
+    assert steps[0].startswith("A check-in is due")
+    assert len(steps) == len(set(steps))
 
 
 def test_stage_order_and_labels():
@@ -434,8 +491,8 @@ def reached(p: Progress | None) -> dict[str, datetime]:
 @PROPERTY_SETTINGS
 @given(loop=loops(), member=members, now=moments, k=ks)
 def test_property_stage_times_ordered_and_not_after_now(loop, member, now, k):
-    p = rules.membership_progress(loop, member, now, k)
-    if not rules.is_active(loop, now):
+    p = membership_progress(loop, member, now, k)
+    if not is_active(loop, now):
         assert p is None
         return
     assert p is not None
@@ -454,8 +511,8 @@ def test_property_stage_times_ordered_and_not_after_now(loop, member, now, k):
 def test_property_stable_in_time(loop, member, now1, gap, k):
     now1 = max(loop.matched_at, now1)
     now2 = now1 + timedelta(seconds=gap)
-    early = rules.membership_progress(loop, member, now1, k)
-    late = rules.membership_progress(loop, member, now2, k)
+    early = membership_progress(loop, member, now1, k)
+    late = membership_progress(loop, member, now2, k)
     # Every stage reached at now1 is reached at now2 at the same time...
     for stage, at in early.history:
         assert reached(late)[stage] == at
@@ -484,9 +541,9 @@ def _added(loop: LoopFacts, member: MemberFacts, kind: str, at: datetime) -> tup
        kind=st.sampled_from(["booking", "held", "meeting_feedback", "loop_feedback", "share"]), at=moments)
 def test_property_adding_a_fact_never_moves_backwards(case, member, k, kind, at):
     loop, now = case
-    before = rules.membership_progress(loop, member, now, k)
+    before = membership_progress(loop, member, now, k)
     new_loop, new_member = _added(loop, member, kind, at)
-    after = rules.membership_progress(new_loop, new_member, now, k)
+    after = membership_progress(new_loop, new_member, now, k)
     assert INDEX[after.stage] >= INDEX[before.stage]
     # More facts can only make each stage come earlier, never later.
     for stage, at_before in before.history:
@@ -499,9 +556,9 @@ def test_property_adding_a_fact_never_moves_backwards(case, member, k, kind, at)
 def test_property_a_goal_shared_later_never_moves_backwards(case, member, k, shared_after, completed):
     """A goal shared after someone reached their stage does not undo it."""
     loop, now = case
-    before = rules.membership_progress(loop, member, now, k)
+    before = membership_progress(loop, member, now, k)
     goal = GoalFact(shared_at=before.stage_since + timedelta(seconds=shared_after), completed_at=completed)
-    after = rules.membership_progress(replace(loop, goals=loop.goals + (goal,)), member, now, k)
+    after = membership_progress(replace(loop, goals=loop.goals + (goal,)), member, now, k)
     assert INDEX[after.stage] >= INDEX[before.stage]
     assert reached(after)[before.stage] <= before.stage_since
 
@@ -530,7 +587,7 @@ def test_property_facts_after_now_make_no_difference(case, member, k):
         known(member.positive_loop_feedback_times),
         known(member.journey_share_times),
     )
-    assert rules.membership_progress(loop, member, now, k) == rules.membership_progress(
+    assert membership_progress(loop, member, now, k) == membership_progress(
         filtered_loop, filtered_member, now, k)
 
 
@@ -538,7 +595,7 @@ def test_property_facts_after_now_make_no_difference(case, member, k):
 @given(case=active_loops(), member=members, k=ks, extra=st.integers(0, 60 * 24 * 3600))
 def test_property_days_in_stage(case, member, k, extra):
     loop, now = case
-    p = rules.membership_progress(loop, member, now, k)
+    p = membership_progress(loop, member, now, k)
     later = now + timedelta(seconds=extra)
     for moment in (now, later):
         assert p.days_in_stage(moment) == (moment - p.stage_since) // DAY
@@ -549,7 +606,7 @@ def test_property_days_in_stage(case, member, k, extra):
 @given(case=active_loops(), member=members, k=ks, days=stall_days, extra=st.integers(0, 60 * 24 * 3600))
 def test_property_is_stalled(case, member, k, days, extra):
     loop, now = case
-    p = rules.membership_progress(loop, member, now, k)
+    p = membership_progress(loop, member, now, k)
     for moment in (now, now + timedelta(seconds=extra), p.stage_since + timedelta(days=days)):
         expected = p.stage != COMPLETED and moment - p.stage_since > timedelta(days=days)
         assert rules.is_stalled(p, moment, days) is expected
@@ -557,48 +614,62 @@ def test_property_is_stalled(case, member, k, days, extra):
 
 
 @PROPERTY_SETTINGS
-@given(joined=moments, now=moments, days=stall_days)
-def test_property_unmatched(joined, now, days):
-    p = rules.unmatched_progress(joined, now)
+@given(joined=moments, now=moments, days=stall_days,
+       ended=st.lists(st.tuples(moments, st.sampled_from(rules.OUTCOMES)), max_size=3))
+def test_property_without_a_loop(joined, now, days, ended):
+    last = rules.latest_ended([rules.EndedLoop(*e) for e in ended], now)
+    p = rules.progress_without_loop(joined, last, now)
     if joined > now:
         assert p is None
         return
-    assert (p.stage, p.stage_since) == (GETTING_STARTED, joined)
-    assert rules.is_stalled(p, now, days) is (now - joined > timedelta(days=days))
-
-
-# The store runs the rules on times as the driver returns them: SQLite's
-# fixed-width UTC text.  The rules only compare times, so on that text they
-# must reach the same stages at the same times, and the raw stall test (stage
-# start before now - stall_days) must agree with is_stalled.
-precise = st.integers(0, WINDOW_SECONDS * 10**6).map(lambda us: BASE + timedelta(microseconds=us))
-maybe_precise = st.one_of(st.none(), precise, moments)
+    if last is None:
+        assert (p.stage, p.stage_since) == (GETTING_STARTED, joined)
+    elif last.outcome == rules.OUTCOME_COMPLETED:
+        assert p.stage == rules.ALUMNI and not rules.is_stalled(p, now, days)
+        return
+    else:
+        assert (p.stage, p.stage_since) == (GETTING_STARTED, max(joined, last.ended_at))
+    assert rules.is_stalled(p, now, days) is (now - p.stage_since > timedelta(days=days))
 
 
 @PROPERTY_SETTINGS
-@given(
-    matched=precise, first_booking=maybe_precise, first_held=maybe_precise, kth_held=maybe_precise,
-    first_goal=maybe_precise, on_held=maybe_precise, positive=maybe_precise, share=maybe_precise,
-    goals=st.lists(st.builds(GoalFact, shared_at=precise, completed_at=maybe_precise), max_size=4),
-    now=precise, days=stall_days,
-)
-def test_property_rules_agree_on_raw_sqlite_times(matched, first_booking, first_held, kth_held, first_goal,
-                                                  on_held, positive, share, goals, now, days):
-    from mloop.store.progress import raw_time, text_reader, time_reader
-
-    raw, back, text = (lambda t: None if t is None else raw_time("sqlite", t)), time_reader("sqlite"), text_reader("sqlite")
-    facts = dict(matched_at=matched, first_booking=first_booking, first_held=first_held, kth_held=kth_held,
-                 first_shared_goal=first_goal, first_held_meeting_feedback=on_held,
-                 first_positive_loop_feedback=positive, first_journey_share=share)
-    goals = [g for g in goals if g.completed_at is None or g.completed_at <= now]  # as the store selects them
-    as_times = rules.progress_from_aggregates(now, **facts, goals=goals)
-    as_text = rules.progress_from_aggregates(
-        raw(now), **{name: raw(t) for name, t in facts.items()},
-        goals=[GoalFact(raw(g.shared_at), raw(g.completed_at)) for g in goals],
+@given(case=active_loops(), member=members, k=ks)
+def test_property_missing_is_empty_exactly_when_the_next_stage_is_reached(case, member, k):
+    """What ``missing`` lists for the next stage is what holds the member back:
+    supplying the facts it names (at now) moves them on."""
+    loop, now = case
+    facts = rulefacts.membership_facts(loop, member, now, k)
+    stage = rules.progress(facts, now).stage
+    if stage == COMPLETED:
+        return
+    needs = {item.need for item in rules.missing(facts, len(loop.held_meeting_times), now, momentum_meetings=k)}
+    assert needs
+    supplied = facts._replace(
+        first_booking=facts.first_booking or now,
+        first_held=facts.first_held or now if rules.NEEDS_HELD_MEETING in needs or facts.first_held else None,
+        first_meeting_feedback=facts.first_meeting_feedback or now,
+        kth_held=facts.kth_held or now if rules.NEEDS_MORE_MEETINGS in needs or facts.kth_held else None,
+        first_shared_goal=facts.first_shared_goal or now,
+        first_positive_loop_feedback=facts.first_positive_loop_feedback or now,
+        first_journey_share=facts.first_journey_share or now,
     )
-    assert as_text.stage == as_times.stage
-    assert tuple(map(back, as_text.reached)) == as_times.reached
-    assert back(as_text.stage_since) == as_times.stage_since
-    assert text(as_text.stage_since) == utc_text(as_times.stage_since)
-    stalled_raw = as_text.stage_since < raw(now - timedelta(days=days)) and as_text.stage != COMPLETED
-    assert stalled_raw is rules.is_stalled(as_times, now, days)
+    if stage == GROW_TOGETHER or rules.NEEDS_HELD_MEETING in needs:
+        supplied = supplied._replace(first_held=supplied.first_held or now)
+    assert INDEX[rules.progress(supplied, now).stage] > INDEX[stage]
+
+
+@pytest.mark.parametrize(("rating", "fit", "reasons"), [
+    (2, None, ("negative_rating",)), (4, "poor", ("poor_fit",)), (1, "poor", ("negative_rating", "poor_fit")),
+    (None, "good", ()), (3, "unsure", ()),
+])
+def test_risk_reasons(rating, fit, reasons):
+    assert rules.risk_reasons(rating, fit) == reasons
+    assert rules.is_at_risk(rating, fit) is bool(reasons)
+
+
+def test_positive_ratings_follow_the_threshold(monkeypatch):
+    assert rules.positive_ratings() == (4, 5)
+    assert rules.rating_words(rules.positive_ratings()) == "4 or 5"
+    monkeypatch.setattr(rules, "POSITIVE_FROM", 5)
+    assert rules.positive_ratings() == (5,) and rules.sentiment(4) == "neutral"
+    assert rules.rating_words(rules.positive_ratings()) == "5"

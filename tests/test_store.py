@@ -328,7 +328,7 @@ def _import_generated(target, tmp_path, seed: int, messy: bool) -> list[datetime
 
 
 def test_held_meetings_count_from_start_but_never_before_booking(engine):
-    from mloop.store.progress import FactReader
+    from mloop.store.memberships import FactReader
 
     with session_scope(engine) as session:
         program, loop = _small_program(session)
@@ -344,8 +344,7 @@ def test_held_meetings_count_from_start_but_never_before_booking(engine):
         session.flush()
         def aggregates(now):
             facts = FactReader(session, program, now)
-            t = facts.time  # the reader gives times raw, as the driver does
-            return {r.loop_id: (t(r.first_booking), t(r.first_held), t(r.kth_held), r.held_meetings, t(r.last_meeting_at))
+            return {r.loop_id: (r.first_booking, r.first_held, r.kth_held, r.held_meetings, r.last_meeting_at)
                     for r in facts.loops(3, with_counts=True)}
 
         assert aggregates(NOW) == {
@@ -366,7 +365,7 @@ def test_postgresql_grouped_loop_aggregates_equal_the_per_loop_lookups(pg_url, t
     meetings; row for row it gives what the per-loop index lookups give, at
     every moment of a generated program (messy timelines too), for any
     momentum and with counts, and a second program's meetings stay out."""
-    from mloop.store.progress import FactReader
+    from mloop.store.memberships import FactReader
 
     moments = _import_generated(pg_url, tmp_path, seed, messy)
     engine = open_store(pg_url)
@@ -389,78 +388,34 @@ def test_postgresql_grouped_loop_aggregates_equal_the_per_loop_lookups(pg_url, t
                         assert grouped == facts._loops_looked_up(momentum, with_counts), (now, momentum)
                         assert facts.loops(momentum, with_counts=with_counts) == grouped
                         compared += len(grouped)
-                # Who gave each latest rating came with the grouped read; asked afresh, the same.
-                rated = [row.loop_id for row in grouped if row.latest_rating is not None]
-                asked = FactReader(session, program, now)
-                assert asked._rating_authors is None
-                assert facts.latest_rating_authors(rated) == asked.latest_rating_authors(rated)
-                assert len(facts.latest_rating_authors(rated)) == len(rated)
+                assert all(row.latest_rating_by is not None for row in grouped if row.latest_rating is not None)
             assert compared > 100
     finally:
         engine.dispose()
 
 
-@pytest.mark.parametrize(("seed", "messy"), [(5, False), (55, True)])
-def test_sqlite_reads_a_whole_programs_loops_in_one_row_as_row_by_row(tmp_path, seed, messy):
-    """SQLite hands a whole program's loop aggregates back as one JSON array
-    (one step, without the interpreter); they equal the rows read one by one
-    for the same loops, at every moment of a generated program."""
-    from mloop.store.progress import FactReader
-
-    moments = _import_generated(tmp_path / "store.db", tmp_path, seed, messy)
-    engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
-    try:
-        with session_scope(engine, write=False) as session:
-            program = session.execute(sa.select(Program)).scalar_one()
-            compared = 0
-            for now in moments:
-                for momentum, with_counts in ((1, True), (3, False), (3, True)):
-                    whole = FactReader(session, program, now).loops(momentum, with_counts=with_counts)
-                    ids = [row.loop_id for row in whole] + [10**9]  # chosen loops: read row by row
-                    assert FactReader(session, program, now, ids).loops(momentum, with_counts=with_counts) == whole
-                    assert all(isinstance(row.matched_at, str) for row in whole)
-                    compared += len(whole)
-            assert compared > 100
-    finally:
-        engine.dispose()
-
-
-@pytest.mark.postgres
-def test_postgresql_raw_reads_give_naive_utc_that_compare_and_read_back_exactly(pg_url):
-    """FactReader reads PostgreSQL's rows in binary with every timestamptz as a
-    naive UTC datetime: the same instant as stored (offsets, microseconds, dates
-    before 2000 and far ahead), ordering as the times do, turned back into aware
-    UTC by ``time``, into report text by ``text``, and ``raw`` makes any aware
-    time comparable with them."""
-    from mloop.store.progress import FactReader
-    from mloop.timeparse import isoformat_utc
+def test_fact_reader_gives_aware_utc_times_on_every_engine(engine):
+    """The rules compare datetimes: every time a FactReader returns is aware UTC,
+    the same instant as stored, whatever offset it was written with."""
+    from mloop.store.memberships import FactReader
 
     moments = [
         datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc),
         datetime(2026, 3, 29, 1, 30, tzinfo=timezone(timedelta(hours=-7))),
         datetime(2026, 6, 1, 9, 0, 0, 5, tzinfo=timezone(timedelta(hours=12, minutes=45))),
-        datetime(2150, 1, 1, tzinfo=timezone.utc),
     ]
-    engine = open_store(pg_url)
-    try:
-        with session_scope(engine) as session:
-            program = Program(name="P", created_at=NOW, is_default=True)
-            session.add(program)
-            session.flush()
-            for i, moment in enumerate(moments):
-                session.add(Participant(program_id=program.id, email=f"p{i}@example.org", email_key=f"p{i}@example.org",
-                                        name=f"P{i}", is_mentor=True, is_mentee=False, joined_at=moment))
-        with session_scope(engine, write=False) as session:
-            program = session.execute(sa.select(Program)).scalar_one()
-            facts = FactReader(session, program, NOW)
-            joined = sorted(row[5] for row in facts.people().values())
-            assert all(type(t) is datetime and t.tzinfo is None for t in joined)
-            assert [facts.time(t) for t in joined] == sorted(m.astimezone(timezone.utc) for m in moments)
-            assert [facts.text(t) for t in joined] == [isoformat_utc(m) for m in sorted(moments)]
-            assert [facts.raw(m) for m in sorted(moments)] == joined
-            assert facts.raw_now > joined[1] and facts.raw_now < joined[-1]
-    finally:
-        engine.dispose()
+    with session_scope(engine) as session:
+        program = Program(name="P", created_at=NOW, is_default=True)
+        session.add(program)
+        session.flush()
+        for i, moment in enumerate(moments):
+            session.add(Participant(program_id=program.id, email=f"p{i}@example.org", email_key=f"p{i}@example.org",
+                                    name=f"P{i}", is_mentor=True, is_mentee=False, joined_at=moment))
+    with session_scope(engine, write=False) as session:
+        program = session.execute(sa.select(Program)).scalar_one()
+        joined = sorted(person.joined_at for person in FactReader(session, program, NOW).people().values())
+        assert joined == sorted(moments)
+        assert all(t.utcoffset() == timedelta(0) for t in joined)
 
 
 def test_import_is_one_transaction(store_url):
@@ -517,37 +472,3 @@ def test_a_writer_waits_for_another_and_gives_up_cleanly(store_url, monkeypatch)
         waiting.dispose()
 
 
-def test_a_read_only_report_reads_ahead_on_a_second_connection_and_agrees(store_url, monkeypatch):
-    """The coordinator report runs its aggregates (and, on PostgreSQL, reads its
-    other facts) on a second connection while the loops are read, only in a
-    reading transaction of a large enough program; the document is the same as
-    the one read on one connection."""
-    from mloop.sample import sample_program_path
-    from mloop.store.progress import FactReader
-    from mloop.store.access import Actor, find_program
-    from mloop.store.report import coordinator_report
-    from mloop.store.transfer import import_lines
-
-    engine = open_store(store_url)
-    demo_now = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
-    lines = sample_program_path().read_text(encoding="utf-8").splitlines()
-    checkouts = []
-    sa.event.listen(engine, "checkout", lambda *_: checkouts.append(1))
-    with session_scope(engine) as session:
-        summary = import_lines(session, lines, now=demo_now, tz=timezone.utc, program_name=None,
-                               who=lambda program: Actor(None, True))
-        program = find_program(session, summary.program)
-        checkouts.clear()
-        in_one, _ = coordinator_report(session, program, demo_now, stalled=True)  # a writing transaction
-        assert len(checkouts) == 0
-    with session_scope(engine, write=False) as session:
-        program = find_program(session, summary.program)
-        checkouts.clear()
-        small, _ = coordinator_report(session, program, demo_now, stalled=True)  # 14 loops: not worth it
-        assert len(checkouts) == 0
-        monkeypatch.setattr(FactReader, "READ_AHEAD_FROM_LOOPS", 10)
-        read_ahead, _ = coordinator_report(session, program, demo_now, stalled=True)
-        assert len(checkouts) == 1
-    assert read_ahead == in_one == small
-    assert in_one["stalled"] and in_one["activity"]["meetings"]["held"] > 0
-    engine.dispose()

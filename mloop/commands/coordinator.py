@@ -43,7 +43,7 @@ def report(
     """
     from mloop.output import TABLE, Column, Rows, emit, pick_format
     from mloop.store.access import require_coordinator
-    from mloop.store.report import coordinator_report, parse_stage
+    from mloop.store.funnel import coordinator_report, parse_stage
     from mloop.timeparse import isoformat_utc
 
     fmt = pick_format(json_out, csv_out)
@@ -201,7 +201,7 @@ def participant(
     """One person's card: each loop's stage, flags, history, meetings and feedback ratings."""
     from mloop.output import emit, pick_format
     from mloop.store.access import get_participant, require_coordinator
-    from mloop.store.report import participant_card
+    from mloop.store.card import participant_card
 
     with program_session(ctx, write=False) as (app_ctx, session, program, who):
         require_coordinator(who, "a participant's card")

@@ -22,7 +22,7 @@ def status(
     """Where each of your loops stands and what to do next."""
     from mloop.errors import Forbidden
     from mloop.output import emit, pick_format
-    from mloop.store.report import participant_status
+    from mloop.store.status import participant_status
 
     with program_session(ctx, write=False) as (app_ctx, session, program, who):
         if who.person is None:
@@ -35,15 +35,18 @@ def status(
 def _draw_status(out, doc: dict, app_ctx) -> None:
     from rich.markup import escape
 
-    from mloop.rules import STAGE_LABELS, STAGES
+    from mloop.rules import ALUMNI, LABELS, STAGE_LABELS, STAGES
 
     p = doc["participant"]
     out.print(f"[bold]{escape(p['name'])}[/bold] <{escape(p['email'])}> — {', '.join(p['roles'])}")
     if p.get("stage"):
         warn = " [red](stalled: ask your coordinator)[/red]" if p.get("stalled") else ""
-        out.print(f"Not matched yet: {STAGE_LABELS[p['stage']]} for {p['days_in_stage']} days{warn}")
+        if p["stage"] == ALUMNI:
+            out.print(f"No active loop: {LABELS[ALUMNI]} since {local(app_ctx, p['stage_since'])}")
+        else:
+            out.print(f"Not matched yet: {LABELS[p['stage']]} for {p['days_in_stage']} days{warn}")
         for step in p.get("next_steps", []):
-            out.print(f"  → {step}")
+            out.print(f"  → {escape(step)}")
     _draw_milestones(out, p.get("milestones", []), app_ctx, "")
     if not doc["loops"] and not p.get("stage"):
         out.print("[dim]No active loops.[/dim]")
@@ -63,16 +66,13 @@ def _draw_status(out, doc: dict, app_ctx) -> None:
         meeting = loop.get("next_meeting")
         if meeting:
             out.print(f"  Next meeting: {local(app_ctx, meeting['start'])} (meeting {meeting['id']})")
-        elif loop["no_meeting_booked"]:
-            out.print(f"  [yellow]No meeting booked: book the next one with 'mloop meet schedule {loop['loop_id']} --at WHEN'"
-                      " (a series: add --every 2w --count 6).[/yellow]")
         agreement = loop.get("agreement")
         if agreement:
             ends = f", until {local(app_ctx, agreement['ends_at'])}" if agreement["ends_at"] else ""
             out.print(f"  Agreement: the {agreement['notes_by']} takes notes, the {agreement['agenda_by']} sets agendas, "
                       f"every {agreement['cadence']}{ends}", highlight=False)
         for step in loop["next_steps"]:
-            out.print(f"  → {step.replace('LOOP', str(loop['loop_id']))}")
+            out.print(f"  → {escape(step)}")
         _draw_milestones(out, loop.get("milestones", []), app_ctx, f" --loop {loop['loop_id']}")
         for h in loop.get("history", []):
             out.print(f"    {STAGE_LABELS[h['stage']]:<14} {local(app_ctx, h['reached_at'])}")

@@ -179,7 +179,7 @@ def demo(
     from mloop.output import emit, pick_format, say
     from mloop.sample import sample_program_path
     from mloop.store.access import actor, find_program
-    from mloop.store.report import coordinator_report
+    from mloop.store.funnel import coordinator_report
 
     app_ctx = app_of(ctx)
     clock = datetime.fromisoformat(DEMO_NOW)

@@ -415,45 +415,23 @@ def share_journey(
     return JourneyShared(share, newly, _certificate_facts(session, program, loop, person, share, now, issuer))
 
 
-def _membership(session: Session, program: Program, loop: Loop, person: Participant, now: datetime):
-    """The member's place in ``loop`` as of ``now``, or just before the loop ended."""
-    from mloop.store.progress import memberships
-
-    as_of = now
-    if loop.ended_at is not None and loop.ended_at <= now:
-        as_of = loop.ended_at - timedelta(microseconds=1)
-    found = [m for m in memberships(session, program, as_of, person_id=person.id, include_unmatched=False,
-                                    with_counts=True) if m.loop_id == loop.id]
-    return found[0] if found else None
-
-
 def _require_levelling_up(session: Session, program: Program, loop: Loop, person: Participant, now: datetime) -> None:
+    """Refuses a first journey share before the member reaches Levelling Up,
+    naming what the rules say is still missing."""
     from mloop import rules
-    from mloop.certificate import EXPECTED_STAGES, still_needed
+    from mloop.store.status import membership_in
 
-    member = _membership(session, program, loop, person, now)
-    if member is not None and member.progress.stage in EXPECTED_STAGES:
+    member = membership_in(session, program, loop, person, now)
+    if member is not None and member.progress.stage in rules.STAGES[rules.STAGES.index(rules.LEVELLING_UP):]:
         return
+    facts = member.facts if member else rules.MembershipFacts(loop.matched_at)
+    held = member.held_meetings if member else 0
     stage = member.progress.stage if member else rules.MATCHED
-    reached = {name for name, _at in member.progress.history} if member else set()
-    conn = session.connection()
-    mine = (Feedback.loop_id == loop.id, Feedback.author_id == person.id, Feedback.created_at <= now)
-    held = sa.select(Meeting.id).where(Meeting.loop_id == loop.id, Meeting.status == "held",
-                                       Meeting.start <= now, Meeting.created_at <= now)
-    needs = still_needed(
-        stage=stage,
-        held_meetings=member.held_meetings if member else 0,
-        momentum_meetings=program.momentum_meetings,
-        meeting_booked=rules.FIRST_MEETING in reached,
-        feedback_on_held_meeting=conn.execute(
-            sa.select(sa.func.count()).where(*mine, Feedback.meeting_id.in_(held))).scalar_one() > 0,
-        shared_goal=conn.execute(
-            sa.select(sa.func.count()).where(Goal.loop_id == loop.id, Goal.shared_at.is_not(None),
-                                             Goal.shared_at <= now)).scalar_one() > 0,
-        good_loop_feedback=conn.execute(
-            sa.select(sa.func.count()).where(*mine, Feedback.meeting_id.is_(None), Feedback.rating >= 4)).scalar_one() > 0,
-        loop_id=loop.id,
-    )
+    needs = [
+        rules.describe_missing(item, loop_id=loop.id, held_meetings=held, momentum_meetings=program.momentum_meetings)
+        for item in rules.missing(facts, held, now, momentum_meetings=program.momentum_meetings,
+                                  through=rules.LEVELLING_UP)
+    ]
     raise Conflict(
         f"loop {loop.id} is at {rules.STAGE_LABELS[stage]} for you and a certificate needs Levelling Up: "
         f"still needed: {'; '.join(needs) or 'nothing more: try again in a moment'}"
@@ -468,7 +446,9 @@ def _certificate_facts(
     from mloop.certificate import Milestone as Achieved
     from mloop.store.models import Milestone, MilestoneDone
 
-    member = _membership(session, program, loop, person, now)
+    from mloop.store.status import membership_in
+
+    member = membership_in(session, program, loop, person, now)
     reached = member.progress.history if member else ()
     stages = [Achieved(rules.STAGE_LABELS[name], at) for name, at in reached]
     custom = session.connection().execute(

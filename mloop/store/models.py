@@ -81,44 +81,6 @@ def _greatest_default(element, compiler, **kw):
     return f"GREATEST({compiler.process(element.clauses, **kw)})"
 
 
-class days_between(sa.sql.functions.GenericFunction):
-    """Days (fractional) from the first time to the second."""
-
-    type = sa.Float()
-    inherit_cache = True
-
-
-@compiles(days_between, "sqlite")
-def _days_between_sqlite(element, compiler, **kw):
-    start, end = (compiler.process(c, **kw) for c in element.clauses.clauses)
-    return f"(julianday({end}) - julianday({start}))"
-
-
-@compiles(days_between)
-def _days_between_default(element, compiler, **kw):
-    start, end = (compiler.process(c, **kw) for c in element.clauses.clauses)
-    return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 86400.0)"
-
-
-class whole_periods(sa.sql.functions.GenericFunction):
-    """How many whole periods of ``n`` days fit in ``days`` (days >= 0)."""
-
-    type = sa.Integer()
-    inherit_cache = True
-
-
-@compiles(whole_periods, "sqlite")
-def _whole_periods_sqlite(element, compiler, **kw):
-    days, n = (compiler.process(c, **kw) for c in element.clauses.clauses)
-    return f"CAST(({days}) / ({n}) AS INTEGER)"
-
-
-@compiles(whole_periods)
-def _whole_periods_default(element, compiler, **kw):
-    days, n = (compiler.process(c, **kw) for c in element.clauses.clauses)
-    return f"CAST(FLOOR(({days}) / ({n})) AS INTEGER)"
-
-
 # Each table's pydantic validator and serializer are built on first use, not at
 # import: mloop reads and writes rows through SQLAlchemy, so most commands never
 # need them, and building sixteen cost ~15 ms of every command's start.

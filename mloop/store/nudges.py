@@ -65,7 +65,7 @@ BUILT_IN: dict[str, tuple[str, str]] = {
 
 def parse_nudge_stage(text: str) -> str:
     """A stage someone can be nudged in (every stage but completed)."""
-    from mloop.store.report import parse_stage
+    from mloop.store.funnel import parse_stage
 
     stage = parse_stage(text)
     if stage not in NUDGE_STAGES:
@@ -164,7 +164,7 @@ class NudgePlan:
 def plan_nudges(session: Session, program: Program, now: datetime, *, coordinator: Participant | None,
                 stage: str | None = None) -> NudgePlan:
     """The messages to send to the stalled people (at ``stage``), and who is skipped."""
-    from mloop.store.report import coordinator_report
+    from mloop.store.funnel import coordinator_report
 
     document, _ = coordinator_report(session, program, now, stalled=True)
     stalled = [row for row in document["stalled"] if stage is None or row["stage"] == stage]
