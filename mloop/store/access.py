@@ -142,14 +142,6 @@ def require_coordinator(who: Actor, doing: str) -> None:
     raise Forbidden(f"{doing} is for coordinators and {who.person.email} is not one: ask a coordinator")
 
 
-def require_participant(who: Actor, doing: str) -> Participant:
-    if who.person is None or not (who.person.is_mentor or who.person.is_mentee):
-        raise Forbidden(
-            f"{doing} is done by a mentor or mentee of the loop: say who you are with --as EMAIL or MLOOP_USER"
-        )
-    return who.person
-
-
 def get_loop(session: Session, program: Program, loop_id: int) -> Loop:
     loop = session.get(Loop, loop_id) if valid_id(loop_id) else None
     if loop is None or loop.program_id != program.id:
