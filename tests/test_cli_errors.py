@@ -218,7 +218,7 @@ CASES = [
     case("import-invalid-json", "import", "{tmp}/invalid.jsonl", match="invalid.jsonl line 2: not valid JSON"),
     case("import-unknown-type", "import", "{tmp}/unknown_type.jsonl",
          match="line 2: unknown record type 'spaceship'"),
-    case("import-rating-7", "import", "{tmp}/rating_7.jsonl", match="line 5: rating 7 is out of range (1 to 5)"),
+    case("import-rating-7", "import", "{tmp}/rating_7.jsonl", match="line 5: rating 7 is out of range: give 1 (poor) to 5 (great)"),
     case("import-not-utf8", "import", "{tmp}/not_utf8.jsonl", match="is not UTF-8"),
     case("import-missing-file", "import", "{tmp}/missing.jsonl", match="no file"),
     case("import-a-folder", "import", "{tmp}/folder", match="is a folder"),

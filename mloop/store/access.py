@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlmodel import Session, func, select
 
 from mloop.errors import Forbidden, NotFound, UsageError, valid_id
+from mloop.store.checks import check_loop_open
 from mloop.store.models import Loop, Participant, Program
 
 DEFAULT_PROGRAM_NAME = "Mentoring program"
@@ -141,14 +142,6 @@ def require_coordinator(who: Actor, doing: str) -> None:
     raise Forbidden(f"{doing} is for coordinators and {who.person.email} is not one: ask a coordinator")
 
 
-def require_participant(who: Actor, doing: str) -> Participant:
-    if who.person is None or not (who.person.is_mentor or who.person.is_mentee):
-        raise Forbidden(
-            f"{doing} is done by a mentor or mentee of the loop: say who you are with --as EMAIL or MLOOP_USER"
-        )
-    return who.person
-
-
 def get_loop(session: Session, program: Program, loop_id: int) -> Loop:
     loop = session.get(Loop, loop_id) if valid_id(loop_id) else None
     if loop is None or loop.program_id != program.id:
@@ -176,9 +169,6 @@ def loop_for(session: Session, program: Program, who: Actor, loop_id: int, *, do
 
 
 def require_active(loop: Loop, now: datetime, doing: str) -> None:
-    if loop.ended_at is not None and loop.ended_at <= now:
-        raise Forbidden(
-            f"loop {loop.id} ended on {loop.ended_at:%Y-%m-%d} ({loop.outcome}) and is read-only: cannot {doing}"
-        )
-    if loop.matched_at > now:
-        raise Forbidden(f"loop {loop.id} starts on {loop.matched_at:%Y-%m-%d %H:%M} UTC: cannot {doing} before then")
+    """A stored loop takes new facts only while it runs (see checks.check_loop_open)."""
+    check_loop_open(loop.id, matched_at=loop.matched_at, ended_at=loop.ended_at, outcome=loop.outcome, at=now,
+                    doing=doing)

@@ -10,13 +10,15 @@ from sqlmodel import Session, and_, or_, select
 
 from mloop.certificate import CertificateFacts
 
-from mloop.errors import Conflict, Forbidden, MloopError, NotFound, UsageError, valid_id
+from mloop.errors import Conflict, Forbidden, NotFound, UsageError, valid_id
 from mloop.store.access import Actor, is_member, loop_for, require_active
+from mloop.store.checks import (
+    check_goal_title, check_goal_unlocked, check_meeting_held, check_meeting_in_loop, check_rating, check_task_title,
+    check_term,
+)
 from mloop.store.models import (
     MAX_MEETING_MINUTES, Feedback, Goal, JourneyShare, Loop, Meeting, Participant, Program, Task, new_calendar_uid,
 )
-
-TERMS = ("short", "long")
 
 
 # --- meetings ---------------------------------------------------------------
@@ -193,18 +195,13 @@ def give_feedback(
     session: Session, program: Program, who: Actor, loop_id: int, *,
     rating: int, meeting_id: int | None, comment: str | None, now: datetime,
 ) -> Feedback:
-    if not 1 <= rating <= 5:
-        raise MloopError(f"rating {rating} is out of range: give 1 (poor) to 5 (great)")
+    check_rating(rating)
     loop = loop_for(session, program, who, loop_id, doing="giving feedback", members_only=True)
     require_active(loop, now, "give feedback")
     if meeting_id is not None:
         meeting = session.get(Meeting, meeting_id) if valid_id(meeting_id) else None
-        if meeting is None or meeting.loop_id != loop.id:
-            raise NotFound(f"no meeting {meeting_id} in loop {loop.id}: see 'mloop meet list --loop {loop.id}'")
-        if meeting.status != "held" or meeting.start > now:
-            raise Conflict(
-                f"meeting {meeting_id} has not been held yet: mark it done with 'mloop meet done {meeting_id}' first"
-            )
+        check_meeting_in_loop(meeting_id, loop.id, found=meeting is not None and meeting.loop_id == loop.id)
+        check_meeting_held(meeting_id, held=meeting.status == "held" and meeting.start <= now)
     feedback = Feedback(
         loop_id=loop.id, meeting_id=meeting_id, author_id=who.person.id,
         rating=rating, comment=comment, created_at=now,
@@ -238,17 +235,15 @@ def add_goal(
     session: Session, program: Program, who: Actor, loop_id: int, *,
     title: str, term: str, due: datetime | None, private: bool, now: datetime,
 ) -> Goal:
-    if not title.strip():
-        raise UsageError("a goal needs a title: mloop goal add LOOP 'Give a conference talk'")
-    if term not in TERMS:
-        raise UsageError(f"unknown term {term!r}: use short or long")
+    title = check_goal_title(title)
+    check_term(term)
     loop = loop_for(session, program, who, loop_id, doing="adding a goal")
     require_active(loop, now, "add a goal")
     member = is_member(loop, who.person)
     if private and not member:
         raise UsageError("a coordinator's goal for a loop is shared with both members: drop --private")
     goal = Goal(
-        loop_id=loop.id, author_id=who.person.id if member else None, title=title.strip(), term=term, due=due,
+        loop_id=loop.id, author_id=who.person.id if member else None, title=title, term=term, due=due,
         created_at=now, shared_at=None if private else now,
     )
     session.add(goal)
@@ -303,16 +298,13 @@ def edit_goal(
 ) -> Goal:
     goal, loop = get_goal(session, program, who, goal_id, doing="editing a goal")
     require_active(loop, now, "edit a goal")
-    if goal.locked:
-        raise Forbidden(f"goal {goal.id} ({goal.title!r}) is a locked program goal: it can be completed but not edited")
+    check_goal_unlocked(goal.id, goal.title, locked=goal.locked)
     if title is not None:
         if not title.strip():
             raise UsageError("a goal's title cannot be empty")
         goal.title = title.strip()
     if term is not None:
-        if term not in TERMS:
-            raise UsageError(f"unknown term {term!r}: use short or long")
-        goal.term = term
+        goal.term = check_term(term)
     if due is not None:
         goal.due = due
     session.add(goal)
@@ -323,8 +315,7 @@ def edit_goal(
 def delete_goal(session: Session, program: Program, who: Actor, goal_id: int, *, now: datetime) -> Goal:
     goal, loop = get_goal(session, program, who, goal_id, doing="deleting a goal")
     require_active(loop, now, "delete a goal")
-    if goal.locked:
-        raise Forbidden(f"goal {goal.id} ({goal.title!r}) is a locked program goal: it cannot be deleted")
+    check_goal_unlocked(goal.id, goal.title, locked=goal.locked, deleting=True)
     for task in session.exec(select(Task).where(Task.goal_id == goal.id)):
         session.delete(task)
     session.delete(goal)
@@ -335,11 +326,10 @@ def delete_goal(session: Session, program: Program, who: Actor, goal_id: int, *,
 def add_task(
     session: Session, program: Program, who: Actor, goal_id: int, *, title: str, due: datetime | None, now: datetime,
 ) -> Task:
-    if not title.strip():
-        raise UsageError("a task needs a title")
+    title = check_task_title(title)
     goal, loop = get_goal(session, program, who, goal_id, doing="adding a task")
     require_active(loop, now, "add a task")
-    task = Task(goal_id=goal.id, title=title.strip(), due=due)
+    task = Task(goal_id=goal.id, title=title, due=due)
     session.add(task)
     session.flush()
     return task

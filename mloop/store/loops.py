@@ -8,6 +8,7 @@ from sqlmodel import Session, or_, select
 
 from mloop.errors import Conflict, Forbidden, UsageError
 from mloop.store.access import Actor, get_participant, is_member, require_coordinator
+from mloop.store.checks import check_capacity, check_match_roles, check_not_self_match, check_pair_free
 from mloop.store.models import Loop, Participant, Program
 from mloop.store.participants import mentor_load
 from mloop.store.programs import plant_starter_goals
@@ -28,27 +29,16 @@ def create_match(
     require_coordinator(who, "creating a match")
     mentor = get_participant(session, program, mentor_email, what="mentor")
     mentee = get_participant(session, program, mentee_email, what="mentee")
-    if mentor.id == mentee.id:
-        raise Conflict(f"{mentor.email} cannot mentor themselves: pick a different mentor or mentee")
-    if not mentor.is_mentor:
-        raise Conflict(f"{mentor.email} is not a mentor: add the role or pick a mentor from 'mloop participant list --role mentor'")
-    if not mentee.is_mentee:
-        raise Conflict(f"{mentee.email} is not a mentee: pick a mentee from 'mloop participant list --role mentee'")
+    check_not_self_match(mentor.email, same_person=mentor.id == mentee.id)
+    check_match_roles(mentor.email, mentor.is_mentor, mentee.email, mentee.is_mentee)
     if matched_at > now:
         raise UsageError(f"--at {matched_at:%Y-%m-%d %H:%M} UTC is in the future: a match starts now or in the past")
     active = or_(Loop.ended_at.is_(None), Loop.ended_at > now)
     same_pair = session.exec(
         select(Loop.id).where(Loop.mentor_id == mentor.id, Loop.mentee_id == mentee.id, active)
     ).first()
-    if same_pair is not None:
-        raise Conflict(
-            f"{mentor.email} and {mentee.email} already have an active loop ({same_pair}): end it first with 'mloop match end {same_pair}'"
-        )
-    load = mentor_load(session, mentor, now)
-    if load >= mentor.capacity:
-        raise Conflict(
-            f"{mentor.email} is at capacity ({load} of {mentor.capacity} active loops): end a loop or raise their capacity"
-        )
+    check_pair_free(mentor.email, mentee.email, same_pair)
+    check_capacity(mentor.email, mentor_load(session, mentor, now), mentor.capacity)
     loop = Loop(
         program_id=program.id,
         mentor_id=mentor.id,

@@ -14,10 +14,13 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from mloop import rules
-from mloop.errors import Conflict, Forbidden, NotFound, UsageError, one_of
+from mloop.errors import Conflict, Forbidden, NotFound, UsageError
 from mloop.store.access import Actor, get_loop, get_participant, require_active, require_coordinator
+from mloop.store.checks import (
+    check_marker_in_loop, check_marker_role, check_milestone_definition, check_milestone_name_free,
+    check_no_loop_for_program_milestone, check_program_mark,
+)
 from mloop.store.models import Loop, Milestone, MilestoneDone, Participant, Program
-from mloop.timeparse import WhenError
 
 RELATIONSHIP, PROGRAM = rules.MILESTONE_KINDS
 
@@ -52,21 +55,11 @@ def define_milestone(
     kind: str, role: str, due: str, description: str | None,
 ) -> Milestone:
     require_coordinator(who, "defining a milestone")
-    name = name.strip()
-    if not name:
-        raise UsageError("a milestone needs a name: mloop milestone define NAME --kind ... --role ... --due ...")
-    kind = one_of(kind, rules.MILESTONE_KINDS, "--kind")
-    role = one_of(role, rules.MILESTONE_ROLES, "--role")
-    due = " ".join(due.split())
-    try:
-        rules.milestone_offset(due)
-    except WhenError as error:
-        raise UsageError(f"--due: {error}") from None
+    name, kind, role, due = check_milestone_definition(name, kind=kind, role=role, due=due)
     taken = session.connection().execute(
         sa.select(Milestone.id).where(Milestone.program_id == program.id, Milestone.name == name)
     ).first()
-    if taken is not None:
-        raise Conflict(f"{program.name} already has a milestone named {name!r}: pick another name")
+    check_milestone_name_free(program.name, name, taken=taken is not None)
     milestone = Milestone(program_id=program.id, name=name, kind=kind, role=role, due=due,
                           description=(description or "").strip() or None)
     session.add(milestone)
@@ -163,12 +156,8 @@ def _target_loop(session: Session, program: Program, milestone: Milestone, perso
     if loop_id is not None:
         loop = get_loop(session, program, loop_id)
         held = "mentor" if loop.mentor_id == person.id else "mentee" if loop.mentee_id == person.id else None
-        if held is None:
-            raise Forbidden(f"{person.email} is not in loop {loop.id}: you can only mark milestones in your own loops "
-                            "(see 'mloop status')")
-        if held != role:
-            raise Forbidden(f"only the {role} of loop {loop.id} can mark milestone {name!r}, "
-                            f"and {person.email} is its {held}")
+        check_marker_in_loop(loop.id, person.email, member=held is not None)
+        check_marker_role(name, role, loop.id, person.email, held_role=held)
         require_active(loop, now, doing)
         return loop
     candidates = [lid for lid, held, _matched in _active_loops(session, program, person, now) if held == role]
@@ -197,11 +186,8 @@ def mark_done(session: Session, program: Program, who: Actor, name: str, *, loop
     milestone = get_milestone(session, program, name)
     loop: Loop | None = None
     if milestone.kind == PROGRAM:
-        if loop_id is not None:
-            raise UsageError(f"milestone {milestone.name!r} is a program milestone, not one of a loop: leave out --loop")
-        if not _has_role(person, milestone.role):
-            raise Forbidden(f"only {milestone.role}s can mark milestone {milestone.name!r}, "
-                            f"and {person.email} is not a {milestone.role}")
+        check_no_loop_for_program_milestone(milestone.name, loop_given=loop_id is not None)
+        check_program_mark(milestone.name, milestone.role, person.email, has_role=_has_role(person, milestone.role))
         anchor = person.joined_at
     else:
         loop = _target_loop(session, program, milestone, person, loop_id, now,
@@ -228,8 +214,7 @@ def undo_done(session: Session, program: Program, who: Actor, name: str, *, loop
     milestone = get_milestone(session, program, name)
     loop: Loop | None = None
     if milestone.kind == PROGRAM:
-        if loop_id is not None:
-            raise UsageError(f"milestone {milestone.name!r} is a program milestone, not one of a loop: leave out --loop")
+        check_no_loop_for_program_milestone(milestone.name, loop_given=loop_id is not None)
         if for_email is not None:
             person = get_participant(session, program, for_email)
             if person.id != (who.person.id if who.person else None):

@@ -11,16 +11,23 @@ records back, with refs renumbered in export order, so that export → import
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 from uuid import NAMESPACE_URL, uuid5
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from mloop.errors import BadFile, Conflict, MloopError, UsageError
-from mloop.store.access import Actor, create_program, email_key, require_coordinator
+from mloop.store.access import Actor, create_program, current_program, email_key, find_program, require_coordinator
+from mloop.store.checks import (
+    check_capacity, check_goal_title, check_marker_in_loop, check_match_roles, check_meeting_held,
+    check_meeting_in_loop, check_milestone_definition, check_milestone_name_free, check_no_loop_for_program_milestone,
+    check_not_self_match, check_pair_free, check_program_mark, check_rating, check_task_title, check_term,
+)
 from mloop.store.models import (
     MAX_MEETING_MINUTES,
     Agreement,
@@ -41,13 +48,13 @@ from mloop.store.agreements import FITS
 from mloop.store.db import driver_message
 from mloop.store.programs import stage_stall_days
 from mloop.store.participants import _EMAIL, check_timezone, optional_text, parse_roles, split_skills
-from mloop.timeparse import WhenError, isoformat_utc, parse_every, parse_iso, parse_offset
+from mloop.timeparse import WhenError, isoformat_utc, parse_every, parse_iso
 
 BATCH = 5000
 MEETING_STATUSES = ("scheduled", "held", "cancelled")
-TERMS = ("short", "long")
-KINDS = ("relationship", "program")
 ROLES = ("mentor", "mentee")
+RECORD_TYPES = ("program", "participant", "match", "meeting", "feedback", "goal", "task", "share", "milestone",
+                "milestone_done", "starter_goal", "agreement", "fit")
 
 # Insert order respects foreign keys; a flush writes every buffer in this order.
 TABLE_ORDER = (Participant, Milestone, StarterGoal, Loop, Meeting, Goal, Task, Feedback, JourneyShare, MilestoneDone,
@@ -66,23 +73,37 @@ class ImportSummary:
     tables: list[str] = field(default_factory=list)  # the tables rows were written to
 
 
-@dataclass
-class _LoopRef:
+class _Person(NamedTuple):
+    email: str
+    is_mentor: bool
+    is_mentee: bool
+    capacity: int
+
+
+class _LoopRef(NamedTuple):
+    ref: str
     id: int
     mentor_id: int
     mentee_id: int
-    matched_at: datetime
-    ended_at: datetime | None
+
+
+class _MilestoneRef(NamedTuple):
+    id: int
+    kind: str
+    role: str
 
 
 class Importer:
-    def __init__(self, session: Session, *, now: datetime, tz, target: Program | None,
-                 program_name: str | None, who: Callable[[Program], Actor]):
+    """Reads one import file's records in order, checks each with the rules
+    the commands use (mloop.store.checks) against what the store and the
+    earlier lines hold, and buffers its rows."""
+
+    def __init__(self, session: Session, *, now: datetime, tz, program_name: str | None,
+                 who: Callable[[Program], Actor]):
         self.session = session
         self.conn = session.connection()
         self.now = now
         self.tz = tz
-        self.program = target
         self.program_name = program_name
         self.who = who
         self.created_program = False
@@ -91,20 +112,26 @@ class Importer:
             model: (self.conn.execute(sa.select(sa.func.max(model.__table__.c.id))).scalar() or 0) + 1
             for model in TABLE_ORDER
         }
-        self.people: dict[str, tuple[int, bool, bool]] = {}  # email key -> (id, mentor?, mentee?)
-        self.roles: dict[int, tuple[bool, bool]] = {}  # id -> (mentor?, mentee?)
+        self.people: dict[str, int] = {}  # email key -> id
+        self.persons: dict[int, _Person] = {}
         self.loops: dict[str, _LoopRef] = {}
-        self.active_pairs: dict[tuple[int, int], str] = {}
+        # Loops active as of now (store's and file's), as match create counts them.
+        self.mentor_loads: Counter[int] = Counter()
+        self.active_pairs: dict[tuple[int, int], int | str] = {}  # (mentor, mentee) -> loop id or ref
         self.meetings: dict[str, tuple[int, int, str]] = {}
         self.meeting_uid_hashes: set[int] = set()
         self.goals: dict[str, int] = {}
-        self.milestones: dict[str, int] = {}
+        self.milestones: dict[str, _MilestoneRef] = {}
         self.counts: dict[str, int] = {}
         self.written: set[type] = set()  # the models rows were inserted for
         # PostgreSQL takes the rows by COPY: INSERTs cost ~30 s of a large program's import.
         self.copying = self.conn.dialect.name == "postgresql"
         self.line = 0
+        self.line_seen_data = False  # a record other than the program line was read
         self._zones_seen: set[str] = set()  # time zone names already checked
+        self.program = find_program(session, program_name) if program_name else None
+        if self.program is not None:
+            self._start_program()
 
     # --- helpers -----------------------------------------------------------
 
@@ -187,7 +214,7 @@ class Importer:
         found = self.people.get(email_key(email))
         if found is None:
             self.fail(f"{key} {email!r} is not a participant of this file: add a participant line for them first")
-        return found[0]
+        return found
 
     def member(self, record: dict, key: str, loop: _LoopRef, why: str = "") -> int:
         """The person under ``key``, who must be the mentor or mentee of ``loop``."""
@@ -205,39 +232,60 @@ class Importer:
 
     def ensure_program(self) -> Program:
         if self.program is None:
-            from mloop.store.access import current_program
-
             self.program = current_program(self.session, self.program_name, now=self.now)
             self._start_program()
         return self.program
 
     def _start_program(self) -> None:
+        """Take in what the program already holds that the checks of later lines count."""
         if not self.created_program:
             require_coordinator(self.who(self.program), "importing into an existing program")
-        for pid, key, mentor, mentee in self.conn.execute(
-            sa.select(Participant.id, Participant.email_key, Participant.is_mentor, Participant.is_mentee)
-            .where(Participant.program_id == self.program.id)
+        pid = self.program.id
+        for person_id, email, key, mentor, mentee, capacity in self.conn.execute(
+            sa.select(Participant.id, Participant.email, Participant.email_key, Participant.is_mentor,
+                      Participant.is_mentee, Participant.capacity).where(Participant.program_id == pid)
         ):
-            self.people[key] = (pid, mentor, mentee)
-            self.roles[pid] = (mentor, mentee)
-        for mid, name in self.conn.execute(
-            sa.select(Milestone.id, Milestone.name).where(Milestone.program_id == self.program.id)
+            self.people[key] = person_id
+            self.persons[person_id] = _Person(email, mentor, mentee, capacity)
+        for loop_id, mentor, mentee in self.conn.execute(
+            sa.select(Loop.id, Loop.mentor_id, Loop.mentee_id)
+            .where(Loop.program_id == pid, sa.or_(Loop.ended_at.is_(None), Loop.ended_at > self.now))
+            .order_by(Loop.id)
         ):
-            self.milestones[name] = mid
+            self.mentor_loads[mentor] += 1
+            self.active_pairs.setdefault((mentor, mentee), loop_id)
+        for milestone_id, name, kind, role in self.conn.execute(
+            sa.select(Milestone.id, Milestone.name, Milestone.kind, Milestone.role).where(Milestone.program_id == pid)
+        ):
+            self.milestones[name] = _MilestoneRef(milestone_id, kind, role)
 
     # --- records -------------------------------------------------------------
 
-    def record(self, record: dict) -> None:
+    def read(self, number: int, line: str) -> None:
+        """Check and buffer the record on line ``number`` of the file."""
+        self.line = number
+        if not line.strip():
+            return
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            self.fail(f"not valid JSON ({error.msg} at column {error.colno})")
+        if not isinstance(record, dict):
+            self.fail("expected a JSON object")
         kind = record.get("type")
-        handler = getattr(self, f"_{kind}", None) if isinstance(kind, str) else None
-        if handler is None:
-            self.fail(
-                f"unknown record type {kind!r}: use program, participant, match, meeting, feedback, goal, "
-                "task, share, milestone, milestone_done, starter_goal, agreement or fit"
-            )
+        if kind not in RECORD_TYPES:
+            self.fail(f"unknown record type {kind!r}: use {', '.join(RECORD_TYPES[:-1])} or {RECORD_TYPES[-1]}")
+        handler = getattr(self, f"_{kind}")
         if kind != "program":
             self.ensure_program()
-        handler(record)
+        try:
+            handler(record)
+        except LineError:
+            raise
+        except MloopError as error:  # a rule the commands check too, in the command's words
+            self.fail(error.message)
+        if kind != "program":
+            self.line_seen_data = True
         self.counts[kind] = self.counts.get(kind, 0) + 1
 
     def _program(self, r: dict) -> None:
@@ -295,8 +343,6 @@ class Importer:
             self.session.add_all([default, self.program])
             self.session.flush()
 
-    line_seen_data = False
-
     def _participant(self, r: dict) -> None:
         email = self.text(r, "email", required=True).strip()
         if not _EMAIL.match(email):
@@ -322,14 +368,15 @@ class Importer:
         except UsageError as error:
             self.fail(str(error))
         pid = self._id(Participant)
-        self.people[key] = (pid, "mentor" in roles, "mentee" in roles)
-        self.roles[pid] = ("mentor" in roles, "mentee" in roles)
+        capacity = self.integer(r, "capacity", 1, low=0)
+        self.people[key] = pid
+        self.persons[pid] = _Person(email, "mentor" in roles, "mentee" in roles, capacity)
         self._add(Participant, {
             "id": pid, "program_id": self.program.id, "email": email, "email_key": key,
             "name": self.text(r, "name", required=True).strip(),
             "is_mentor": "mentor" in roles, "is_mentee": "mentee" in roles, "is_coordinator": "coordinator" in roles,
             "joined_at": self.time(r, "joined_at", required=False) or self.now,
-            "capacity": self.integer(r, "capacity", 1, low=0),
+            "capacity": capacity,
             "offers": ",".join(split_skills(offers)), "seeks": ",".join(split_skills(seeks)),
             "timezone": zone, "department": department, "goals": goals,
         })
@@ -345,12 +392,9 @@ class Importer:
     def _match(self, r: dict) -> None:
         ref = self._ref(r, self.loops)
         mentor, mentee = self.person(r, "mentor"), self.person(r, "mentee")
-        if mentor == mentee:
-            self.fail("mentor and mentee are the same person")
-        if not self.roles[mentor][0]:
-            self.fail(f"{r['mentor']} is not a mentor: give them the mentor role")
-        if not self.roles[mentee][1]:
-            self.fail(f"{r['mentee']} is not a mentee: give them the mentee role")
+        the_mentor, the_mentee = self.persons[mentor], self.persons[mentee]
+        check_not_self_match(the_mentor.email, same_person=mentor == mentee)
+        check_match_roles(the_mentor.email, the_mentor.is_mentor, the_mentee.email, the_mentee.is_mentee)
         matched_at = self.time(r, "matched_at")
         ended_at = self.time(r, "ended_at", required=False)
         outcome = r.get("outcome")
@@ -361,13 +405,14 @@ class Importer:
                 self.choice(r, "outcome", ("completed", "cancelled"))
         elif outcome is not None:
             self.fail("outcome is given but ended_at is not")
-        if ended_at is None:
+        if ended_at is None or ended_at > self.now:  # active: the rules of match create hold for it
             pair = (mentor, mentee)
-            if pair in self.active_pairs:
-                self.fail(f"{r['mentor']} and {r['mentee']} already have an active loop ({self.active_pairs[pair]})")
+            check_pair_free(the_mentor.email, the_mentee.email, self.active_pairs.get(pair))
+            check_capacity(the_mentor.email, self.mentor_loads[mentor], the_mentor.capacity)
             self.active_pairs[pair] = ref
+            self.mentor_loads[mentor] += 1
         loop_id = self._id(Loop)
-        self.loops[ref] = _LoopRef(loop_id, mentor, mentee, matched_at, ended_at)
+        self.loops[ref] = _LoopRef(ref, loop_id, mentor, mentee)
         self._add(Loop, {
             "id": loop_id, "program_id": self.program.id, "mentor_id": mentor, "mentee_id": mentee,
             "matched_at": matched_at, "ended_at": ended_at, "outcome": outcome,
@@ -435,13 +480,14 @@ class Importer:
             if found is None:
                 self.fail(f"meeting {meeting_ref!r} does not name a meeting on an earlier line")
             meeting_id, meeting_loop, status = found
-            if meeting_loop != loop.id:
-                self.fail(f"meeting {meeting_ref} belongs to another loop")
-            if status != "held":
-                self.fail(f"meeting {meeting_ref} was not held ({status}): feedback on a meeting needs it held")
+            check_meeting_in_loop(meeting_ref, loop.ref, found=meeting_loop == loop.id)
+            # Held as the file says: a hand-edited file may date the feedback before the meeting's start.
+            check_meeting_held(meeting_ref, held=status == "held")
+        rating = self.integer(r, "rating")
+        check_rating(rating)
         self._add(Feedback, {
             "id": self._id(Feedback), "loop_id": loop.id, "meeting_id": meeting_id, "author_id": author,
-            "rating": self.integer(r, "rating", low=1, high=5), "comment": self.text(r, "comment"),
+            "rating": rating, "comment": self.text(r, "comment"),
             "created_at": self.time(r, "created_at"),
         })
 
@@ -452,11 +498,12 @@ class Importer:
         locked = r.get("locked", False)
         if not isinstance(locked, bool):
             self.fail("locked must be true or false")
+        title = check_goal_title(self.text(r, "title"))
+        term = check_term(r.get("term") or "short")
         goal_id = self._id(Goal)
         self.goals[ref] = goal_id
         self._add(Goal, {
-            "id": goal_id, "loop_id": loop.id, "author_id": author,
-            "title": self.text(r, "title", required=True), "term": self.choice(r, "term", TERMS, "short"),
+            "id": goal_id, "loop_id": loop.id, "author_id": author, "title": title, "term": term,
             "due": self.time(r, "due", required=False), "created_at": self.time(r, "created_at"),
             "shared_at": self.time(r, "shared_at", required=False),
             "completed_at": self.time(r, "completed_at", required=False), "locked": locked,
@@ -467,8 +514,9 @@ class Importer:
         goal_id = self.goals.get(ref) if isinstance(ref, str) else None
         if goal_id is None:
             self.fail(f"goal {ref!r} does not name a goal on an earlier line")
+        title = check_task_title(self.text(r, "title"))
         self._add(Task, {
-            "id": self._id(Task), "goal_id": goal_id, "title": self.text(r, "title", required=True),
+            "id": self._id(Task), "goal_id": goal_id, "title": title,
             "due": self.time(r, "due", required=False), "done_at": self.time(r, "done_at", required=False),
         })
 
@@ -481,26 +529,22 @@ class Importer:
         })
 
     def _milestone(self, r: dict) -> None:
-        name = self.text(r, "name", required=True).strip()
-        if name in self.milestones:
-            self.fail(f"milestone {name!r} is defined twice")
-        due = self.text(r, "due", required=True)
-        try:
-            parse_offset(due)
-        except WhenError as error:
-            self.fail(str(error))
+        name, kind, role, due = check_milestone_definition(
+            self.text(r, "name"), kind=self.text(r, "kind", required=True), role=self.text(r, "role", required=True),
+            due=self.text(r, "due", required=True),
+        )
+        check_milestone_name_free(self.program.name, name, taken=name in self.milestones)
         milestone_id = self._id(Milestone)
-        self.milestones[name] = milestone_id
+        self.milestones[name] = _MilestoneRef(milestone_id, kind, role)
         self._add(Milestone, {
-            "id": milestone_id, "program_id": self.program.id, "name": name,
-            "kind": self.choice(r, "kind", KINDS), "role": self.choice(r, "role", ROLES),
+            "id": milestone_id, "program_id": self.program.id, "name": name, "kind": kind, "role": role,
             "due": due, "description": self.text(r, "description"),
         })
 
     def _starter_goal(self, r: dict) -> None:
         self._add(StarterGoal, {
             "id": self._id(StarterGoal), "program_id": self.program.id, "title": self.text(r, "title", required=True),
-            "term": self.choice(r, "term", TERMS, default="short"), "locked": bool(r.get("locked", False)),
+            "term": check_term(r.get("term") or "short"), "locked": bool(r.get("locked", False)),
             "created_at": self.time(r, "created_at", required=False) or self.now,
         })
 
@@ -530,13 +574,26 @@ class Importer:
 
     def _milestone_done(self, r: dict) -> None:
         name = r.get("milestone")
-        milestone_id = self.milestones.get(name) if isinstance(name, str) else None
-        if milestone_id is None:
+        milestone = self.milestones.get(name) if isinstance(name, str) else None
+        if milestone is None:
             self.fail(f"milestone {name!r} is not defined on an earlier line")
-        loop_id = self.loop(r).id if r.get("loop") is not None else None
+        by = self.person(r, "by")
+        email = self.persons[by].email
+        loop_id = None
+        if milestone.kind == "program":
+            check_no_loop_for_program_milestone(name, loop_given=r.get("loop") is not None)
+            person = self.persons[by]
+            check_program_mark(name, milestone.role, email,
+                               has_role=person.is_mentor if milestone.role == "mentor" else person.is_mentee)
+        else:
+            if r.get("loop") is None:
+                self.fail(f"milestone {name!r} is one of a loop: give the loop it was done in")
+            loop = self.loop(r)
+            check_marker_in_loop(loop.ref, email, member=by in (loop.mentor_id, loop.mentee_id))
+            loop_id = loop.id
         self._add(MilestoneDone, {
-            "id": self._id(MilestoneDone), "milestone_id": milestone_id, "loop_id": loop_id,
-            "participant_id": self.person(r, "by"), "done_at": self.time(r, "done_at"),
+            "id": self._id(MilestoneDone), "milestone_id": milestone.id, "loop_id": loop_id,
+            "participant_id": by, "done_at": self.time(r, "done_at"),
         })
 
     def finish(self) -> ImportSummary:
@@ -608,29 +665,12 @@ def import_lines(
     progress: Callable[[int], None] | None = None,
 ) -> ImportSummary:
     """Import JSON Lines into the session's transaction; raise on the first bad line."""
-    from mloop.store.access import find_program
-
-    target = find_program(session, program_name) if program_name else None
-    importer = Importer(session, now=now, tz=tz, target=None, program_name=program_name, who=who)
-    if target is not None:
-        importer.program = target
-        importer._start_program()
+    importer = Importer(session, now=now, tz=tz, program_name=program_name, who=who)
     try:
         for number, line in enumerate(lines, start=1):
-            importer.line = number
             if progress is not None:
                 progress(len(line))
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                importer.fail(f"not valid JSON ({error.msg} at column {error.colno})")
-            if not isinstance(record, dict):
-                importer.fail("expected a JSON object")
-            importer.record(record)
-            if record.get("type") != "program":
-                importer.line_seen_data = True
+            importer.read(number, line)
         return importer.finish()
     except MloopError:
         raise
