@@ -75,9 +75,9 @@ def hoist_global_options(args: list[str]) -> list[str]:
 
 
 class Entry(NamedTuple):
-    module: str  # where the command (or group) lives, imported only when used
-    group: bool  # a command group (its module's whole app) or one command of it
-    help: str  # the line 'mloop --help' shows, without importing the module
+    module: str  # where the command (or group) lives, imported only when the line names it
+    group: bool  # the module's whole app is the group of that name; else one command of that app
+    help: str  # the line 'mloop --help' shows, without importing and building every command
 
 
 # Every command of mloop, in the order 'mloop --help' lists them.  A test checks
@@ -102,19 +102,12 @@ COMMANDS: dict[str, Entry] = {
 
 
 class MloopGroup(TyperGroup):
-    """Root group: loads each command's module only when that command runs,
+    """Root group: imports a command's module only when the command line
+    names it (Click's lazy-loading pattern: list_commands and get_command),
     and turns every failure into one line on stderr and an exit code."""
-
-    # The word after the command's name on this command line ('report' in
-    # 'mloop coordinator report'), set by resolve_command.
-    _next_word: str | None = None
 
     def list_commands(self, ctx):
         return list(COMMANDS)
-
-    def resolve_command(self, ctx, args):
-        self._next_word = args[1] if len(args) > 1 else None
-        return super().resolve_command(ctx, args)
 
     def get_command(self, ctx, name):
         entry = COMMANDS.get(name)
@@ -122,17 +115,15 @@ class MloopGroup(TyperGroup):
             return None
         import importlib
 
-        module_app = importlib.import_module(entry.module).app
+        group = typer.main.get_group(importlib.import_module(entry.module).app)
         if not entry.group:
-            return typer.main.get_group(_only(module_app, name) or module_app).get_command(ctx, name)
-        # Typer turns every command of a group into a Click command (7-11 ms a
-        # group): when the line names one of them, only that one is built.
-        wanted = _only(module_app, self._next_word) if self._next_word else None
-        group = typer.main.get_group(wanted or module_app)
+            return group.get_command(ctx, name)
         group.name = name
         return group
 
     def format_commands(self, ctx, formatter):
+        # Click's own listing builds every command to read its help line, which
+        # doubles the time of 'mloop --help'; the lines are kept in COMMANDS.
         with formatter.section("Commands"):
             formatter.write_dl([(name, entry.help) for name, entry in COMMANDS.items()])
 
@@ -177,22 +168,6 @@ class MloopGroup(TyperGroup):
         if isinstance(result, int) and result:
             sys.exit(result)
         sys.exit(0)
-
-
-def _only(module_app: typer.Typer, name: str) -> typer.Typer | None:
-    """A copy of a command module's app holding only its command (or command
-    group) called ``name``; None when it has none by that name (an option, a
-    typo: the whole group then answers, with its help or its error)."""
-    import copy
-
-    commands = [info for info in module_app.registered_commands
-                if (info.name or info.callback.__name__.lower().replace("_", "-")) == name]
-    groups = [info for info in module_app.registered_groups if (info.name or info.typer_instance.info.name) == name]
-    if not commands and not groups:
-        return None
-    one = copy.copy(module_app)
-    one.registered_commands, one.registered_groups = commands, groups
-    return one
 
 
 app = typer.Typer(

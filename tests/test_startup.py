@@ -26,28 +26,6 @@ def test_every_listed_command_exists_with_the_same_help():
         assert first_line == entry.help, name
 
 
-def test_a_command_line_builds_only_the_command_it_names():
-    """Typer turns a whole group into Click commands (7-11 ms a group): a line
-    naming one command of a group builds that one; help and typos get the group."""
-    root = typer.main.get_command(app)
-
-    def group_for(*args):
-        context = root.make_context("mloop", [], resilient_parsing=True)
-        _name, group, _rest = root.resolve_command(context, list(args))
-        return sorted(group.commands)
-
-    assert group_for("coordinator", "report", "--json") == ["report"]
-    assert group_for("coordinator", "nudge-template", "set") == ["nudge-template"]
-    assert group_for("goal", "task", "add") == ["task"]
-    everything = ["nudge", "nudge-template", "participant", "report"]
-    assert group_for("coordinator", "--help") == everything
-    assert group_for("coordinator", "repotr") == everything
-    assert group_for("coordinator") == everything
-    context = root.make_context("mloop", [], resilient_parsing=True)
-    _name, status, _rest = root.resolve_command(context, ["status", "--json"])
-    assert status.name == "status"
-
-
 def test_root_help_imports_no_command_module_and_no_store():
     code = (
         "import sys\n"
