@@ -6,22 +6,13 @@ command modules import the store inside their functions.
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
-from typing import Annotated, NamedTuple, NoReturn, Optional
+from typing import Annotated, NamedTuple, Optional
 
-# A command's start imports Typer, Rich, pydantic and SQLAlchemy: hundreds of
-# thousands of objects, none of them garbage.  At the default threshold (700
-# allocations) the cycle collector ran hundreds of times over them, ~40 ms of a
-# 0.4 s start; at 50,000 it still collects during long commands (import,
-# export), and the report pauses it around its own pass.  (This is for callers
-# of main(); the console script, run(), turns the collector off altogether.)
-gc.set_threshold(50_000, 20, 20)
-
-import typer  # noqa: E402 (after the collector's threshold, on purpose)
-import typer.core  # noqa: E402
-from typer.core import TyperGroup  # noqa: E402
+import typer
+import typer.core
+from typer.core import TyperGroup
 
 # Recent Typer releases carry their own copy of Click; older ones use Click itself.
 click = getattr(typer.core, "_click", None)
@@ -139,6 +130,7 @@ class MloopGroup(TyperGroup):
                 standalone_mode=False,
                 **extra,
             )
+            sys.stdout.flush()  # here, where a reader gone early is still caught below
         except MloopError as error:
             _fail(error.message, error.exit_code)
         except _NoArgsIsHelp as bare:
@@ -155,7 +147,11 @@ class MloopGroup(TyperGroup):
         except KeyboardInterrupt:
             _fail("interrupted; nothing was changed", 130)
         except BrokenPipeError:
-            sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - the reader has gone away
+            # The reader has gone ('mloop ... | head'). As Python's documentation
+            # advises (signal module, "Note on SIGPIPE"): point stdout at devnull
+            # so that the flush at exit does not fail again, and exit 1.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
             sys.exit(1)
         except Exception as error:  # noqa: BLE001 - the last guard against a traceback
             if os.environ.get("MLOOP_DEBUG"):
@@ -240,51 +236,7 @@ def root(
     ctx.call_on_close(ctx.obj.close)
 
 
-def main() -> None:
-    try:
-        app()
-    finally:
-        # Leaving: spare the interpreter's last cycle collection over every
-        # object the command made (about 0.2 s after a large report).
-        gc.freeze()
-
-
-def run() -> NoReturn:
-    """The console script (``mloop``, ``python -m mloop``): main(), then leave.
-
-    A command's work is done when main() returns: its transaction is over and
-    its store closed (the root context closes the engine).  What remains of a
-    normal exit is the interpreter taking apart every module and object of
-    Typer, Rich, pydantic and SQLAlchemy, for nothing: 10-25 ms of a small
-    command, ~50 ms after a large report.  So the exit handlers run and the
-    output is flushed as usual, and then the process ends at once.  While any
-    other thread is still running, the usual exit waits for it instead.
-
-    The cycle collector is off for the command: reference counting frees what
-    mloop makes (importing and exporting the large benchmark program peak at
-    the same memory either way), while each pass of the collector walks the
-    hundreds of thousands of objects the libraries create at import: two
-    passes, ~20 ms, of every small command's start, and one of ~40-50 ms after
-    a large report.
-    """
-    gc.disable()
-    try:
-        main()
-    except SystemExit as leaving:
-        code = leaving.code
-    else:
-        code = 0
-    import threading
-
-    if not isinstance(code, (int, type(None))) or threading.active_count() > 1:
-        sys.exit(code)
-    import atexit
-
-    atexit._run_exitfuncs()  # what a normal exit runs first (tempfile and weakref finalizers, logging)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            if stream is not None:
-                stream.flush()
-        except (OSError, ValueError):  # the reader has gone away (or the stream was closed)
-            code = code or 1
-    os._exit(code or 0)
+def run() -> None:
+    """The console script (``mloop``, ``python -m mloop``): runs the command
+    line and leaves through MloopGroup.main, the one exit point."""
+    app()

@@ -81,9 +81,9 @@ def test_help_does_not_import_the_store_stack():
     code = (
         "import sys\n"
         "sys.argv = ['mloop', '--help']\n"
-        "from mloop.cli import main\n"
+        "from mloop.cli import run\n"
         "try:\n"
-        "    main()\n"
+        "    run()\n"
         "except SystemExit as exit:\n"
         "    code = exit.code\n"
         "heavy = sorted(m for m in ('sqlalchemy', 'sqlmodel', 'alembic', 'icalendar') if m in sys.modules)\n"
