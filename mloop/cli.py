@@ -6,22 +6,13 @@ command modules import the store inside their functions.
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
-from typing import Annotated, NamedTuple, NoReturn, Optional
+from typing import Annotated, NamedTuple, Optional
 
-# A command's start imports Typer, Rich, pydantic and SQLAlchemy: hundreds of
-# thousands of objects, none of them garbage.  At the default threshold (700
-# allocations) the cycle collector ran hundreds of times over them, ~40 ms of a
-# 0.4 s start; at 50,000 it still collects during long commands (import,
-# export), and the report pauses it around its own pass.  (This is for callers
-# of main(); the console script, run(), turns the collector off altogether.)
-gc.set_threshold(50_000, 20, 20)
-
-import typer  # noqa: E402 (after the collector's threshold, on purpose)
-import typer.core  # noqa: E402
-from typer.core import TyperGroup  # noqa: E402
+import typer
+import typer.core
+from typer.core import TyperGroup
 
 # Recent Typer releases carry their own copy of Click; older ones use Click itself.
 click = getattr(typer.core, "_click", None)
@@ -75,9 +66,9 @@ def hoist_global_options(args: list[str]) -> list[str]:
 
 
 class Entry(NamedTuple):
-    module: str  # where the command (or group) lives, imported only when used
-    group: bool  # a command group (its module's whole app) or one command of it
-    help: str  # the line 'mloop --help' shows, without importing the module
+    module: str  # where the command (or group) lives, imported only when the line names it
+    group: bool  # the module's whole app is the group of that name; else one command of that app
+    help: str  # the line 'mloop --help' shows, without importing and building every command
 
 
 # Every command of mloop, in the order 'mloop --help' lists them.  A test checks
@@ -102,19 +93,12 @@ COMMANDS: dict[str, Entry] = {
 
 
 class MloopGroup(TyperGroup):
-    """Root group: loads each command's module only when that command runs,
+    """Root group: imports a command's module only when the command line
+    names it (Click's lazy-loading pattern: list_commands and get_command),
     and turns every failure into one line on stderr and an exit code."""
-
-    # The word after the command's name on this command line ('report' in
-    # 'mloop coordinator report'), set by resolve_command.
-    _next_word: str | None = None
 
     def list_commands(self, ctx):
         return list(COMMANDS)
-
-    def resolve_command(self, ctx, args):
-        self._next_word = args[1] if len(args) > 1 else None
-        return super().resolve_command(ctx, args)
 
     def get_command(self, ctx, name):
         entry = COMMANDS.get(name)
@@ -122,17 +106,15 @@ class MloopGroup(TyperGroup):
             return None
         import importlib
 
-        module_app = importlib.import_module(entry.module).app
+        group = typer.main.get_group(importlib.import_module(entry.module).app)
         if not entry.group:
-            return typer.main.get_group(_only(module_app, name) or module_app).get_command(ctx, name)
-        # Typer turns every command of a group into a Click command (7-11 ms a
-        # group): when the line names one of them, only that one is built.
-        wanted = _only(module_app, self._next_word) if self._next_word else None
-        group = typer.main.get_group(wanted or module_app)
+            return group.get_command(ctx, name)
         group.name = name
         return group
 
     def format_commands(self, ctx, formatter):
+        # Click's own listing builds every command to read its help line, which
+        # doubles the time of 'mloop --help'; the lines are kept in COMMANDS.
         with formatter.section("Commands"):
             formatter.write_dl([(name, entry.help) for name, entry in COMMANDS.items()])
 
@@ -148,6 +130,7 @@ class MloopGroup(TyperGroup):
                 standalone_mode=False,
                 **extra,
             )
+            sys.stdout.flush()  # here, where a reader gone early is still caught below
         except MloopError as error:
             _fail(error.message, error.exit_code)
         except _NoArgsIsHelp as bare:
@@ -164,7 +147,11 @@ class MloopGroup(TyperGroup):
         except KeyboardInterrupt:
             _fail("interrupted; nothing was changed", 130)
         except BrokenPipeError:
-            sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - the reader has gone away
+            # The reader has gone ('mloop ... | head'). As Python's documentation
+            # advises (signal module, "Note on SIGPIPE"): point stdout at devnull
+            # so that the flush at exit does not fail again, and exit 1.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
             sys.exit(1)
         except Exception as error:  # noqa: BLE001 - the last guard against a traceback
             if os.environ.get("MLOOP_DEBUG"):
@@ -177,22 +164,6 @@ class MloopGroup(TyperGroup):
         if isinstance(result, int) and result:
             sys.exit(result)
         sys.exit(0)
-
-
-def _only(module_app: typer.Typer, name: str) -> typer.Typer | None:
-    """A copy of a command module's app holding only its command (or command
-    group) called ``name``; None when it has none by that name (an option, a
-    typo: the whole group then answers, with its help or its error)."""
-    import copy
-
-    commands = [info for info in module_app.registered_commands
-                if (info.name or info.callback.__name__.lower().replace("_", "-")) == name]
-    groups = [info for info in module_app.registered_groups if (info.name or info.typer_instance.info.name) == name]
-    if not commands and not groups:
-        return None
-    one = copy.copy(module_app)
-    one.registered_commands, one.registered_groups = commands, groups
-    return one
 
 
 app = typer.Typer(
@@ -265,51 +236,7 @@ def root(
     ctx.call_on_close(ctx.obj.close)
 
 
-def main() -> None:
-    try:
-        app()
-    finally:
-        # Leaving: spare the interpreter's last cycle collection over every
-        # object the command made (about 0.2 s after a large report).
-        gc.freeze()
-
-
-def run() -> NoReturn:
-    """The console script (``mloop``, ``python -m mloop``): main(), then leave.
-
-    A command's work is done when main() returns: its transaction is over and
-    its store closed (the root context closes the engine).  What remains of a
-    normal exit is the interpreter taking apart every module and object of
-    Typer, Rich, pydantic and SQLAlchemy, for nothing: 10-25 ms of a small
-    command, ~50 ms after a large report.  So the exit handlers run and the
-    output is flushed as usual, and then the process ends at once.  While any
-    other thread is still running, the usual exit waits for it instead.
-
-    The cycle collector is off for the command: reference counting frees what
-    mloop makes (importing and exporting the large benchmark program peak at
-    the same memory either way), while each pass of the collector walks the
-    hundreds of thousands of objects the libraries create at import: two
-    passes, ~20 ms, of every small command's start, and one of ~40-50 ms after
-    a large report.
-    """
-    gc.disable()
-    try:
-        main()
-    except SystemExit as leaving:
-        code = leaving.code
-    else:
-        code = 0
-    import threading
-
-    if not isinstance(code, (int, type(None))) or threading.active_count() > 1:
-        sys.exit(code)
-    import atexit
-
-    atexit._run_exitfuncs()  # what a normal exit runs first (tempfile and weakref finalizers, logging)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            if stream is not None:
-                stream.flush()
-        except (OSError, ValueError):  # the reader has gone away (or the stream was closed)
-            code = code or 1
-    os._exit(code or 0)
+def run() -> None:
+    """The console script (``mloop``, ``python -m mloop``): runs the command
+    line and leaves through MloopGroup.main, the one exit point."""
+    app()

@@ -5,6 +5,7 @@ and machine-readable output of every listing."""
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 import json
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 import typer.main
 
+from mloop import cli
 from mloop.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,6 +64,21 @@ def test_every_command_has_help(cli, path):
                 assert (param.help or "").strip(), f"'mloop {path}' option {param.opts} has no help"
 
 
+def test_no_command_declares_an_option_of_the_root():
+    """A root option ('mloop --program NAME init') is also read after the command
+    ('mloop init --program NAME': cli.hoist_global_options moves it to the front),
+    so a command's own option of the same name would never get its value."""
+    [root] = [command for path, command in COMMANDS if not path]
+    declared = set(inspect.signature(cli.root).parameters)  # the root callback's own, not Typer's completion
+    root_names = {name for param in root.params if param.name in declared
+                  for name in (*param.opts, *param.secondary_opts)}
+    assert set(cli.GLOBAL_OPTIONS) <= root_names
+    for path, command in COMMANDS:
+        if path:
+            names = {name for param in command.params for name in (*param.opts, *param.secondary_opts)}
+            assert not names & root_names, f"'mloop {' '.join(path)}' declares {sorted(names & root_names)}"
+
+
 @pytest.mark.parametrize("path", LEAVES)
 def test_every_command_is_in_the_readme(path):
     readme = (REPO / "README.md").read_text(encoding="utf-8")
@@ -81,12 +98,12 @@ def test_help_does_not_import_the_store_stack():
     code = (
         "import sys\n"
         "sys.argv = ['mloop', '--help']\n"
-        "from mloop.cli import main\n"
+        "from mloop.cli import run\n"
         "try:\n"
-        "    main()\n"
+        "    run()\n"
         "except SystemExit as exit:\n"
         "    code = exit.code\n"
-        "heavy = sorted(m for m in ('sqlalchemy', 'sqlmodel', 'alembic', 'icalendar') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('sqlalchemy', 'sqlmodel', 'icalendar') if m in sys.modules)\n"
         "sys.stderr.write('RESULT ' + repr((code, heavy)) + '\\n')\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)

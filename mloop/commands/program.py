@@ -19,18 +19,20 @@ app = typer.Typer(rich_markup_mode=None)
 @app.command("init")
 def init(
     ctx: typer.Context,
-    program: Annotated[Optional[str], typer.Option("--program", help="The program's name.")] = None,
     stall_days: Annotated[int, typer.Option("--stall-days", min=1, help="Days in one stage before someone counts as stalled.")] = 21,
     momentum_meetings: Annotated[int, typer.Option("--momentum-meetings", min=1, help="Held meetings needed for Levelling Up.")] = 3,
     json_out: JsonFlag = False,
 ) -> None:
-    """Create the store (if needed) and a program in it."""
+    """Create the store (if needed) and a program in it.
+
+    The program is named by the root option: 'mloop --program NAME init'.
+    """
     from mloop.output import emit, pick_format, say
     from mloop.store.access import DEFAULT_PROGRAM_NAME, create_program, find_program
     from mloop.store.db import describe
 
     app_ctx = app_of(ctx)
-    name = (program or app_ctx.program_name or DEFAULT_PROGRAM_NAME).strip()
+    name = (app_ctx.program_name or DEFAULT_PROGRAM_NAME).strip()
     with app_ctx.session(write=True) as session:
         existing = find_program(session, name)
         created = existing is None
