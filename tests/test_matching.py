@@ -251,7 +251,7 @@ def test_capacity_and_former_partners_are_respected(people, make_loop):
     cli.json("participant", "add", "--name", "Dot", "--email", "dot@x.org", "--role", "mentee", user=CORA)
     make_loop("mo@x.org", "dot@x.org", as_user=CORA)
     old = make_loop("max@x.org", "ana@x.org", as_user=CORA)
-    cli.json("match", "end", old, "--outcome", "completed", user=CORA)
+    cli.json("match", "end", old, "--outcome", "cancelled", user=CORA)
     result = cli.json("match", "suggest", user=CORA)
     pairs = {(s["mentee"], s["mentor"]) for s in result["suggestions"]}
     assert all(mentor != "mo@x.org" for _, mentor in pairs)  # no room left
@@ -259,6 +259,21 @@ def test_capacity_and_former_partners_are_respected(people, make_loop):
     assert "ana@x.org" in result["unmatched"]
     assert sum(mentor == "max@x.org" for _, mentor in pairs) <= 2
     assert "dot@x.org" not in {s["mentee"] for s in result["suggestions"]} | set(result["unmatched"])
+
+
+def test_alumni_are_proposed_only_when_asked(people, make_loop):
+    """A mentee whose last loop ended completed is an alumna: outside Getting
+    Started, so no new mentor is proposed unless --include-alumni."""
+    cli = people
+    done = make_loop("mo@x.org", "ana@x.org", as_user=CORA)
+    cli.json("match", "end", done, "--outcome", "completed", user=CORA)
+    assert cli.json("coordinator", "report", user=CORA)["alumni"] == 2  # ana, and mo (no other loop)
+    default = cli.json("match", "suggest", user=CORA)
+    assert "ana@x.org" not in {s["mentee"] for s in default["suggestions"]} | set(default["unmatched"])
+    cli.fails("match", "suggest", "--mentee", "ana@x.org", user=CORA, code=1,
+              match="ana@x.org completed their last loop (an alumnus): add --include-alumni")
+    asked = cli.json("match", "suggest", "--include-alumni", user=CORA)
+    assert "ana@x.org" in {s["mentee"] for s in asked["suggestions"]} | set(asked["unmatched"])
 
 
 def test_refusals_leave_the_store_unchanged(people):

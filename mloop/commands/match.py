@@ -99,10 +99,12 @@ def suggest(
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Show (and apply) only the N best suggestions.")] = None,
     apply: Annotated[bool, typer.Option("--apply", help="Create the proposed loops, all in one transaction.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show the proposal (the default).")] = False,
+    include_alumni: Annotated[bool, typer.Option(
+        "--include-alumni", help="Also propose mentors for alumni (mentees whose last loop ended completed).")] = False,
     json_out: JsonFlag = False,
     csv_out: CsvFlag = False,
 ) -> None:
-    """Propose the best mentor for every unmatched mentee (coordinators only).
+    """Propose the best mentor for every mentee at Getting Started (coordinators only).
 
     Scores each pair (10 per shared skill, up to 3 for close time zones, 2 for
     different departments; never a former partner or oneself) and picks the
@@ -116,7 +118,7 @@ def suggest(
         raise UsageError("choose one of --apply and --dry-run")
     with program_session(ctx, write=apply) as (app_ctx, session, program, who):
         result = suggest_matches(session, program, who, now=app_ctx.now, mentee_email=mentee,
-                                 min_score=min_score, limit=limit, apply=apply)
+                                 min_score=min_score, limit=limit, apply=apply, include_alumni=include_alumni)
         loop_ids = [loop.id for loop in result.loops]
     document = {"suggestions": [s.as_record() for s in result.suggestions], "applied": apply, "loops": loop_ids,
                 "unmatched": result.unmatched}

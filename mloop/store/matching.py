@@ -38,23 +38,35 @@ class SuggestResult:
     loops: list[Loop] = field(default_factory=list)  # the loops made, when applied
 
 
-def matching_facts(session: Session, program: Program, *, now: datetime) -> MatchingFacts:
-    """Mentors with room left, mentees without an active loop, and every pair that has met."""
+def matching_facts(session: Session, program: Program, *, now: datetime, include_alumni: bool = False) -> MatchingFacts:
+    """Mentors with room left, mentees without an active loop, and every pair that has met.
+
+    The mentees are those the rules put at Getting Started; alumni (whose
+    latest loop ended completed) only with ``include_alumni``.
+    """
+    from mloop import rules
     from mloop.matching import Profile
     from mloop.store.participants import skills_of
 
     conn = session.connection()
-    active = sa.or_(Loop.ended_at.is_(None), Loop.ended_at > now)
     load: dict[int, int] = {}
     matched_mentees: set[int] = set()
     former_pairs: set[tuple[int, int]] = set()
-    for mentor_id, mentee_id, is_active in conn.execute(
-        sa.select(Loop.mentor_id, Loop.mentee_id, sa.case((active, 1), else_=0)).where(Loop.program_id == program.id)
+    ended: dict[int, list[rules.EndedLoop]] = {}
+    for mentor_id, mentee_id, ended_at, outcome in conn.execute(
+        sa.select(Loop.mentor_id, Loop.mentee_id, Loop.ended_at, Loop.outcome).where(Loop.program_id == program.id)
     ):
         former_pairs.add((mentor_id, mentee_id))
-        if is_active:
+        if ended_at is None or ended_at > now:
             load[mentor_id] = load.get(mentor_id, 0) + 1
             matched_mentees.add(mentee_id)
+        else:
+            ended.setdefault(mentee_id, []).append(rules.EndedLoop(ended_at, outcome))
+
+    def is_alumnus(pid: int) -> bool:
+        last = rules.latest_ended(ended.get(pid, ()), now)
+        return last is not None and rules.progress_without_loop(last.ended_at, last, now).stage == rules.ALUMNI
+
     mentors, mentees = [], []
     columns = (Participant.id, Participant.email, Participant.is_mentor, Participant.is_mentee, Participant.capacity,
                Participant.offers, Participant.seeks, Participant.timezone, Participant.department)
@@ -64,7 +76,7 @@ def matching_facts(session: Session, program: Program, *, now: datetime) -> Matc
         if is_mentor and capacity - load.get(pid, 0) > 0:
             mentors.append(Profile(pid, email, tuple(skills_of(offers)), tuple(skills_of(seeks)), zone, department,
                                    capacity - load.get(pid, 0)))
-        if is_mentee and pid not in matched_mentees:
+        if is_mentee and pid not in matched_mentees and (include_alumni or not is_alumnus(pid)):
             mentees.append(Profile(pid, email, tuple(skills_of(offers)), tuple(skills_of(seeks)), zone, department))
     return MatchingFacts(mentors, mentees, former_pairs)
 
@@ -79,13 +91,14 @@ def suggest_matches(
     min_score: float = 0.0,
     limit: int | None = None,
     apply: bool = False,
+    include_alumni: bool = False,
 ) -> SuggestResult:
     """The optimal proposal for the unmatched mentees (or one of them); with
     ``apply``, also the loops made from it, in the caller's transaction."""
     from mloop.matching import suggest
 
     require_coordinator(who, "suggesting matches")
-    facts = matching_facts(session, program, now=now)
+    facts = matching_facts(session, program, now=now, include_alumni=include_alumni)
     mentees = facts.mentees
     if mentee_email is not None:
         person = get_participant(session, program, mentee_email, what="mentee")
@@ -93,6 +106,9 @@ def suggest_matches(
             raise Conflict(f"{person.email} is not a mentee: pick one from 'mloop participant list --role mentee'")
         mentees = [m for m in mentees if m.id == person.id]
         if not mentees:
+            if person.id in {m.id for m in matching_facts(session, program, now=now, include_alumni=True).mentees}:
+                raise Conflict(f"{person.email} completed their last loop (an alumnus): add --include-alumni "
+                               "to suggest a new match")
             raise Conflict(f"{person.email} already has an active loop: see 'mloop participant show {person.email}'")
     slots = sum(m.capacity for m in facts.mentors)
     if len(mentees) * slots > MAX_PAIRS:
