@@ -28,7 +28,7 @@ BUILT_IN: dict[str, tuple[str, str]] = {
     rules.GETTING_STARTED: (
         "{program}: let's find you a match",
         "Hi {first_name},\n\n"
-        "You joined {program} {days} days ago and have not been matched yet. Tell us what you would like "
+        "You have been waiting {days} days for a match in {program}. Tell us what you would like "
         "to learn or share, and we will find you a partner; reply to this message if anything is in the way.\n\n"
         "{coordinator}\n",
     ),
