@@ -27,7 +27,7 @@ def give(
     from mloop.errors import UsageError
     from mloop.output import emit, pick_format
     from mloop.rules import sentiment
-    from mloop.store.activity import give_feedback
+    from mloop.store.feedback import give_feedback
     from mloop.store.agreements import record_fit
 
     if rating is None and fit is None:
@@ -62,7 +62,7 @@ def list_(
     """List feedback: your own, or all of it for a coordinator."""
     from mloop.output import Column, Rows, emit, pick_format
     from mloop.rules import sentiment
-    from mloop.store.activity import list_feedback
+    from mloop.store.feedback import list_feedback
 
     fmt = pick_format(json_out, csv_out)
     with program_session(ctx, write=False) as (app_ctx, session, program, who):

@@ -41,7 +41,7 @@ def add(
 ) -> None:
     """Add a goal to your loop; it is shared with your partner unless --private."""
     from mloop.output import emit, pick_format
-    from mloop.store.activity import add_goal
+    from mloop.store.goals import add_goal
     from mloop.store.models import Loop
 
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
@@ -65,7 +65,7 @@ def _goal_action(ctx, goal_id, json_out, action, message):
 @app.command("done")
 def done(ctx: typer.Context, goal_id: GoalArg, json_out: JsonFlag = False) -> None:
     """Mark a goal as achieved."""
-    from mloop.store.activity import complete_goal
+    from mloop.store.goals import complete_goal
 
     _goal_action(ctx, goal_id, json_out, complete_goal, "Goal {id} is done. Well done!")
 
@@ -73,7 +73,7 @@ def done(ctx: typer.Context, goal_id: GoalArg, json_out: JsonFlag = False) -> No
 @app.command("share")
 def share(ctx: typer.Context, goal_id: GoalArg, json_out: JsonFlag = False) -> None:
     """Share a private goal with your partner."""
-    from mloop.store.activity import share_goal
+    from mloop.store.goals import share_goal
 
     _goal_action(ctx, goal_id, json_out, share_goal, "Goal {id} is shared with your partner.")
 
@@ -89,7 +89,7 @@ def edit(
 ) -> None:
     """Change a goal's title, term or due date (not a locked program goal)."""
     from mloop.output import emit, pick_format
-    from mloop.store.activity import edit_goal
+    from mloop.store.goals import edit_goal
 
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
         goal = edit_goal(session, program, who, goal_id, title=title, term=term.strip().lower() if term else None,
@@ -101,7 +101,7 @@ def edit(
 @app.command("delete")
 def delete(ctx: typer.Context, goal_id: GoalArg, json_out: JsonFlag = False) -> None:
     """Delete a goal and its tasks (not a locked program goal)."""
-    from mloop.store.activity import delete_goal
+    from mloop.store.goals import delete_goal
 
     _goal_action(ctx, goal_id, json_out, delete_goal, "Goal {id} is deleted.")
 
@@ -115,7 +115,7 @@ def list_(
 ) -> None:
     """List the goals of your loops (a coordinator sees counts and states, never titles)."""
     from mloop.output import Column, Rows, emit, pick_format
-    from mloop.store.activity import list_goals
+    from mloop.store.goals import list_goals
     from mloop.store.models import Loop
 
     fmt = pick_format(json_out, csv_out)
@@ -151,7 +151,7 @@ def task_add(
 ) -> None:
     """Add a task to a goal."""
     from mloop.output import emit, pick_format
-    from mloop.store.activity import add_task
+    from mloop.store.goals import add_task
 
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
         task = add_task(session, program, who, goal_id, title=title, due=when_or_none(app_ctx, due), now=app_ctx.now)

@@ -122,7 +122,7 @@ def share(
     from mloop.commands._files import atomic_file
     from mloop.errors import MloopError, UsageError
     from mloop.output import emit, pick_format
-    from mloop.store.activity import share_journey
+    from mloop.store.journey import share_journey
 
     chosen = file_format.strip().lower()
     if chosen not in FORMATS:

@@ -77,7 +77,7 @@ def schedule(
     """Book a meeting in a loop, or with --every a series. Prints the meeting's id (a series: every id)."""
     from mloop.errors import UsageError
     from mloop.output import emit, pick_format
-    from mloop.store.activity import schedule_meeting, schedule_series
+    from mloop.store.meetings import schedule_meeting, schedule_series
     from mloop.timeparse import parse_every, series_starts
 
     if every is None and (count is not None or until is not None):
@@ -115,7 +115,7 @@ def log(
 ) -> None:
     """Record a meeting that has already been held."""
     from mloop.output import emit, pick_format
-    from mloop.store.activity import log_meeting
+    from mloop.store.meetings import log_meeting
 
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
         meeting = log_meeting(session, program, who, loop_id, start=app_ctx.when(at), duration=_duration(duration),
@@ -135,7 +135,7 @@ def done(
     """Mark a booked meeting as held."""
     from mloop.output import emit, pick_format
     from mloop.store.access import is_member
-    from mloop.store.activity import meeting_done
+    from mloop.store.meetings import meeting_done
     from mloop.store.models import Loop
 
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
@@ -153,7 +153,7 @@ def cancel(
 ) -> None:
     """Cancel a booked meeting, or with --rest it and the rest of its series."""
     from mloop.output import emit, pick_format
-    from mloop.store.activity import cancel_meeting
+    from mloop.store.meetings import cancel_meeting
 
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
         cancelled = cancel_meeting(session, program, who, meeting_id, now=app_ctx.now, rest_of_series=rest)
@@ -182,7 +182,7 @@ def list_(
     """
     from mloop.output import Column, Rows, emit, pick_format
     from mloop.store.access import is_member
-    from mloop.store.activity import list_meetings
+    from mloop.store.meetings import list_meetings
     from mloop.store.models import Loop
 
     fmt = pick_format(json_out, csv_out)

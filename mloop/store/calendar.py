@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from mloop.errors import BadFile
 from mloop.ics import CalendarOccurrence, CalendarRead, ExportEvent  # cheap: icalendar loads only when used
 from mloop.store.access import Actor, is_member, loop_for, require_active
-from mloop.store.activity import meetings_in_view
+from mloop.store.meetings import meetings_in_view
 from mloop.store.models import MAX_MEETING_MINUTES, Loop, Meeting, Participant, Program
 
 
