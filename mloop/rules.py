@@ -593,7 +593,7 @@ def waiting_steps(stage: str, role: str) -> tuple[str, ...]:
 # --- custom milestones (program-defined, DESIGN §2) ---------------------------
 
 MILESTONE_KINDS: tuple[str, ...] = ("relationship", "program")
-MILESTONE_ROLES: tuple[str, ...] = ("mentor", "mentee")
+MILESTONE_ROLES: tuple[str, ...] = MEMBER_ROLES  # who marks a milestone done
 MILESTONE_DONE, MILESTONE_DUE, MILESTONE_OVERDUE = "done", "due", "overdue"
 # Adding months clips to the month's end (31 Jan + 1 month = 28 Feb): at most 3 days.
 _CLIP_MARGIN = timedelta(days=4)

@@ -7,13 +7,12 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from mloop.rules import FITS, MEMBER_ROLES
 from mloop.errors import Conflict, UsageError, one_of
 from mloop.store.access import Actor, loop_for, require_active
 from mloop.store.models import Agreement, Loop, Meeting, PairingFit, Participant, Program
 from mloop.timeparse import EVERY_EXAMPLES, WhenError, parse_offset
 
-ROLES = ("mentor", "mentee")
-FITS = ("good", "unsure", "poor")
 
 
 def set_agreement(
@@ -21,7 +20,7 @@ def set_agreement(
     notes_by: str, agenda_by: str, cadence: str, ends_at: datetime | None, now: datetime,
 ) -> tuple[Agreement, bool]:
     """Record (or replace) the loop's agreement; returns it and whether it is new."""
-    notes_by, agenda_by = one_of(notes_by, ROLES, "--notes-by"), one_of(agenda_by, ROLES, "--agenda-by")
+    notes_by, agenda_by = one_of(notes_by, MEMBER_ROLES, "--notes-by"), one_of(agenda_by, MEMBER_ROLES, "--agenda-by")
     cadence = cadence.strip()
     try:
         parse_offset(cadence, what="a meeting cadence", examples=EVERY_EXAMPLES)

@@ -16,7 +16,6 @@ from mloop import rules
 from mloop.errors import Conflict, Forbidden, MloopError, NotFound, UsageError, one_of
 from mloop.timeparse import WhenError
 
-TERMS = ("short", "long")  # a goal's (and a starter goal's) term
 
 
 # --- matches ---------------------------------------------------------------------------
@@ -90,8 +89,8 @@ def check_goal_title(title: str | None) -> str:
 
 
 def check_term(term) -> str:
-    if term not in TERMS:
-        raise UsageError(f"unknown term {term!r}: use short or long")
+    if term not in rules.TERMS:
+        raise UsageError(f"unknown term {term!r}: use {' or '.join(rules.TERMS)}")
     return term
 
 

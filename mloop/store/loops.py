@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session, or_, select
 
+from mloop import rules
 from mloop.errors import Conflict, Forbidden, UsageError
 from mloop.store.access import Actor, get_participant, is_member, require_coordinator
 from mloop.store.checks import check_capacity, check_match_roles, check_not_self_match, check_pair_free
@@ -13,7 +14,6 @@ from mloop.store.models import Loop, Participant, Program
 from mloop.store.participants import mentor_load
 from mloop.store.programs import plant_starter_goals
 
-OUTCOMES = ("completed", "cancelled")
 
 
 def create_match(
@@ -63,7 +63,7 @@ def end_match(
 ) -> Loop:
     if not (who.is_coordinator or is_member(loop, who.person)):
         raise Forbidden(f"only loop {loop.id}'s members or a coordinator can end it")
-    if outcome not in OUTCOMES:
+    if outcome not in rules.OUTCOMES:
         raise UsageError(f"unknown outcome {outcome!r}: use completed or cancelled")
     if loop.ended_at is not None and loop.ended_at <= now:
         raise Conflict(f"loop {loop.id} already ended on {loop.ended_at:%Y-%m-%d} ({loop.outcome})")

@@ -9,11 +9,11 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from mloop.rules import PARTICIPANT_ROLES
 from mloop.errors import BadFile, Conflict, UsageError
 from mloop.store.access import email_key, find_participant
 from mloop.store.models import Participant, Program
 
-ROLES = ("mentor", "mentee", "coordinator")
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 
 
@@ -56,7 +56,7 @@ def parse_roles(value) -> list[str]:
         role = str(item).strip().lower()
         if not role:
             continue
-        if role not in ROLES:
+        if role not in PARTICIPANT_ROLES:
             raise UsageError(f"unknown role {item!r}: use mentor, mentee or coordinator")
         if role not in roles:
             roles.append(role)

@@ -16,9 +16,9 @@ from sqlmodel import Session, func, select
 from mloop import rules
 from mloop.errors import Conflict, NotFound, StoreError, UsageError, valid_id
 from mloop.store.access import Actor, check_program_numbers, require_coordinator
+from mloop.store.checks import check_term
 from mloop.store.models import Goal, Loop, Program, StarterGoal
 
-TERMS = ("short", "long")
 
 
 def stage_stall_days(program: Program) -> dict[str, int]:
@@ -152,8 +152,7 @@ def add_starter_goal(
     title = title.strip()
     if not title:
         raise UsageError("a starter goal needs a title: mloop program goal add 'Agree on a mentoring agreement'")
-    if term not in TERMS:
-        raise UsageError(f"unknown term {term!r}: use short or long")
+    check_term(term)
     same = session.exec(
         select(StarterGoal.id).where(StarterGoal.program_id == program.id, StarterGoal.title == title)
     ).first()

@@ -21,6 +21,7 @@ from uuid import NAMESPACE_URL, uuid5
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from mloop.rules import FITS, MEETING_STATUSES, MEMBER_ROLES, OUTCOMES
 from mloop.errors import BadFile, Conflict, MloopError, UsageError
 from mloop.store.access import Actor, create_program, current_program, email_key, find_program, require_coordinator
 from mloop.store.checks import (
@@ -44,15 +45,12 @@ from mloop.store.models import (
     StarterGoal,
     Task,
 )
-from mloop.store.agreements import FITS
 from mloop.store.db import driver_message
 from mloop.store.programs import stage_stall_days
 from mloop.store.participants import _EMAIL, check_timezone, optional_text, parse_roles, split_skills
 from mloop.timeparse import WhenError, isoformat_utc, parse_every, parse_iso
 
 BATCH = 5000
-MEETING_STATUSES = ("scheduled", "held", "cancelled")
-ROLES = ("mentor", "mentee")
 RECORD_TYPES = ("program", "participant", "match", "meeting", "feedback", "goal", "task", "share", "milestone",
                 "milestone_done", "starter_goal", "agreement", "fit")
 
@@ -402,7 +400,7 @@ class Importer:
             if ended_at < matched_at:
                 self.fail("ended_at is before matched_at")
             if outcome is not None:  # an older export may lack it; the loop has ended all the same
-                self.choice(r, "outcome", ("completed", "cancelled"))
+                self.choice(r, "outcome", OUTCOMES)
         elif outcome is not None:
             self.fail("outcome is given but ended_at is not")
         if ended_at is None or ended_at > self.now:  # active: the rules of match create hold for it
@@ -558,8 +556,8 @@ class Importer:
             self.fail(str(error))
         created = self.time(r, "created_at")
         self._add(Agreement, {
-            "id": self._id(Agreement), "loop_id": loop.id, "notes_by": self.choice(r, "notes_by", ROLES),
-            "agenda_by": self.choice(r, "agenda_by", ROLES), "cadence": cadence,
+            "id": self._id(Agreement), "loop_id": loop.id, "notes_by": self.choice(r, "notes_by", MEMBER_ROLES),
+            "agenda_by": self.choice(r, "agenda_by", MEMBER_ROLES), "cadence": cadence,
             "ends_at": self.time(r, "ends_at", required=False), "author_id": author,
             "created_at": created, "updated_at": self.time(r, "updated_at", required=False) or created,
         })
