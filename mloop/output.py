@@ -7,7 +7,6 @@ columns to show; no command builds its own table or branches on the format.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,30 +56,28 @@ def say(message: str) -> None:
 
 
 def print_json(data: Any) -> None:
-    """One JSON document: indented for a person at a terminal, compact (and
-    written by the fast C encoder) for a pipe or a file."""
-    if sys.stdout.isatty():
-        text = json.dumps(data, ensure_ascii=False, indent=2, default=_json_default)
-    else:
-        text = _compact_json(data)
-    sys.stdout.write(text)
+    """One JSON document: indented for a person at a terminal, compact for a pipe or a file."""
+    sys.stdout.write(json_text(data, indent=sys.stdout.isatty()))
     sys.stdout.write("\n")
 
 
-def _compact_json(data: Any) -> str:
-    """Compact JSON; a document's long ``Records`` listings are written row by row."""
-    from mloop.records import Records
+def json_text(data: Any, *, indent: bool = False) -> str:
+    """Plain data (dicts, lists, NamedTuples, JSON values, datetimes) as JSON text.
 
-    def dumps(value: Any) -> str:
-        if isinstance(value, Records):
-            return value.encode_json(_json_default)
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+    The text ``json.dumps(data, ensure_ascii=False)`` writes, compact
+    (``separators=(",", ":")``) or with ``indent=2``: keys in the order given,
+    non-ASCII kept, a datetime as UTC text ('2026-12-01T14:00:00Z'); only a
+    float in exponent form differs (1e16, not 1e+16).  orjson writes it: a
+    large report's stalled list runs to tens of thousands of rows.
+    """
+    import orjson
 
-    if isinstance(data, dict) and any(isinstance(value, Records) for value in data.values()):
-        if not all(isinstance(key, str) for key in data):
-            return dumps(dict(data))
-        return "{" + ",".join(f"{dumps(key)}:{dumps(value)}" for key, value in data.items()) + "}"
-    return dumps(data)
+    # Datetimes go to _json_default (orjson's own form is '+00:00', not 'Z');
+    # keys such as a loop id become text, as json.dumps makes them.
+    option = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+    if indent:
+        option |= orjson.OPT_INDENT_2
+    return orjson.dumps(data, default=_json_default, option=option).decode()
 
 
 def _json_default(value: Any) -> Any:
@@ -88,9 +85,7 @@ def _json_default(value: Any) -> Any:
         from mloop.timeparse import isoformat_utc
 
         return isoformat_utc(value)
-    from mloop.records import Records
-
-    if isinstance(value, Records):
+    if isinstance(value, tuple):  # a NamedTuple: an array, as json.dumps writes it
         return list(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
