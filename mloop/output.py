@@ -3,6 +3,8 @@
 stdout is data; anything said to the person goes to stderr.  Commands hand
 over plain data (dicts and lists of JSON-ready values) and, for tables, the
 columns to show; no command builds its own table or branches on the format.
+The reports' compact tables with bars (the coordinator report, the activity
+report, the nudges) are drawn here too, from the documents --json prints.
 """
 
 from __future__ import annotations
