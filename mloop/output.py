@@ -3,11 +3,12 @@
 stdout is data; anything said to the person goes to stderr.  Commands hand
 over plain data (dicts and lists of JSON-ready values) and, for tables, the
 columns to show; no command builds its own table or branches on the format.
+The reports' compact tables with bars (the coordinator report, the activity
+report, the nudges) are drawn here too, from the documents --json prints.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,30 +58,28 @@ def say(message: str) -> None:
 
 
 def print_json(data: Any) -> None:
-    """One JSON document: indented for a person at a terminal, compact (and
-    written by the fast C encoder) for a pipe or a file."""
-    if sys.stdout.isatty():
-        text = json.dumps(data, ensure_ascii=False, indent=2, default=_json_default)
-    else:
-        text = _compact_json(data)
-    sys.stdout.write(text)
+    """One JSON document: indented for a person at a terminal, compact for a pipe or a file."""
+    sys.stdout.write(json_text(data, indent=sys.stdout.isatty()))
     sys.stdout.write("\n")
 
 
-def _compact_json(data: Any) -> str:
-    """Compact JSON; a document's long ``Records`` listings are written row by row."""
-    from mloop.records import Records
+def json_text(data: Any, *, indent: bool = False) -> str:
+    """Plain data (dicts, lists, NamedTuples, JSON values, datetimes) as JSON text.
 
-    def dumps(value: Any) -> str:
-        if isinstance(value, Records):
-            return value.encode_json(_json_default)
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+    The text ``json.dumps(data, ensure_ascii=False)`` writes, compact
+    (``separators=(",", ":")``) or with ``indent=2``: keys in the order given,
+    non-ASCII kept, a datetime as UTC text ('2026-12-01T14:00:00Z'); only a
+    float in exponent form differs (1e16, not 1e+16).  orjson writes it: a
+    large report's stalled list runs to tens of thousands of rows.
+    """
+    import orjson
 
-    if isinstance(data, dict) and any(isinstance(value, Records) for value in data.values()):
-        if not all(isinstance(key, str) for key in data):
-            return dumps(dict(data))
-        return "{" + ",".join(f"{dumps(key)}:{dumps(value)}" for key, value in data.items()) + "}"
-    return dumps(data)
+    # Datetimes go to _json_default (orjson's own form is '+00:00', not 'Z');
+    # keys such as a loop id become text, as json.dumps makes them.
+    option = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+    if indent:
+        option |= orjson.OPT_INDENT_2
+    return orjson.dumps(data, default=_json_default, option=option).decode()
 
 
 def _json_default(value: Any) -> Any:
@@ -88,9 +87,7 @@ def _json_default(value: Any) -> Any:
         from mloop.timeparse import isoformat_utc
 
         return isoformat_utc(value)
-    from mloop.records import Records
-
-    if isinstance(value, Records):
+    if isinstance(value, tuple):  # a NamedTuple: an array, as json.dumps writes it
         return list(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
@@ -183,3 +180,214 @@ def emit(
         console().print(message, markup=False)  # it names what the user typed: plain text
     else:
         print_json(data)
+
+
+# --- Reports: compact tables with bars ---------------------------------------
+# The coordinator report (also drawn by 'mloop demo'), the activity report and
+# the nudges.  Each takes a Rich console and the document that --json prints.
+
+BAR_WIDTH = 30
+SHOWN_IN_FULL = 5  # more nudges than this are summed up in a table
+
+
+def report_table(title: str, *columns: tuple[str, str]):
+    """A compact report table: no edges, one space between columns, no wrapping."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, header_style="bold", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False, collapse_padding=True)
+    for label, justify in columns:
+        table.add_column(label, justify=justify, no_wrap=True)
+    return table
+
+
+def bar(count: int, widest: int):
+    """A count's bar in a report table: BAR_WIDTH blocks for the widest count, in cyan."""
+    from rich.text import Text
+
+    return Text.assemble(("█" * round(BAR_WIDTH * count / widest) if count and widest else "", "cyan"))
+
+
+def nudged_ago(days_ago: int | None) -> str:
+    """'3 days ago' for the stalled table's Nudged column; blank when never nudged."""
+    if days_ago is None:
+        return ""
+    return "today" if days_ago == 0 else "1 day ago" if days_ago == 1 else f"{days_ago} days ago"
+
+
+def _local(app_ctx, value) -> str:
+    from mloop.timeparse import format_local
+
+    return format_local(value, app_ctx.tz)
+
+
+def _more(out, doc: dict, key: str, one: str, many: str) -> None:
+    """Says how many rows a capped table left out, and how to see them all."""
+    total = doc.get(f"{key}_total", len(doc[key]))
+    hidden = total - len(doc[key])
+    if hidden:
+        what = one if hidden == 1 else many
+        out.print(f"… and {hidden:,} more {what} (--limit 0 shows all {total:,}; --csv exports them)",
+                  highlight=False, markup=False)
+
+
+def _stall_rule(doc: dict) -> str:
+    """'21 days in a stage', and the stages with their own threshold: '; First Meeting 14'."""
+    from mloop.rules import STAGE_LABELS
+
+    own = [f"{STAGE_LABELS[stage]} {days}" for stage, days in doc.get("stage_stall_days", {}).items()
+           if days != doc["stall_days"]]
+    return f"{doc['stall_days']} days in a stage" + (f"; {', '.join(own)}" if own else "")
+
+
+def draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool) -> None:
+    """The coordinator report: the funnel, the stalled, the loops at risk and the
+    activity line, or only what --stage, --stalled and --at-risk asked for."""
+    from rich.markup import escape
+    from rich.text import Text
+
+    from mloop.rules import STAGE_LABELS
+
+    out.print(f"[bold]{escape(doc['program'])}[/bold] — as of {_local(app_ctx, doc['as_of'])}")
+    focused = stalled or at_risk
+    if not focused:
+        funnel = report_table("Milestone funnel", ("Stage", "left"), ("People", "right"), ("", "left"))
+        widest = max(doc["stages"].values())
+        for name, count in doc["stages"].items():
+            add_plain_row(funnel, STAGE_LABELS[name], str(count), bar(count, widest),
+                          style="bold" if name == stage else None)
+        out.print(funnel)
+    if not at_risk or stalled:
+        # The Nudged column only when someone listed was nudged: a narrow terminal keeps its room.
+        nudged = any(row.get("nudged_days_ago") is not None for row in doc["stalled"])
+        table = report_table(f"Stalled (more than {_stall_rule(doc)})",
+                             ("Name", "left"), ("Email", "left"), ("Role", "left"), ("Loop", "right"),
+                             ("Stage", "left"), ("Days", "right"), *((("Nudged", "left"),) if nudged else ()))
+        for row in doc["stalled"]:
+            cells = [row["name"], row["email"], row["role"], str(row["loop_id"] or "-"),
+                     STAGE_LABELS[row["stage"]], str(row["days_in_stage"])]
+            if nudged:
+                cells.append(nudged_ago(row.get("nudged_days_ago")))
+            add_plain_row(table, *cells)
+        out.print(table if doc["stalled"] else "[green]Nobody is stalled.[/green]")
+        _more(out, doc, "stalled", "stalled person", "stalled people")
+    if not stalled or at_risk:
+        if doc["at_risk"]:
+            risk = report_table("At risk (latest feedback negative)", ("Loop", "right"), ("Mentor", "left"),
+                                ("Mentee", "left"), ("Rating", "right"), ("Given by", "left"))
+            for row in doc["at_risk"]:
+                given_by = "mentor" if row["email"] == row["mentor"] else "mentee"
+                add_plain_row(risk, str(row["loop_id"]), row["mentor"], row["mentee"], f"{row['latest_rating']}/5",
+                              given_by)
+            out.print(risk)
+            _more(out, doc, "at_risk", "loop at risk", "loops at risk")
+        else:
+            out.print("[green]No loop is at risk.[/green]")
+    if "members" in doc:
+        members = report_table(f"At {STAGE_LABELS[stage]}", ("Name", "left"), ("Email", "left"), ("Role", "left"),
+                               ("Loop", "right"), ("Days", "right"), ("Stalled", "left"))
+        for m in doc["members"]:
+            add_plain_row(members, m["name"], m["email"], m["role"], str(m["loop_id"] or "-"),
+                          str(m["days_in_stage"]), "yes" if m["stalled"] else "")
+        out.print(members)
+        _more(out, doc, "members", f"person at {STAGE_LABELS[stage]}", f"people at {STAGE_LABELS[stage]}")
+    if not focused and doc.get("milestones"):
+        table = report_table("Custom milestones", ("Milestone", "left"), ("Kind", "left"), ("Marked by", "left"),
+                             ("Done", "right"), ("Overdue", "right"))
+        for m in doc["milestones"]:
+            overdue = Text.assemble((str(m["overdue"]), "red" if m["overdue"] else ""))
+            add_plain_row(table, m["name"], m["kind"], m["role"], str(m["done"]), overdue)
+        out.print(table)
+    if not focused and doc.get("re_pairing"):
+        pairs = report_table("Up for re-pairing (latest pairing fit poor)", ("Loop", "right"), ("Mentor", "left"),
+                             ("Mentee", "left"), ("Said by", "left"))
+        for row in doc["re_pairing"]:
+            add_plain_row(pairs, str(row["loop_id"]), row["mentor"], row["mentee"], row["fit_by"])
+        out.print(pairs)
+    if not focused:
+        a = doc["activity"]
+        out.print(
+            f"Loops: {a['loops']['active']} active, {a['loops']['completed']} completed, {a['loops']['cancelled']} cancelled · "
+            f"Meetings: {a['meetings']['held']} held, {a['meetings']['scheduled']} booked · "
+            f"Feedback: {a['feedback']['positive']} positive, {a['feedback']['neutral']} neutral, "
+            f"{a['feedback']['negative']} negative · Goals: {a['goals']['completed']} of {a['goals']['shared']} shared done"
+            f" · Check-ins overdue: {doc['checkins_overdue']}"
+        )
+
+
+def draw_activity(out, doc: dict, app_ctx) -> None:
+    """The activity report: meetings held per week, feedback, goals and matches, milestones."""
+    from rich.markup import escape
+
+    out.print(f"[bold]{escape(doc['program'])}[/bold] — activity from {_local(app_ctx, doc['since'])} "
+              f"to {_local(app_ctx, doc['as_of'])}")
+    weeks = doc["meetings"]["per_week"]
+    table = report_table(f"Meetings held per week ({doc['meetings']['held']} in all)",
+                         ("Week", "left"), ("From", "left"), ("Held", "right"), ("", "left"))
+    widest = max((w["held"] for w in weeks), default=0)
+    for w in weeks:
+        add_plain_row(table, w["week"], w["week_start"], str(w["held"]), bar(w["held"], widest))
+    out.print(table)
+
+    feedback = doc["feedback"]
+    table = report_table(f"Feedback ({feedback['total']} given)", ("Sentiment", "left"), ("Count", "right"),
+                         ("", "left"))
+    widest = max(feedback["positive"], feedback["neutral"], feedback["negative"])
+    for key in ("positive", "neutral", "negative"):
+        add_plain_row(table, key, str(feedback[key]), bar(feedback[key], widest))
+    out.print(table)
+
+    tallies = report_table("Goals and matches", ("What", "left"), ("Count", "right"), ("", "left"))
+    counts = [("Goals created", doc["goals"]["created"]), ("Goals completed", doc["goals"]["completed"]),
+              ("Matches made", doc["matches"]["made"]), ("Matches completed", doc["matches"]["completed"]),
+              ("Matches cancelled", doc["matches"]["cancelled"])]
+    widest = max(n for _, n in counts)
+    for label, n in counts:
+        add_plain_row(tallies, label, str(n), bar(n, widest))
+    out.print(tallies)
+
+    if doc["milestones"]:
+        table = report_table("Custom milestones completed", ("Milestone", "left"), ("Role", "left"), ("Done", "right"),
+                             ("", "left"))
+        widest = max(m["completed"] for m in doc["milestones"])
+        for m in doc["milestones"]:
+            add_plain_row(table, m["milestone"], m["role"], str(m["completed"]), bar(m["completed"], widest))
+        out.print(table)
+    else:
+        out.print("No custom milestone was completed in this time.", highlight=False, markup=False)
+
+
+def draw_nudges(out, document: dict) -> None:
+    """The nudges sent (or, on a dry run, to be sent): each message in full, or a
+    table when there are more than SHOWN_IN_FULL; then what was done and skipped."""
+    from rich.markup import escape
+
+    from mloop.rules import STAGE_LABELS
+
+    sent, skipped = document["sent"], document["skipped"]
+    if len(sent) <= SHOWN_IN_FULL:
+        for m in sent:
+            loop = f"loop {m['loop_id']}" if m["loop_id"] is not None else "unmatched"
+            out.print(f"[bold]To:[/bold] {escape(m['name'])} <{escape(m['email'])}> · {loop} · "
+                      f"{STAGE_LABELS[m['stage']]}, {m['days_in_stage']} days")
+            out.print(f"[bold]Subject:[/bold] {escape(m['subject'])}")
+            out.print(m["body"], markup=False, highlight=False)
+    else:
+        table = report_table("Nudges", ("To", "left"), ("Loop", "right"), ("Stage", "left"), ("Days", "right"),
+                             ("Subject", "left"))
+        for m in sent:
+            add_plain_row(table, m["email"], str(m["loop_id"] or "-"), STAGE_LABELS[m["stage"]],
+                          str(m["days_in_stage"]), m["subject"])
+        out.print(table)
+    people = "person" if len(sent) == 1 else "people"
+    if document["dry_run"]:
+        out.print(f"Dry run: would nudge {len(sent)} {people}; nothing recorded or written.", markup=False)
+    else:
+        out.print(f"Nudged {len(sent)} {people}.", markup=False)
+        if document["out"] is not None and sent:
+            out.print(f"Wrote {len(sent)} .eml file{'s' if len(sent) != 1 else ''} to {document['out']}.",
+                      markup=False, highlight=False)
+    if skipped:
+        people = "person" if len(skipped) == 1 else "people"
+        out.print(f"Skipped {len(skipped)} {people} nudged in the last 7 days.", markup=False)

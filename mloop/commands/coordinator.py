@@ -41,7 +41,7 @@ def report(
     many more there are; --json and --csv give every row to scripts and
     spreadsheets.
     """
-    from mloop.output import TABLE, Column, Rows, emit, pick_format
+    from mloop.output import TABLE, Column, Rows, draw_report, emit, pick_format
     from mloop.store.access import require_coordinator
     from mloop.store.funnel import coordinator_report, parse_stage
     from mloop.timeparse import isoformat_utc
@@ -66,130 +66,8 @@ def report(
     csv_rows = Rows([Column(k, k) for k in MEMBER_COLUMNS],
                     [dict(m, stage_since=isoformat_utc(m["stage_since"])) for m in members])
     emit(fmt, document, rows=csv_rows,
-         human=lambda out: _draw_report(out, document, app_ctx, stage=chosen_stage, stalled=stalled,
-                                      at_risk=at_risk))
-
-
-def _table(title: str, *columns: tuple[str, str]):
-    """A compact report table: no edges, one space between columns, no wrapping."""
-    from rich import box
-    from rich.table import Table
-
-    table = Table(title=title, header_style="bold", title_justify="left", box=box.SIMPLE_HEAD,
-                  pad_edge=False, collapse_padding=True)
-    for label, justify in columns:
-        table.add_column(label, justify=justify, no_wrap=True)
-    return table
-
-
-BAR_WIDTH = 30
-
-
-def _bar(count: int, widest: int):
-    """A count's bar in a report table: BAR_WIDTH blocks for the widest count, in cyan."""
-    from rich.text import Text
-
-    return Text.assemble(("█" * round(BAR_WIDTH * count / widest) if count and widest else "", "cyan"))
-
-
-def _more(out, doc: dict, key: str, one: str, many: str) -> None:
-    """Says how many rows a capped table left out, and how to see them all."""
-    total = doc.get(f"{key}_total", len(doc[key]))
-    hidden = total - len(doc[key])
-    if hidden:
-        what = one if hidden == 1 else many
-        out.print(f"… and {hidden:,} more {what} (--limit 0 shows all {total:,}; --csv exports them)",
-                  highlight=False, markup=False)
-
-
-def _nudged_ago(days_ago: int | None) -> str:
-    """'3 days ago' for the stalled table's Nudged column; blank when never nudged."""
-    if days_ago is None:
-        return ""
-    return "today" if days_ago == 0 else "1 day ago" if days_ago == 1 else f"{days_ago} days ago"
-
-
-def _stall_rule(doc: dict) -> str:
-    """'21 days in a stage', and the stages with their own threshold: '; First Meeting 14'."""
-    from mloop.rules import STAGE_LABELS
-
-    own = [f"{STAGE_LABELS[stage]} {days}" for stage, days in doc.get("stage_stall_days", {}).items()
-           if days != doc["stall_days"]]
-    return f"{doc['stall_days']} days in a stage" + (f"; {', '.join(own)}" if own else "")
-
-
-def _draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool) -> None:
-    from rich.markup import escape
-    from rich.text import Text
-
-    from mloop.output import add_plain_row
-    from mloop.rules import STAGE_LABELS
-
-    out.print(f"[bold]{escape(doc['program'])}[/bold] — as of {local(app_ctx, doc['as_of'])}")
-    focused = stalled or at_risk
-    if not focused:
-        funnel = _table("Milestone funnel", ("Stage", "left"), ("People", "right"), ("", "left"))
-        widest = max(doc["stages"].values())
-        for name, count in doc["stages"].items():
-            add_plain_row(funnel, STAGE_LABELS[name], str(count), _bar(count, widest),
-                          style="bold" if name == stage else None)
-        out.print(funnel)
-    if not at_risk or stalled:
-        # The Nudged column only when someone listed was nudged: a narrow terminal keeps its room.
-        nudged = any(row.get("nudged_days_ago") is not None for row in doc["stalled"])
-        table = _table(f"Stalled (more than {_stall_rule(doc)})",
-                       ("Name", "left"), ("Email", "left"), ("Role", "left"), ("Loop", "right"),
-                       ("Stage", "left"), ("Days", "right"), *((("Nudged", "left"),) if nudged else ()))
-        for row in doc["stalled"]:
-            cells = [row["name"], row["email"], row["role"], str(row["loop_id"] or "-"),
-                     STAGE_LABELS[row["stage"]], str(row["days_in_stage"])]
-            if nudged:
-                cells.append(_nudged_ago(row.get("nudged_days_ago")))
-            add_plain_row(table, *cells)
-        out.print(table if doc["stalled"] else "[green]Nobody is stalled.[/green]")
-        _more(out, doc, "stalled", "stalled person", "stalled people")
-    if not stalled or at_risk:
-        if doc["at_risk"]:
-            risk = _table("At risk (latest feedback negative)", ("Loop", "right"), ("Mentor", "left"),
-                          ("Mentee", "left"), ("Rating", "right"), ("Given by", "left"))
-            for row in doc["at_risk"]:
-                given_by = "mentor" if row["email"] == row["mentor"] else "mentee"
-                add_plain_row(risk, str(row["loop_id"]), row["mentor"], row["mentee"], f"{row['latest_rating']}/5",
-                              given_by)
-            out.print(risk)
-            _more(out, doc, "at_risk", "loop at risk", "loops at risk")
-        else:
-            out.print("[green]No loop is at risk.[/green]")
-    if "members" in doc:
-        members = _table(f"At {STAGE_LABELS[stage]}", ("Name", "left"), ("Email", "left"), ("Role", "left"),
-                         ("Loop", "right"), ("Days", "right"), ("Stalled", "left"))
-        for m in doc["members"]:
-            add_plain_row(members, m["name"], m["email"], m["role"], str(m["loop_id"] or "-"),
-                          str(m["days_in_stage"]), "yes" if m["stalled"] else "")
-        out.print(members)
-        _more(out, doc, "members", f"person at {STAGE_LABELS[stage]}", f"people at {STAGE_LABELS[stage]}")
-    if not focused and doc.get("milestones"):
-        table = _table("Custom milestones", ("Milestone", "left"), ("Kind", "left"), ("Marked by", "left"),
-                       ("Done", "right"), ("Overdue", "right"))
-        for m in doc["milestones"]:
-            overdue = Text.assemble((str(m["overdue"]), "red" if m["overdue"] else ""))
-            add_plain_row(table, m["name"], m["kind"], m["role"], str(m["done"]), overdue)
-        out.print(table)
-    if not focused and doc.get("re_pairing"):
-        pairs = _table("Up for re-pairing (latest pairing fit poor)", ("Loop", "right"), ("Mentor", "left"),
-                       ("Mentee", "left"), ("Said by", "left"))
-        for row in doc["re_pairing"]:
-            add_plain_row(pairs, str(row["loop_id"]), row["mentor"], row["mentee"], row["fit_by"])
-        out.print(pairs)
-    if not focused:
-        a = doc["activity"]
-        out.print(
-            f"Loops: {a['loops']['active']} active, {a['loops']['completed']} completed, {a['loops']['cancelled']} cancelled · "
-            f"Meetings: {a['meetings']['held']} held, {a['meetings']['scheduled']} booked · "
-            f"Feedback: {a['feedback']['positive']} positive, {a['feedback']['neutral']} neutral, "
-            f"{a['feedback']['negative']} negative · Goals: {a['goals']['completed']} of {a['goals']['shared']} shared done"
-            f" · Check-ins overdue: {doc['checkins_overdue']}"
-        )
+         human=lambda out: draw_report(out, document, app_ctx, stage=chosen_stage, stalled=stalled,
+                                     at_risk=at_risk))
 
 
 @app.command("participant")
@@ -236,11 +114,13 @@ def _nudged(nudges: list[dict], now) -> str:
     """'nudged 2 times, last 3 days ago' (or 'never nudged') for a card."""
     from datetime import timedelta
 
+    from mloop.output import nudged_ago
+
     if not nudges:
         return "never nudged"
     days = (now - nudges[-1]["sent_at"]) // timedelta(days=1)
     times = "once" if len(nudges) == 1 else f"{len(nudges)} times"
-    return f"nudged {times}, last {_nudged_ago(days)}"
+    return f"nudged {times}, last {nudged_ago(days)}"
 
 
 # --- nudges ------------------------------------------------------------------
@@ -263,8 +143,8 @@ def nudge(
     each person was last nudged.  Change a stage's message with
     'mloop coordinator nudge-template set'.
     """
-    from mloop.commands._nudge import draw_nudges, write_messages
-    from mloop.output import emit, pick_format
+    from mloop.commands._nudge import write_messages
+    from mloop.output import draw_nudges, emit, pick_format
     from mloop.store.access import require_coordinator
     from mloop.store.nudges import eml_name, parse_nudge_stage, plan_nudges, record_nudges
 

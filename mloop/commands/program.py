@@ -176,8 +176,8 @@ def demo(
     """Load the sample program into the store and print its coordinator report."""
     from datetime import datetime
 
-    from mloop.commands.coordinator import _draw_report
     from mloop.errors import Conflict
+    from mloop.output import draw_report as _draw_report
     from mloop.output import emit, pick_format, say
     from mloop.sample import sample_program_path
     from mloop.store.access import actor, find_program
