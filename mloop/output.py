@@ -258,6 +258,8 @@ def draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool)
             add_plain_row(funnel, STAGE_LABELS[name], str(count), bar(count, widest),
                           style="bold" if name == stage else None)
         out.print(funnel)
+        alumni = doc.get("alumni", 0)
+        out.print(f"Alumni (last loop completed, outside the funnel): {alumni}")
     if not at_risk or stalled:
         # The Nudged column only when someone listed was nudged: a narrow terminal keeps its room.
         nudged = any(row.get("nudged_days_ago") is not None for row in doc["stalled"])
@@ -274,12 +276,10 @@ def draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool)
         _more(out, doc, "stalled", "stalled person", "stalled people")
     if not stalled or at_risk:
         if doc["at_risk"]:
-            risk = report_table("At risk (latest feedback negative)", ("Loop", "right"), ("Mentor", "left"),
-                                ("Mentee", "left"), ("Rating", "right"), ("Given by", "left"))
+            risk = report_table("At risk (latest feedback negative, or a poor pairing fit)", ("Loop", "right"),
+                                ("Mentor", "left"), ("Mentee", "left"), ("Why", "left"))
             for row in doc["at_risk"]:
-                given_by = "mentor" if row["email"] == row["mentor"] else "mentee"
-                add_plain_row(risk, str(row["loop_id"]), row["mentor"], row["mentee"], f"{row['latest_rating']}/5",
-                              given_by)
+                add_plain_row(risk, str(row["loop_id"]), row["mentor"], row["mentee"], _risk_reasons(row))
             out.print(risk)
             _more(out, doc, "at_risk", "loop at risk", "loops at risk")
         else:
@@ -314,6 +314,21 @@ def draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool)
             f"{a['feedback']['negative']} negative · Goals: {a['goals']['completed']} of {a['goals']['shared']} shared done"
             f" · Check-ins overdue: {doc['checkins_overdue']}"
         )
+
+
+def _risk_reasons(row: dict) -> str:
+    """Why a loop is at risk, in words: 'rating 2/5 by the mentee; poor fit by the mentor'."""
+    from mloop import rules
+
+    def who(email):
+        return "mentor" if email == row["mentor"] else "mentee" if email == row["mentee"] else email or "?"
+
+    reasons = []
+    if rules.NEGATIVE_RATING in row["reasons"]:
+        reasons.append(f"{row['latest_rating']}/{max(rules.RATINGS)} by {who(row['rating_by'])}")
+    if rules.POOR_PAIRING_FIT in row["reasons"]:
+        reasons.append(f"poor fit by {who(row['fit_by'])}")
+    return "; ".join(reasons)
 
 
 def draw_activity(out, doc: dict, app_ctx) -> None:

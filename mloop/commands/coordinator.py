@@ -88,18 +88,21 @@ def participant(
     def human(out):
         from rich.markup import escape
 
-        from mloop.rules import STAGE_LABELS
+        from mloop.rules import ALUMNI, LABELS, NEGATIVE_RATING, STAGE_LABELS
 
         p = card["participant"]
         out.print(f"[bold]{escape(p['name'])}[/bold] <{escape(p['email'])}> — {', '.join(p['roles'])}")
         if p.get("stage"):
             flag = " [red]stalled[/red]" if p["stalled"] else ""
-            out.print(f"Unmatched: {STAGE_LABELS[p['stage']]} for {p['days_in_stage']} days{flag}")
+            standing = "No active loop" if p["stage"] == ALUMNI else "Unmatched"
+            out.print(f"{standing}: {LABELS[p['stage']]} for {p['days_in_stage']} days{flag}")
             out.print(f"  last activity: {local(app_ctx, p.get('last_activity')) or '-'} · {_nudged(p['nudges'], card['as_of'])}")
         elif p["nudges"]:
             out.print(f"While unmatched: {_nudged(p['nudges'], card['as_of'])}")
         for loop in card["loops"]:
-            flags = " ".join(f for f, on in (("[red]stalled[/red]", loop["stalled"]), ("[yellow]at risk[/yellow]", loop["at_risk"])) if on)
+            why = ", ".join("negative rating" if r == NEGATIVE_RATING else "poor fit" for r in loop["at_risk_reasons"])
+            flags = " ".join(f for f, on in (("[red]stalled[/red]", loop["stalled"]),
+                                             (f"[yellow]at risk ({why})[/yellow]", loop["at_risk"])) if on)
             out.print(f"Loop {loop['loop_id']} as {loop['role']} with {escape(loop['partner']['name'])}: "
                       f"{STAGE_LABELS[loop['stage']]} for {loop['days_in_stage']} days {flags}")
             out.print("  history: " + ", ".join(f"{STAGE_LABELS[h['stage']]} {local(app_ctx, h['reached_at'])}" for h in loop["history"]))
