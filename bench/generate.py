@@ -7,8 +7,10 @@ Sizes (participants, loops, meetings, feedback, goals):
 Timelines are realistic: loops are matched over the year before ``NOW``; each
 loop books meetings (some cancelled, some logged late, some still ahead),
 gives feedback on held meetings and on the loop, shares and completes goals,
-and sometimes ends.  Every stage ends up populated, with stalled and at-risk
-people among them.  The same seed and size always give the same bytes.
+and sometimes ends, after which nothing more happens in it (an ended loop is
+read-only, and the import refuses facts dated at or after its end).  Every
+stage ends up populated, with stalled and at-risk people among them.  The
+same seed and size always give the same bytes.
 """
 
 from __future__ import annotations
@@ -80,7 +82,8 @@ def generate(size: Size, seed: int = 7):
         outcome = None
         if index >= len(mentees) or rng.random() < 0.08:
             # Earlier loops of a mentee that is matched again, and a few cancelled ones, have ended.
-            ended = matched + (NOW - matched) * rng.uniform(0.2, 0.9)
+            # Whole seconds, as the file has it: a fact before it stays before it once written.
+            ended = (matched + (NOW - matched) * rng.uniform(0.2, 0.9)).replace(microsecond=0)
             outcome = rng.choice(("completed", "cancelled"))
         ref = f"L{index + 1}"
         loops.append((ref, matched, ended, mentor_email, mentee_email))
@@ -103,12 +106,14 @@ def generate(size: Size, seed: int = 7):
             booked = matched + (limit - matched) * (k + rng.random()) / (count + 1)
             start = booked + timedelta(days=rng.randint(1, 10))
             late = rng.random() < 0.1
-            if late:
+            if late and (ended is None or start + timedelta(days=1) < ended):  # logged a day late, while the loop ran
                 booked, start = start + timedelta(days=1), start
             if start > NOW:
                 status = "scheduled"
             else:
                 status = "cancelled" if rng.random() < 0.07 else "held"
+            if ended is not None and start >= ended:
+                status = "cancelled"  # booked for after the loop ended: called off
             mref = f"M{meeting_no}"
             if status == "held":
                 held_by_loop.setdefault(ref, []).append((mref, max(start, booked)))
@@ -157,7 +162,7 @@ def generate(size: Size, seed: int = 7):
     for ref, matched, ended, mentor, mentee in loops:
         if len(held_by_loop.get(ref, ())) >= 3 and rng.random() < 0.2:
             moment = held_by_loop[ref][2][1] + timedelta(days=rng.randint(1, 30))
-            if moment <= (ended or NOW):
+            if (moment < ended) if ended else (moment <= NOW):
                 yield {"type": "share", "loop": ref, "author": mentee, "created_at": iso(moment)}
 
 

@@ -2,7 +2,8 @@
 
 A seeded program (JSON Lines, imported) spreads meetings, feedback, goals,
 milestones and matches before, inside and after the window; the test counts
-the same things from the records it wrote, and compares.
+the same things from the records it wrote, and compares.  Nothing happens in
+a loop once it has ended (the import refuses such facts, as the commands do).
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ def iso(moment: datetime) -> str:
 
 def inside(moment: datetime | None) -> bool:
     return moment is not None and SINCE <= moment <= NOW
+
+
+def before_end(moment: datetime, ended: datetime | None) -> bool:
+    """An ended loop is read-only: what would come at or after its end (in whole
+    seconds, as the file has it) never happens."""
+    return ended is None or moment < ended.replace(microsecond=0)
 
 
 def build(seed: int = 7) -> tuple[list[dict], dict]:
@@ -79,6 +86,10 @@ def build(seed: int = 7) -> tuple[list[dict], dict]:
             if m == 0 and n % 3 == 0:
                 booked = NOW + timedelta(days=1)  # booked after the report's moment: not yet known
             booked = max(booked, matched)
+            if status == "held" and not before_end(start, ended):
+                status = "cancelled"  # booked for after the loop ended: called off
+            if not before_end(booked.replace(microsecond=0), ended):
+                continue  # never booked: the loop had ended
             records.append({"type": "meeting", "ref": f"{ref}M{m}", "loop": ref, "start": iso(start),
                             "duration_min": 45, "status": status, "created_at": iso(booked.replace(microsecond=0))})
             if status == "held" and inside(start) and booked.replace(microsecond=0) <= NOW:
@@ -96,6 +107,10 @@ def build(seed: int = 7) -> tuple[list[dict], dict]:
         for g in range(rng.randint(0, 3)):
             created = (matched + timedelta(days=rng.uniform(0, 40))).replace(microsecond=0)
             completed = (created + timedelta(days=rng.uniform(1, 60))).replace(microsecond=0) if rng.random() < 0.6 else None
+            if not before_end(created, ended):
+                continue
+            if completed is not None and not before_end(completed, ended):
+                completed = None  # the loop ended first
             records.append({"type": "goal", "ref": f"{ref}G{g}", "loop": ref, "title": f"goal {g}", "term": "short",
                             "created_at": iso(created), "shared_at": iso(created),
                             "completed_at": iso(completed) if completed else None, "due": None, "locked": False})
@@ -105,6 +120,8 @@ def build(seed: int = 7) -> tuple[list[dict], dict]:
                                ("Mid-point review", mentor, "mentor")):
             if rng.random() < 0.5:
                 done = (matched + timedelta(days=rng.uniform(1, 90))).replace(microsecond=0)
+                if not before_end(done, ended):
+                    continue
                 records.append({"type": "milestone_done", "milestone": name, "loop": ref, "by": by, "done_at": iso(done)})
                 if inside(done):
                     expected["milestones"][(name, role)] = expected["milestones"].get((name, role), 0) + 1

@@ -61,6 +61,11 @@ def utc_text(t: datetime) -> str:
 # --- the generator -------------------------------------------------------------
 
 
+def before_end(moment: datetime | None, ended: datetime | None) -> bool:
+    """An ended loop is read-only: what would come at or after its end never happens."""
+    return moment is None or ended is None or moment < ended
+
+
 def generate_program(seed: int, *, messy: bool = False) -> tuple[list[dict], list[datetime]]:
     """A realistic random program, and the moments to look at it.
 
@@ -69,7 +74,8 @@ def generate_program(seed: int, *, messy: bool = False) -> tuple[list[dict], lis
     held meetings, goals are shared (or kept private) and completed, some
     members share their journey and some loops end.  Every rule of the import
     holds: mentors within capacity, no pair twice, mentor != mentee, feedback
-    by loop members only and on held meetings of that loop only.
+    by loop members only and on held meetings of that loop only, and nothing
+    happens in a loop once it has ended (see ``before_end``).
 
     ``messy`` keeps the records valid for import but bends the timelines the
     way hand-edited files do: meetings booked before the match, feedback on a
@@ -141,7 +147,7 @@ def generate_program(seed: int, *, messy: bool = False) -> tuple[list[dict], lis
     meeting_records, goal_records, feedback_records, share_records = [], [], [], []
     meeting_no = goal_no = 0
     for loop in loops:
-        ref, matched = loop["ref"], loop["matched"]
+        ref, matched, ended = loop["ref"], loop["matched"], loop["ended"]
         members = (loop["mentor"], loop["mentee"])
         held: list[tuple[str, datetime]] = []  # (meeting ref, the time it counts as held from)
         cursor = at(matched, 0, 15 * 24)  # the first meeting's start
@@ -156,14 +162,21 @@ def generate_program(seed: int, *, messy: bool = False) -> tuple[list[dict], lis
                 created = max(matched, start - timedelta(seconds=rng.randint(600, 12 * 24 * 3600)))  # booked ahead
             if rng.random() < 0.05:
                 created = start  # booked for "right now"
-            meeting_records.append({
+            if status == "held" and not before_end(start, ended):
+                status = "cancelled"  # booked for after the loop ended: called off
+            elif status == "held" and created >= start and not before_end(created, ended):
+                created = ended - timedelta(seconds=1)  # logged just before the loop ended
+            record = {
                 "type": "meeting", "ref": mref, "loop": ref, "start": iso(start, rng),
                 "duration_min": rng.choice((30, 45, 60)), "status": status, "created_at": iso(created, rng),
                 "agenda": "agenda", "notes": None,
-            })
+            }
+            cursor = at(cursor, 2 * 24, 20 * 24)
+            if not before_end(created, ended):
+                continue  # never booked: the loop had ended
+            meeting_records.append(record)
             if status == "held":
                 held.append((mref, max(start, created)))
-            cursor = at(cursor, 2 * 24, 20 * 24)
 
         last_fb: datetime | None = None
         for mref, held_at in held:
@@ -173,41 +186,53 @@ def generate_program(seed: int, *, messy: bool = False) -> tuple[list[dict], lis
                     if last_fb is not None and rng.random() < 0.1:
                         created = max(last_fb, held_at)  # ties: file order decides the latest
                     last_fb = created
-                    feedback_records.append({
+                    record = {
                         "type": "feedback", "loop": ref, "meeting": mref, "author": member,
                         "rating": rng.choices((1, 2, 3, 4, 5), weights=(1, 2, 2, 4, 4))[0],
                         "created_at": iso(created, rng), "comment": None,
-                    })
+                    }
+                    if before_end(created, ended):
+                        feedback_records.append(record)
         for member in members:
             for _ in range(rng.choices(range(4), weights=(3, 4, 2, 1))[0]):
                 created = at(matched, 1, 90 * 24)
                 if last_fb is not None and rng.random() < 0.1:
                     created = last_fb
                 last_fb = created
-                feedback_records.append({
+                record = {
                     "type": "feedback", "loop": ref, "meeting": None, "author": member,
                     "rating": rng.choices((1, 2, 3, 4, 5), weights=(2, 2, 2, 4, 5))[0],
                     "created_at": iso(created, rng), "comment": None,
-                })
+                }
+                if before_end(created, ended):
+                    feedback_records.append(record)
 
         for _ in range(rng.choices(range(4), weights=(2, 4, 3, 2))[0]):
-            goal_no += 1
             created = at(matched, 0, 40 * 24)
             shared = at(created, 0, 20 * 24) if rng.random() < 0.75 else None
             completed = None
             if rng.random() < 0.55:
                 # Usually after sharing; sometimes a goal is done privately, then shared.
                 completed = at(shared or created, 2 * 24, 50 * 24) if rng.random() < 0.85 else at(created, 0, 24)
-            goal_records.append({
-                "type": "goal", "ref": f"G{goal_no}", "loop": ref, "title": f"goal {goal_no}", "term": "short",
+            record = {
+                "type": "goal", "ref": f"G{goal_no + 1}", "loop": ref, "title": f"goal {goal_no + 1}", "term": "short",
                 "created_at": iso(created, rng), "shared_at": iso(shared, rng), "completed_at": iso(completed, rng),
                 "due": None, "locked": False,
-            })
+            }
+            # What the loop's end cut short stays undone: kept private, not completed.
+            if not before_end(shared, ended):
+                record["shared_at"] = None
+            if not before_end(completed, ended):
+                record["completed_at"] = None
+            if before_end(created, ended):
+                goal_no += 1
+                goal_records.append(record)
         for member in members:
             if rng.random() < 0.25:
-                share_records.append({
-                    "type": "share", "loop": ref, "author": member, "created_at": iso(at(matched, 20 * 24, 100 * 24), rng),
-                })
+                moment = at(matched, 20 * 24, 100 * 24)
+                record = {"type": "share", "loop": ref, "author": member, "created_at": iso(moment, rng)}
+                if before_end(moment, ended):
+                    share_records.append(record)
 
     # File order is not time order: the latest feedback is found by created_at.
     rng.shuffle(feedback_records)
@@ -265,7 +290,10 @@ def bend_timelines(records: list[dict], rng: random.Random) -> None:
             late = people[r["mentee"].lower()]
             late["joined_at"] = shift(r["matched_at"], rng.uniform(1, 500))
         elif r["type"] in ("feedback", "share") and roll < 0.1:
-            r["created_at"] = shift(r["created_at"], rng.uniform(-3, 3))
+            moved = shift(r["created_at"], rng.uniform(-3, 3))
+            ended = loops[r["loop"]]["ended_at"]
+            if ended is None or reference.parse_time(moved) < reference.parse_time(ended):  # never past the end
+                r["created_at"] = moved
 
 
 # --- running the CLI ------------------------------------------------------------

@@ -11,6 +11,11 @@ store gives them ("1", "2", ...), and the checks name a loop or meeting as
 their caller does (an id, or a file's ref), so the two messages compare
 byte for byte.
 
+A loop that has ended is read-only: each fact a file dates at or after its
+loop's end is refused as the command that would have written it is (the
+"ended-" cases; a task's done time, which no command sets, has its own test).
+Facts dated before the match stay accepted: hand-edited files have them.
+
 Not here: a locked goal can only be edited or deleted, which an import never
 does; the marks of relationship milestones, which an import keeps from either
 member of the loop (the activity report tallies them by the role the marker
@@ -21,12 +26,14 @@ role only.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from conftest import ERROR_PREFIX, assert_clean_error, at, store_snapshot
+from conftest import ERROR_PREFIX, NOW, assert_clean_error, at, iso, store_snapshot
 
 PROGRAM = "Spring 2026"
 CORA, BO, DEE = "cora@example.org", "bo@example.org", "dee@example.org"  # coordinator; mentors (capacity 1, 2)
@@ -76,6 +83,19 @@ def mark(name: str, by: str, loop: str | None) -> dict:
 
 BO_ANA = (("match", "create", "--mentor", BO, "--mentee", ANA), None)  # loop 1
 DEE_CY = (("match", "create", "--mentor", DEE, "--mentee", CY), None)  # loop 2 (after BO_ANA)
+END_1 = (("match", "end", "1", "--outcome", "completed"), None)  # at NOW
+ENDED = {"ended_at": at(), "outcome": "completed"}  # as END_1 ends loop 1 in the file
+
+
+def ended_case(command: tuple, user: str | None, *records: dict, before: Sequence[tuple] = ()) -> Case:
+    """Loop 1 (BO mentors ANA) ends at NOW, then ``command`` acts on it; the file
+    holds the ended loop and ``records``, the last one dated at or after its end."""
+    return Case([BO_ANA, *before, END_1], command, user, [match("1", BO, ANA, **ENDED), *records])
+
+
+def goal(ref: str, **times) -> dict:
+    return {"type": "goal", "ref": ref, "loop": "1", "title": "Ship it", "term": "short",
+            "created_at": at(days=-1), "shared_at": at(days=-1), **times}
 
 CASES = {
     "self-match": Case(
@@ -150,6 +170,48 @@ CASES = {
     "program-milestone-done-without-the-role": Case(
         [(define("Orientation", kind="program", role="mentor"), None)], ("milestone", "done", "Orientation"), ANA,
         [milestone("Orientation", kind="program", role="mentor"), mark("Orientation", ANA, None)]),
+    # Facts dated at or after their loop's end (at NOW, the end itself, or later).
+    "ended-meeting-booked": ended_case(
+        ("meet", "schedule", "1", "--at", "+2d"), ANA,
+        meeting("1", "1", "scheduled", 2) | {"created_at": at()}),
+    "ended-meeting-cancelled": ended_case(
+        ("meet", "schedule", "1", "--at", "+2d"), ANA,
+        meeting("1", "1", "cancelled", 2) | {"created_at": at(hours=1)}),
+    "ended-meeting-logged": ended_case(
+        ("meet", "log", "1", "--at", at()), ANA,
+        meeting("1", "1", "held", -1 / 24) | {"created_at": at(hours=3)}),
+    "ended-meeting-done": ended_case(
+        ("meet", "done", "1"), ANA,
+        meeting("1", "1", "held", 1), before=[(("meet", "schedule", "1", "--at", "+1d"), ANA)]),
+    "ended-feedback": ended_case(
+        ("feedback", "give", "1", "--rating", "4"), ANA,
+        feedback("1", ANA) | {"created_at": at(days=1)}),
+    "ended-feedback-on-a-meeting": ended_case(
+        ("feedback", "give", "1", "--meeting", "1", "--rating", "4"), ANA,
+        meeting("1", "1", "held", -2), feedback("1", ANA, meeting_ref="1") | {"created_at": at()}),
+    "ended-goal-added": ended_case(
+        ("goal", "add", "1", "Ship it"), ANA,
+        goal("1", created_at=at(), shared_at=at())),
+    "ended-goal-shared": ended_case(
+        ("goal", "share", "1"), ANA,
+        goal("1", shared_at=at(days=2)), before=[(("goal", "add", "1", "Ship it", "--private"), ANA)]),
+    "ended-goal-completed": ended_case(
+        ("goal", "done", "1"), ANA,
+        goal("1", completed_at=at(hours=5)), before=[(("goal", "add", "1", "Ship it"), ANA)]),
+    "ended-journey-share": ended_case(
+        ("share", "1"), ANA,
+        {"type": "share", "loop": "1", "author": ANA, "created_at": at(days=3)}),
+    "ended-milestone-done": ended_case(
+        ("milestone", "done", "Kick-off", "--loop", "1"), ANA,
+        milestone("Kick-off"), mark("Kick-off", ANA, "1") | {"done_at": at()},
+        before=[(define("Kick-off"), None)]),
+    "ended-agreement": ended_case(
+        ("agreement", "set", "1", "--notes-by", "mentee", "--agenda-by", "mentor", "--cadence", "2w"), ANA,
+        {"type": "agreement", "loop": "1", "notes_by": "mentee", "agenda_by": "mentor", "cadence": "2w",
+         "by": ANA, "created_at": at(days=-3), "updated_at": at(days=1)}),
+    "ended-pairing-fit": ended_case(
+        ("feedback", "give", "1", "--fit", "good"), ANA,
+        meeting("1", "1", "held", -2), {"type": "fit", "loop": "1", "author": ANA, "fit": "good", "created_at": at()}),
 }
 
 
@@ -217,16 +279,39 @@ def test_ended_loops_leave_room_and_free_the_pair(cli, tmp_path):
     assert cli.json("import", source)["records"]["match"] == 4
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "an import does not yet refuse facts dated after their loop ended: bench/generate.py and the crosscheck "
-    "generator (tests/test_crosscheck.py) write such meetings, feedback, goals and shares"))
-def test_the_import_refuses_facts_in_an_ended_loop(cli, tmp_path):
-    case = Case([BO_ANA, (("match", "end", "1", "--outcome", "completed"), None)],
-                ("feedback", "give", "1", "--rating", "4"), ANA, [])
+def test_the_import_refuses_a_task_done_after_its_loop_ended(cli, tmp_path):
+    """No command ticks a task: the import words the refusal as the commands word
+    any write to an ended loop (here 'goal task add''s), with the task's own verb."""
+    case = ended_case(("goal", "task", "add", "1", "Draft it"), ANA, before=[(("goal", "add", "1", "Ship it"), ANA)])
     message = command_message(cli, case)
-    records = base_records() + [match("1", BO, ANA, ended_at=at(), outcome="completed"),
-                                feedback("1", ANA) | {"created_at": at(days=1)}]
+    assert message.endswith(": cannot add a task")
+    records = base_records() + case.records + [
+        goal("1"), {"type": "task", "goal": "1", "title": "Draft it", "done_at": at(days=-2)},
+        {"type": "task", "goal": "1", "title": "Review it", "done_at": at(hours=1)},
+    ]
     source = write_lines(tmp_path / "program.jsonl", records)
     other = tmp_path / "other.db"
+    cli.ok("init", "--program", "Another program", db=other)
+    before = store_snapshot(other)
     line = assert_clean_error(cli("import", source, db=other), code=1)
-    assert line == f"{ERROR_PREFIX}{source} line {len(records)}: {message}; nothing was imported"
+    expected = message.removesuffix("add a task") + "mark a task done"
+    assert line == f"{ERROR_PREFIX}{source} line {len(records)}: {expected}; nothing was imported"
+    assert store_snapshot(other) == before, "the failed import changed the store"
+
+
+def test_facts_before_the_end_or_the_match_are_kept(cli, tmp_path):
+    """Up to a second before the end, and (as in hand-edited files) before the match."""
+    before_end, before_match = iso(NOW - timedelta(seconds=1)), at(days=-12)
+    source = write_lines(tmp_path / "program.jsonl", base_records() + [
+        match("1", BO, ANA, **ENDED),
+        meeting("1", "1", "held", -1 / 24) | {"created_at": before_end},  # logged
+        meeting("2", "1", "held", -3) | {"created_at": before_match},  # booked ahead, held
+        meeting("3", "1", "scheduled", 2) | {"created_at": before_end},  # booked for after the end
+        feedback("1", ANA, meeting_ref="2") | {"created_at": before_end},
+        goal("1", shared_at=before_match, completed_at=before_end),
+        {"type": "task", "goal": "1", "title": "Draft it", "done_at": before_end},
+        {"type": "share", "loop": "1", "author": ANA, "created_at": before_end},
+        milestone("Kick-off"), mark("Kick-off", ANA, "1") | {"done_at": before_end},
+    ])
+    counts = cli.json("import", source)["records"]
+    assert counts["meeting"] == 3 and counts["milestone_done"] == 1

@@ -25,7 +25,7 @@ from mloop.rules import FITS, MEETING_STATUSES, MEMBER_ROLES, OUTCOMES
 from mloop.errors import BadFile, Conflict, MloopError, UsageError
 from mloop.store.access import Actor, create_program, current_program, email_key, find_program, require_coordinator
 from mloop.store.checks import (
-    check_capacity, check_goal_title, check_marker_in_loop, check_match_roles, check_meeting_held,
+    check_capacity, check_goal_title, check_loop_open, check_marker_in_loop, check_match_roles, check_meeting_held,
     check_meeting_in_loop, check_milestone_definition, check_milestone_name_free, check_no_loop_for_program_milestone,
     check_not_self_match, check_pair_free, check_program_mark, check_rating, check_task_title, check_term,
 )
@@ -83,6 +83,8 @@ class _LoopRef(NamedTuple):
     id: int
     mentor_id: int
     mentee_id: int
+    ended_at: datetime | None
+    outcome: str | None
 
 
 class _MilestoneRef(NamedTuple):
@@ -118,7 +120,7 @@ class Importer:
         self.active_pairs: dict[tuple[int, int], int | str] = {}  # (mentor, mentee) -> loop id or ref
         self.meetings: dict[str, tuple[int, int, str]] = {}
         self.meeting_uid_hashes: set[int] = set()
-        self.goals: dict[str, int] = {}
+        self.goals: dict[str, tuple[int, _LoopRef]] = {}  # ref -> (id, its loop)
         self.milestones: dict[str, _MilestoneRef] = {}
         self.counts: dict[str, int] = {}
         self.written: set[type] = set()  # the models rows were inserted for
@@ -227,6 +229,15 @@ class Importer:
         if found is None:
             self.fail(f"{key} {ref!r} does not name a match on an earlier line")
         return found
+
+    def open_at(self, loop: _LoopRef, at: datetime | None, doing: str) -> None:
+        """A loop that has ended is read-only: a fact dated at or after its end
+        is one the command would have refused (checks.check_loop_open).  Only
+        that half of the check applies here: a file may date a fact before the
+        match, as hand-edited timelines do, so ``at`` stands in for the match."""
+        if at is not None and loop.ended_at is not None:
+            check_loop_open(loop.ref, matched_at=at, ended_at=loop.ended_at, outcome=loop.outcome, at=at,
+                            doing=doing)
 
     def ensure_program(self) -> Program:
         if self.program is None:
@@ -410,7 +421,7 @@ class Importer:
             self.active_pairs[pair] = ref
             self.mentor_loads[mentor] += 1
         loop_id = self._id(Loop)
-        self.loops[ref] = _LoopRef(ref, loop_id, mentor, mentee)
+        self.loops[ref] = _LoopRef(ref, loop_id, mentor, mentee, ended_at, outcome)
         self._add(Loop, {
             "id": loop_id, "program_id": self.program.id, "mentor_id": mentor, "mentee_id": mentee,
             "matched_at": matched_at, "ended_at": ended_at, "outcome": outcome,
@@ -428,13 +439,20 @@ class Importer:
             actions = [actions]
         if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
             self.fail("actions must be a list of strings")
+        start = self.time(r, "start")
+        # A meeting with no booking time was booked when it started.
+        created = self.time(r, "created_at", required=False) or start
+        if status == "held" and created >= start:  # logged once it had happened
+            self.open_at(loop, created, "log a meeting")
+        else:
+            self.open_at(loop, created, "book a meeting")
+            if status == "held":  # booked ahead, then marked done once it had started
+                self.open_at(loop, start, "change its meetings")
         self._add(Meeting, {
-            "id": meeting_id, "loop_id": loop.id, "start": self.time(r, "start"),
+            "id": meeting_id, "loop_id": loop.id, "start": start,
             "duration_min": self.integer(r, "duration_min", 45, low=1, high=MAX_MEETING_MINUTES),
             "location": self.text(r, "where"), "agenda": self.text(r, "agenda"), "notes": self.text(r, "notes"),
-            "actions": "\n".join(actions), "status": status,
-            # A meeting with no booking time was booked when it started.
-            "created_at": self.time(r, "created_at", required=False) or self.time(r, "start"),
+            "actions": "\n".join(actions), "status": status, "created_at": created,
             "uid": self._meeting_uid(r, loop.id), "sequence": self.integer(r, "sequence", 0, low=0, high=2**31 - 1),
             "series": self._short_text(r, "series"),
         })
@@ -471,6 +489,8 @@ class Importer:
     def _feedback(self, r: dict) -> None:
         loop = self.loop(r)
         author = self.member(r, "author", loop, ": feedback comes from the mentor or mentee")
+        created = self.time(r, "created_at")
+        self.open_at(loop, created, "give feedback")
         meeting_ref = r.get("meeting")
         meeting_id = None
         if meeting_ref is not None:
@@ -485,8 +505,7 @@ class Importer:
         check_rating(rating)
         self._add(Feedback, {
             "id": self._id(Feedback), "loop_id": loop.id, "meeting_id": meeting_id, "author_id": author,
-            "rating": rating, "comment": self.text(r, "comment"),
-            "created_at": self.time(r, "created_at"),
+            "rating": rating, "comment": self.text(r, "comment"), "created_at": created,
         })
 
     def _goal(self, r: dict) -> None:
@@ -498,32 +517,44 @@ class Importer:
             self.fail("locked must be true or false")
         title = check_goal_title(self.text(r, "title"))
         term = check_term(r.get("term") or "short")
+        created = self.time(r, "created_at")
+        shared = self.time(r, "shared_at", required=False)
+        completed = self.time(r, "completed_at", required=False)
+        self.open_at(loop, created, "add a goal")
+        if shared != created:  # shared later than added ('goal add' shares at once unless --private)
+            self.open_at(loop, shared, "share a goal")
+        self.open_at(loop, completed, "complete a goal")
         goal_id = self._id(Goal)
-        self.goals[ref] = goal_id
+        self.goals[ref] = (goal_id, loop)
         self._add(Goal, {
             "id": goal_id, "loop_id": loop.id, "author_id": author, "title": title, "term": term,
-            "due": self.time(r, "due", required=False), "created_at": self.time(r, "created_at"),
-            "shared_at": self.time(r, "shared_at", required=False),
-            "completed_at": self.time(r, "completed_at", required=False), "locked": locked,
+            "due": self.time(r, "due", required=False), "created_at": created, "shared_at": shared,
+            "completed_at": completed, "locked": locked,
         })
 
     def _task(self, r: dict) -> None:
         ref = r.get("goal")
-        goal_id = self.goals.get(ref) if isinstance(ref, str) else None
-        if goal_id is None:
+        goal = self.goals.get(ref) if isinstance(ref, str) else None
+        if goal is None:
             self.fail(f"goal {ref!r} does not name a goal on an earlier line")
+        goal_id, loop = goal
         title = check_task_title(self.text(r, "title"))
+        done = self.time(r, "done_at", required=False)
+        # A task carries no time of its own but when it was done; no command
+        # ticks one, so the verb is this check's own.
+        self.open_at(loop, done, "mark a task done")
         self._add(Task, {
             "id": self._id(Task), "goal_id": goal_id, "title": title,
-            "due": self.time(r, "due", required=False), "done_at": self.time(r, "done_at", required=False),
+            "due": self.time(r, "due", required=False), "done_at": done,
         })
 
     def _share(self, r: dict) -> None:
         loop = self.loop(r)
         author = self.member(r, "author", loop)
+        created = self.time(r, "created_at")
+        self.open_at(loop, created, "share the journey")
         self._add(JourneyShare, {
-            "id": self._id(JourneyShare), "loop_id": loop.id, "author_id": author,
-            "created_at": self.time(r, "created_at"),
+            "id": self._id(JourneyShare), "loop_id": loop.id, "author_id": author, "created_at": created,
         })
 
     def _milestone(self, r: dict) -> None:
@@ -555,19 +586,24 @@ class Importer:
         except WhenError as error:
             self.fail(str(error))
         created = self.time(r, "created_at")
+        updated = self.time(r, "updated_at", required=False) or created
+        self.open_at(loop, created, "set its agreement")
+        self.open_at(loop, updated, "set its agreement")
         self._add(Agreement, {
             "id": self._id(Agreement), "loop_id": loop.id, "notes_by": self.choice(r, "notes_by", MEMBER_ROLES),
             "agenda_by": self.choice(r, "agenda_by", MEMBER_ROLES), "cadence": cadence,
             "ends_at": self.time(r, "ends_at", required=False), "author_id": author,
-            "created_at": created, "updated_at": self.time(r, "updated_at", required=False) or created,
+            "created_at": created, "updated_at": updated,
         })
 
     def _fit(self, r: dict) -> None:
         loop = self.loop(r)
         author = self.member(r, "author", loop)
+        fit = self.choice(r, "fit", FITS)
+        created = self.time(r, "created_at")
+        self.open_at(loop, created, "record a pairing fit")
         self._add(PairingFit, {
-            "id": self._id(PairingFit), "loop_id": loop.id, "author_id": author,
-            "fit": self.choice(r, "fit", FITS), "created_at": self.time(r, "created_at"),
+            "id": self._id(PairingFit), "loop_id": loop.id, "author_id": author, "fit": fit, "created_at": created,
         })
 
     def _milestone_done(self, r: dict) -> None:
@@ -577,6 +613,7 @@ class Importer:
             self.fail(f"milestone {name!r} is not defined on an earlier line")
         by = self.person(r, "by")
         email = self.persons[by].email
+        done = self.time(r, "done_at")
         loop_id = None
         if milestone.kind == "program":
             check_no_loop_for_program_milestone(name, loop_given=r.get("loop") is not None)
@@ -588,10 +625,11 @@ class Importer:
                 self.fail(f"milestone {name!r} is one of a loop: give the loop it was done in")
             loop = self.loop(r)
             check_marker_in_loop(loop.ref, email, member=by in (loop.mentor_id, loop.mentee_id))
+            self.open_at(loop, done, f"mark milestone {name!r} done")
             loop_id = loop.id
         self._add(MilestoneDone, {
             "id": self._id(MilestoneDone), "milestone_id": milestone.id, "loop_id": loop_id,
-            "participant_id": by, "done_at": self.time(r, "done_at"),
+            "participant_id": by, "done_at": done,
         })
 
     def finish(self) -> ImportSummary:
