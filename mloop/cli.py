@@ -238,5 +238,15 @@ def root(
 
 def run() -> None:
     """The console script (``mloop``, ``python -m mloop``): runs the command
-    line and leaves through MloopGroup.main, the one exit point."""
+    line and leaves through MloopGroup.main, the one exit point.
+
+    A command imports the store, the ORM and its tables while it runs: with
+    the collector's default threshold that is ~170 young-generation passes
+    over objects that live until exit; a higher first threshold lets a
+    short-lived process do a few (a small ``status`` ran ~6% faster, 15
+    interleaved runs each).  Collection itself stays on.
+    """
+    import gc
+
+    gc.set_threshold(50_000, 20, 20)
     app()

@@ -43,7 +43,7 @@ WORKER = textwrap.dedent(
 
     from mloop.cli import app
 
-    gc.disable()  # as the console script runs a command (mloop.cli.run)
+    gc.set_threshold(50_000, 20, 20)  # as the console script runs a command (mloop.cli.run)
 
     go, mode, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
     results = []
