@@ -68,25 +68,22 @@ def json_text(data: Any, *, indent: bool = False) -> str:
 
     The text ``json.dumps(data, ensure_ascii=False)`` writes, compact
     (``separators=(",", ":")``) or with ``indent=2``: keys in the order given,
-    non-ASCII kept, a datetime as UTC text ('2026-12-01T14:00:00Z'); only a
-    float in exponent form differs (1e16, not 1e+16).  orjson writes it: a
-    large report's stalled list runs to tens of thousands of rows.
+    non-ASCII kept; a datetime as UTC text ('2026-12-01T14:00:00Z',
+    microseconds only when there are some) — every time mloop reports is UTC
+    (the store and the clock give UTC; a naive one is taken as UTC).  Only a
+    float in exponent form differs (1e16, not 1e+16).  orjson writes it, times
+    included: a large report's stalled list runs to tens of thousands of rows.
     """
     import orjson
 
-    # Datetimes go to _json_default (orjson's own form is '+00:00', not 'Z');
-    # keys such as a loop id become text, as json.dumps makes them.
-    option = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+    # Keys such as a loop id become text, as json.dumps makes them.
+    option = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC | orjson.OPT_NON_STR_KEYS
     if indent:
         option |= orjson.OPT_INDENT_2
     return orjson.dumps(data, default=_json_default, option=option).decode()
 
 
 def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        from mloop.timeparse import isoformat_utc
-
-        return isoformat_utc(value)
     if isinstance(value, tuple):  # a NamedTuple: an array, as json.dumps writes it
         return list(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")

@@ -15,7 +15,8 @@ from sqlmodel import Session
 
 from mloop import rules
 from mloop.errors import UsageError
-from mloop.store.memberships import FactReader, LoopRow, Person, Standing, only_program, standings
+from mloop.store.memberships import FactReader, LoopRow, Person, ProgramFacts, Standing, only_program, standings
+from mloop.store.milestones import milestone_counts
 from mloop.store.models import Feedback, Goal, JourneyShare, Loop, Meeting, Participant, Program
 from mloop.store.programs import thresholds
 
@@ -49,9 +50,31 @@ def coordinator_report(
     """
     facts = FactReader(session, program, now)
     wants_members = with_rows or stage is not None
-    loops = facts.loops(program.momentum_meetings, with_counts=wants_members)
-    people = facts.people()
-    fits = facts.latest_fits() if loops else {}
+    reads = {
+        "loops": facts.loops_read(program.momentum_meetings, with_counts=wants_members),
+        "people": facts.people_read(),
+        "member_feedback": facts.member_feedback_read(),
+        "shared_goals": facts.shared_goals_read(),
+        "journey_shares": facts.journey_shares_read(),
+        "fits": facts.latest_fits_read(),
+        "last_ended": facts.last_ended_read(),
+        "nudges": facts.last_nudges_read(),
+    }
+    # Read after the facts, while the rules run on them.
+    jobs = {
+        "totals": lambda: program_totals(session, program, now),
+        "milestones": lambda: milestone_counts(session, program, now),
+    }
+    with facts.reading_ahead(reads, jobs) as get:
+        return _report(get, program, now, stage=stage, stalled=stalled, at_risk=at_risk,
+                       wants_members=wants_members, with_rows=with_rows, listed=listed)
+
+
+def _report(get, program: Program, now: datetime, *, stage: str | None, stalled: bool, at_risk: bool,
+            wants_members: bool, with_rows: bool, listed: int | None) -> tuple[dict, list[dict]]:
+    loops, people, fits = get("loops"), get("people"), get("fits")
+    program_facts = ProgramFacts(loops, people, get("member_feedback"), get("shared_goals"), get("journey_shares"),
+                                 get("last_ended"))
     by_stage = thresholds(program)
     checkin_due, risk_reasons, in_funnel = rules.checkin_due, rules.risk_reasons, rules.in_funnel
     cutoffs = rules.stall_cutoffs(now, program.stall_days, by_stage)
@@ -68,7 +91,7 @@ def coordinator_report(
     waiting: list[Standing] = []  # the stalled, among the chosen
     risky: set[int] = set()  # the loops at risk, among the chosen
     chosen: list[tuple[Standing, bool, bool]] = []  # (membership, stalled, at risk), when their rows are wanted
-    for standing in standings(facts, loops, people):
+    for standing in standings(program_facts, now):
         row, _role, _person, _partner, _facts, progress, last_loop_feedback = standing
         if not in_funnel(progress.stage):
             alumni += 1
@@ -99,12 +122,12 @@ def coordinator_report(
         "momentum_meetings": program.momentum_meetings,
         "stages": stages,
         "alumni": alumni,
-        "stalled": _stalled(session, program, now, people, _longest_waits(waiting, listed)),
+        "stalled": _stalled(get("nudges"), people, now, _longest_waits(waiting, listed)),
         "at_risk": at_risk_rows[:listed],
-        "activity": program_totals(session, program, now),
+        "activity": get("totals"),
         "checkins_overdue": checkins_overdue,
         "re_pairing": _re_pairing(loops, fits, people),
-        "milestones": _milestone_counts(session, program, now),
+        "milestones": get("milestones"),
     }
     members = [_member(standing, waits, risk, people, now) for standing, waits, risk in chosen]
     members.sort(key=_member_order)
@@ -118,19 +141,14 @@ def coordinator_report(
     return document, members if with_rows else []
 
 
-def _stalled(session: Session, program: Program, now: datetime, people: dict[int, Person],
-             waiting: list[Standing]) -> list[dict]:
+def _stalled(nudged: dict, people: dict[int, Person], now: datetime, waiting: list[Standing]) -> list[dict]:
     """The stalled list's records, with each person's latest nudge for that loop."""
-    if not waiting:
-        return []
-    from mloop.store.nudges import last_nudges
-
-    nudged = last_nudges(session, program, now)
+    days_between, last_nudged = rules.days_between, nudged.get
     rows = []
     for row, role, member_id, _partner, _facts, progress, _last in waiting:
         person = people[member_id]
         loop_id = row.loop_id if row is not None else None
-        sent = nudged.get((member_id, loop_id))
+        sent = last_nudged((member_id, loop_id))
         rows.append({
             "email": person.email,
             "name": person.name,
@@ -138,9 +156,9 @@ def _stalled(session: Session, program: Program, now: datetime, people: dict[int
             "loop_id": loop_id,
             "stage": progress.stage,
             "stage_since": progress.stage_since,
-            "days_in_stage": progress.days_in_stage(now),
+            "days_in_stage": days_between(progress.stage_since, now),
             "last_nudged_at": sent,
-            "nudged_days_ago": None if sent is None else (now - sent) // DAY,
+            "nudged_days_ago": None if sent is None else days_between(sent, now),
         })
     return rows
 
@@ -213,13 +231,6 @@ _STAGE_ORDER = {name: i for i, name in enumerate(rules.STAGES)}
 
 def _member_order(record: dict):
     return _STAGE_ORDER[record["stage"]], record["email"], record["loop_id"] or 0
-
-
-def _milestone_counts(session: Session, program: Program, now: datetime) -> list[dict]:
-    """Done and overdue counts per custom milestone (one cheap query when there are none)."""
-    from mloop.store.milestones import milestone_counts
-
-    return milestone_counts(session, program, now)
 
 
 def program_totals(session: Session, program: Program, now: datetime) -> dict:

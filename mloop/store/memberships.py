@@ -11,10 +11,11 @@ its stage, stall, risk and check-in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -26,6 +27,7 @@ from mloop.store.models import (
     JourneyShare,
     Loop,
     Meeting,
+    Nudge,
     PairingFit,
     Participant,
     Program,
@@ -64,6 +66,7 @@ class LoopRow(NamedTuple):
 # latest loop feedback — which answers check-ins).
 MemberFeedback = tuple
 NO_FEEDBACK = (None, None, None)
+NO_GOALS = (None, ())
 
 
 class Standing(NamedTuple):
@@ -77,6 +80,31 @@ class Standing(NamedTuple):
     facts: rules.MembershipFacts | None
     progress: rules.Progress
     last_loop_feedback: datetime | None = None
+
+
+class Read(NamedTuple):
+    """One fact to read: its query, which of its columns are times, and what is built from its rows."""
+
+    query: Any
+    times: tuple[int, ...]
+    build: Callable[[list[tuple]], Any]
+
+
+def _loop_rows(rows: list[tuple]) -> list[LoopRow]:
+    return [LoopRow(*row) for row in rows]
+
+
+def _goals_by_loop(rows: list[tuple]) -> dict[int, tuple[datetime, list[tuple]]]:
+    """loop -> (its first sharing time, its shared goals as (shared_at, completed_at))."""
+    goals: dict[int, list[tuple]] = {}
+    for loop_id, shared_at, completed_at in rows:
+        found = goals.get(loop_id)
+        if found is None:
+            goals[loop_id] = [(shared_at, completed_at)]
+        else:
+            found.append((shared_at, completed_at))
+    return {loop_id: (min(at for at, _done in shared) if len(shared) > 1 else shared[0][0], shared)
+            for loop_id, shared in goals.items()}
 
 
 def held_from():
@@ -101,40 +129,78 @@ class FactReader:
         self.alone = only_program(session, program)
         self.dialect = session.connection().dialect.name
 
-    def _rows(self, query, times: tuple[int, ...] = ()) -> list:
-        """``query``'s rows as the driver gives them, the columns at ``times``
-        read as aware UTC datetimes.
+    def _fetch(self, query) -> list[tuple]:
+        """``query``'s rows as the driver gives them.
 
         SQLAlchemy's per-row result processing costs four times the driver's
-        own fetch on the 100,000-row reads of a large program, so the report
-        reads the driver's rows: SQLite's naive UTC text is parsed here (the
-        store writes it at one width, ``UTCDateTime``); psycopg already reads
-        a timestamptz as an aware datetime (the connection's TimeZone is UTC),
-        in binary, which decodes faster than text.
+        own fetch on the 100,000-row reads of a large program, so the facts
+        are read from the driver (times are read by ``_convert``); psycopg
+        reads in binary, which decodes faster than text.
         """
         conn = self.session.connection()
         if self.dialect == "sqlite":
             result = conn.execute(query)  # binds processed as usual; rows fetched by the driver alone
             try:
-                rows = result.cursor.fetchall()
+                return result.cursor.fetchall()
             finally:
                 result.close()
-        else:
-            compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-            cursor = conn.connection.driver_connection.cursor(binary=True)
-            try:
-                cursor.execute(compiled.string, compiled.construct_params())
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
+        compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+        cursor = conn.connection.driver_connection.cursor(binary=True)
+        try:
+            cursor.execute(compiled.string, compiled.construct_params())
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+    def _convert(self, rows: list[tuple], times: tuple[int, ...]) -> list[tuple]:
+        """``rows`` with the columns at ``times`` as aware UTC datetimes: SQLite's
+        naive UTC text parsed (the store writes one width, ``UTCDateTime``);
+        psycopg already reads a timestamptz as one (the connection's TimeZone is UTC)."""
         if not rows or not times or self.dialect != "sqlite":
             return rows
-        # Column by column: the driver's text to aware UTC datetimes (UTCDateTime's format).
         parse = datetime.fromisoformat
+        if len(times) == 1:  # one time column: rebuild each row around it
+            (i,) = times
+            return [row[:i] + (None if row[i] is None else parse(row[i] + "+00:00"),) + row[i + 1:] for row in rows]
         columns = list(zip(*rows))
         for i in times:
             columns[i] = [None if value is None else parse(value + "+00:00") for value in columns[i]]
         return list(zip(*columns))
+
+    def read(self, fact: Read) -> Any:
+        """What ``fact`` (one of the ``*_read`` plans below) reads, as of ``now``."""
+        return fact.build(self._convert(self._fetch(fact.query), fact.times))
+
+    @contextmanager
+    def reading_ahead(self, facts: dict[str, Read], jobs: dict[str, Callable[[], Any]] | None = None):
+        """Runs the queries of ``facts``, then ``jobs``, in order on a worker
+        thread, on this transaction's own connection (so every read sees the
+        same snapshot), while the caller works on what has arrived: yields
+        ``get(name)``, which waits for that fact (read into times and built
+        here, on the caller's thread) or job.
+
+        The database answers a query without holding the interpreter, so the
+        next query runs while this thread turns the last one's rows into facts
+        (and, for the report, while it runs the rules).  The caller must not
+        use the session until the block ends.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix="mloop-facts")
+        pending = {name: pool.submit(self._fetch, fact.query) for name, fact in facts.items()}
+        pending.update({name: pool.submit(job) for name, job in (jobs or {}).items()})
+
+        def get(name: str) -> Any:
+            rows = pending[name].result()
+            fact = facts.get(name)
+            return rows if fact is None else fact.build(self._convert(rows, fact.times))
+
+        try:
+            yield get
+        finally:
+            for future in pending.values():
+                future.cancel()
+            pool.shutdown(wait=True)
 
     def _in_scope(self, loop_column):
         """Facts of this program's (chosen) loops."""
@@ -145,6 +211,9 @@ class FactReader:
         return loop_column.in_(sa.select(Loop.id).where(Loop.program_id == self.program.id))
 
     def loops(self, momentum_meetings: int, *, with_counts: bool = False) -> list[LoopRow]:
+        return self.read(self.loops_read(momentum_meetings, with_counts=with_counts))
+
+    def loops_read(self, momentum_meetings: int, *, with_counts: bool = False) -> Read:
         """Active loops with their meeting aggregates and latest member rating.
 
         PostgreSQL reads a whole program's meetings and feedback in grouped
@@ -182,7 +251,7 @@ class FactReader:
             .scalar_subquery()
         )
 
-    def _loops_looked_up(self, momentum_meetings: int, with_counts: bool) -> list[LoopRow]:
+    def _loops_looked_up(self, momentum_meetings: int, with_counts: bool) -> Read:
         """Each aggregate a correlated subquery that one index answers."""
         now = self.now
         held = held_from()
@@ -210,9 +279,9 @@ class FactReader:
             ]
         query = sa.select(*columns).outerjoin(latest, latest.id == self._latest_member_feedback())
         times = (3, 4, 5, 6, 10) if with_counts else (3, 4, 5, 6)
-        return [LoopRow(*row) for row in self._rows(self._active_loops(query), times)]
+        return Read(self._active_loops(query), times, _loop_rows)
 
-    def _loops_grouped(self, momentum_meetings: int, with_counts: bool) -> list[LoopRow]:
+    def _loops_grouped(self, momentum_meetings: int, with_counts: bool) -> Read:
         """The meeting aggregates from one GROUP BY over the program's meetings
         (held times gathered in order into an array, the first and the k-th
         taken from it), and each loop's latest member rating from one sorted
@@ -264,9 +333,12 @@ class FactReader:
             .outerjoin(meetings, meetings.c.loop_id == Loop.id)
             .outerjoin(ratings, ratings.c.loop_id == Loop.id)
         )
-        return [LoopRow(*row) for row in self._rows(query)]
+        return Read(query, (), _loop_rows)
 
     def member_feedback(self) -> dict[tuple[int, int], MemberFeedback]:
+        return self.read(self.member_feedback_read())
+
+    def member_feedback_read(self) -> Read:
         """(loop, author) -> their ``MemberFeedback``.
 
         Feedback on a meeting is only ever stored for a held meeting (the
@@ -287,39 +359,50 @@ class FactReader:
             .where(self._in_scope(Feedback.loop_id), Feedback.created_at <= self.now)
             .group_by(Feedback.loop_id, Feedback.author_id)
         )
-        return {(row[0], row[1]): (row[2], row[3], row[4]) for row in self._rows(query, (2, 3, 4))}
+        return Read(query, (2, 3, 4), lambda rows: {(row[0], row[1]): (row[2], row[3], row[4]) for row in rows})
 
-    def shared_goals(self) -> dict[int, list[tuple]]:
-        """loop -> its goals shared as of ``now``, each (shared_at, completed_at) as
-        ``rules.GoalFact`` reads it (completion times after ``now`` left out)."""
+    def shared_goals(self) -> dict[int, tuple[datetime, list[tuple]]]:
+        return self.read(self.shared_goals_read())
+
+    def shared_goals_read(self) -> Read:
+        """loop -> (its first sharing time, its goals shared as of ``now``, each
+        (shared_at, completed_at) as ``rules.GoalFact`` reads it; completion
+        times after ``now`` left out)."""
         now = self.now
         completed = sa.case((Goal.completed_at <= now, Goal.completed_at), else_=None)
         query = sa.select(Goal.loop_id, Goal.shared_at, completed).where(
             self._in_scope(Goal.loop_id), Goal.shared_at.is_not(None), Goal.shared_at <= now
         )
-        goals: dict[int, list[tuple]] = {}
-        for loop_id, shared_at, completed_at in self._rows(query, (1, 2)):
-            goals.setdefault(loop_id, []).append((shared_at, completed_at))
-        return goals
+        return Read(query, (1, 2), _goals_by_loop)
 
     def journey_shares(self) -> dict[tuple[int, int], datetime]:
+        return self.read(self.journey_shares_read())
+
+    def journey_shares_read(self) -> Read:
+        """(loop, author) -> when they first shared their journey."""
         query = (
             sa.select(JourneyShare.loop_id, JourneyShare.author_id, sa.func.min(JourneyShare.created_at))
             .where(self._in_scope(JourneyShare.loop_id), JourneyShare.created_at <= self.now)
             .group_by(JourneyShare.loop_id, JourneyShare.author_id)
         )
-        return {(loop_id, author): at for loop_id, author, at in self._rows(query, (2,))}
+        return Read(query, (2,), lambda rows: {(loop_id, author): at for loop_id, author, at in rows})
 
     def latest_fits(self) -> dict[int, tuple[str, int, datetime]]:
+        return self.read(self.latest_fits_read())
+
+    def latest_fits_read(self) -> Read:
         """loop -> (fit, author, when) of its latest pairing fit as of ``now``."""
         query = (
             sa.select(PairingFit.loop_id, PairingFit.fit, PairingFit.author_id, PairingFit.created_at)
             .where(self._in_scope(PairingFit.loop_id), PairingFit.created_at <= self.now)
             .order_by(PairingFit.created_at, PairingFit.id)
         )
-        return {loop_id: (fit, author, at) for loop_id, fit, author, at in self._rows(query, (3,))}
+        return Read(query, (3,), lambda rows: {loop_id: (fit, author, at) for loop_id, fit, author, at in rows})
 
     def last_ended(self, ids: Iterable[int] | None = None) -> dict[int, rules.EndedLoop]:
+        return self.read(self.last_ended_read(ids))
+
+    def last_ended_read(self, ids: Iterable[int] | None = None) -> Read:
         """person -> their latest loop ended by ``now`` (``rules.latest_ended``)."""
         query = sa.select(Loop.mentor_id, Loop.mentee_id, Loop.ended_at, Loop.outcome).where(
             Loop.program_id == self.program.id, Loop.ended_at.is_not(None), Loop.ended_at <= self.now
@@ -327,15 +410,31 @@ class FactReader:
         if ids is not None:
             wanted = sorted(set(ids))
             query = query.where(sa.or_(Loop.mentor_id.in_(wanted), Loop.mentee_id.in_(wanted)))
-        ended: dict[int, list[rules.EndedLoop]] = {}
-        for mentor_id, mentee_id, ended_at, outcome in self._rows(query, (2,)):
-            loop = rules.EndedLoop(ended_at, outcome)
-            ended.setdefault(mentor_id, []).append(loop)
-            ended.setdefault(mentee_id, []).append(loop)
-        latest = rules.latest_ended
-        return {person: latest(loops, self.now) for person, loops in ended.items()}
+        now = self.now
+
+        def latest_by_person(rows):
+            ended: dict[int, list[rules.EndedLoop]] = {}
+            for mentor_id, mentee_id, ended_at, outcome in rows:
+                loop = rules.EndedLoop(ended_at, outcome)
+                ended.setdefault(mentor_id, []).append(loop)
+                ended.setdefault(mentee_id, []).append(loop)
+            return {person: rules.latest_ended(loops, now) for person, loops in ended.items()}
+
+        return Read(query, (2,), latest_by_person)
+
+    def last_nudges_read(self) -> Read:
+        """(participant id, loop id or None) -> when they were last nudged, up to ``now``."""
+        query = (
+            sa.select(Nudge.participant_id, Nudge.loop_id, sa.func.max(Nudge.sent_at))
+            .where(Nudge.program_id == self.program.id, Nudge.sent_at <= self.now)
+            .group_by(Nudge.participant_id, Nudge.loop_id)
+        )
+        return Read(query, (2,), lambda rows: {(person, loop): sent for person, loop, sent in rows})
 
     def people(self, ids: Iterable[int] | None = None) -> dict[int, Person]:
+        return self.read(self.people_read(ids))
+
+    def people_read(self, ids: Iterable[int] | None = None) -> Read:
         """id -> ``Person`` of the program's people (or of ``ids``)."""
         query = sa.select(
             Participant.id, Participant.email, Participant.name,
@@ -343,8 +442,7 @@ class FactReader:
         ).where(Participant.program_id == self.program.id)
         if ids is not None:
             query = query.where(Participant.id.in_(sorted(set(ids))))
-        return {row[0]: Person(row[0], row[1], row[2], bool(row[3]), bool(row[4]), row[5])
-                for row in self._rows(query, (5,))}
+        return Read(query, (5,), lambda rows: {row[0]: Person._make(row) for row in rows})
 
 
 def _distinct_on(query, *columns):
@@ -357,28 +455,33 @@ def _distinct_on(query, *columns):
     return query.ext(distinct_on(*columns))
 
 
+class ProgramFacts(NamedTuple):
+    """Everything ``standings`` reads, as a ``FactReader`` gives it."""
+
+    loops: list[LoopRow]
+    people: dict[int, Person]
+    member_feedback: dict[tuple[int, int], MemberFeedback]
+    shared_goals: dict[int, tuple[datetime, list[tuple]]]
+    journey_shares: dict[tuple[int, int], datetime]
+    last_ended: dict[int, rules.EndedLoop]  # of the people it may concern: all, or the one asked about
+
+
 def standings(
-    facts: FactReader,
-    loops: list[LoopRow],
-    people: dict[int, Person],
+    facts: ProgramFacts,
+    now: datetime,
     *,
     only_member: int | None = None,
     include_unmatched: bool = True,
 ) -> Iterator[Standing]:
-    """Every membership's standing as of ``facts.now``: both members of each
-    loop in ``loops``, then (``include_unmatched``) each mentor or mentee of
-    ``people`` in no active loop.  ``only_member`` keeps one person's."""
-    now = facts.now
-    feedback = facts.member_feedback() if loops else {}
-    goals = facts.shared_goals() if loops else {}
-    shares = facts.journey_shares() if loops else {}
+    """Every membership's standing as of ``now``: both members of each
+    loop in ``facts.loops``, then (``include_unmatched``) each mentor or mentee
+    of ``facts.people`` in no active loop.  ``only_member`` keeps one person's."""
     progress_of, membership = rules.progress, rules.MembershipFacts
     in_a_loop: set[int] = set()
-    get_feedback, get_goals, get_share = feedback.get, goals.get, shares.get
-    for row in loops:
+    get_feedback, get_goals, get_share = facts.member_feedback.get, facts.shared_goals.get, facts.journey_shares.get
+    for row in facts.loops:
         loop_id, mentor_id, mentee_id, matched_at, first_booking, first_held, kth_held = row[:7]
-        loop_goals = get_goals(loop_id, ())
-        first_goal = min(shared_at for shared_at, _completed in loop_goals) if loop_goals else None
+        first_goal, loop_goals = get_goals(loop_id, NO_GOALS)
         for role, member_id, partner_id in ((rules.MENTOR, mentor_id, mentee_id), (rules.MENTEE, mentee_id, mentor_id)):
             in_a_loop.add(member_id)
             if only_member is not None and member_id != only_member:
@@ -390,18 +493,16 @@ def standings(
             yield Standing(row, role, member_id, partner_id, member_facts, progress_of(member_facts, now), last_loop)
     if not include_unmatched:
         return
-    waiting = [person for pid, person in people.items()
-               if pid not in in_a_loop and (person.is_mentor or person.is_mentee)
-               and (only_member is None or pid == only_member)]
-    if not waiting:
-        return
-    last_ended = facts.last_ended([p.id for p in waiting] if only_member is not None else None).get
-    without_loop = rules.progress_without_loop
-    for person in waiting:
-        progress = without_loop(person.joined_at, last_ended(person.id), now)
+    without_loop, last_ended = rules.progress_without_loop, facts.last_ended.get
+    for pid, person in facts.people.items():
+        if pid in in_a_loop or not (person.is_mentor or person.is_mentee):
+            continue
+        if only_member is not None and pid != only_member:
+            continue
+        progress = without_loop(person.joined_at, last_ended(pid), now)
         if progress is not None:
             role = rules.MENTOR if person.is_mentor else rules.MENTEE
-            yield Standing(None, role, person.id, None, None, progress)
+            yield Standing(None, role, pid, None, None, progress)
 
 
 @dataclass(slots=True)
@@ -456,9 +557,16 @@ def memberships(
     loops = facts.loops(program.momentum_meetings, with_counts=with_counts) if loop_ids is None or loop_ids else []
     people = facts.people(None if person_id is None else [person_id, *(x for r in loops for x in (r.mentor_id, r.mentee_id))])
     fits = facts.latest_fits() if loops else {}
+    program_facts = ProgramFacts(
+        loops, people,
+        facts.member_feedback() if loops else {},
+        facts.shared_goals() if loops else {},
+        facts.journey_shares() if loops else {},
+        facts.last_ended(None if person_id is None else [person_id]) if include_unmatched else {},
+    )
     cutoffs = rules.stall_cutoffs(now, program.stall_days, thresholds(program))
     result: list[Membership] = []
-    for standing in standings(facts, loops, people, only_member=person_id, include_unmatched=include_unmatched):
+    for standing in standings(program_facts, now, only_member=person_id, include_unmatched=include_unmatched):
         row, role, member_id, partner_id, member_facts, progress, last_loop = standing
         stalled = rules.is_stalled(progress, now, cutoffs=cutoffs)
         days = progress.days_in_stage(now)

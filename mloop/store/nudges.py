@@ -145,16 +145,6 @@ def _own_template(session: Session, program: Program, stage: str) -> NudgeTempla
     ).first()
 
 
-def last_nudges(session: Session, program: Program, now: datetime) -> dict[tuple[int, int | None], datetime]:
-    """(participant id, loop id or None) -> when they were last nudged, up to ``now``: one query."""
-    rows = session.connection().execute(
-        sa.select(Nudge.participant_id, Nudge.loop_id, sa.func.max(Nudge.sent_at))
-        .where(Nudge.program_id == program.id, Nudge.sent_at <= now)
-        .group_by(Nudge.participant_id, Nudge.loop_id)
-    ).all()
-    return {(person, loop): sent for person, loop, sent in rows}
-
-
 @dataclass
 class NudgePlan:
     sent: list[dict]  # the messages, in the stalled list's order (longest wait first)
