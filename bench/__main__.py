@@ -8,7 +8,7 @@
 Every figure is the median of the same number of runs, and every floor is
 measured in the same run, interleaved with the commands, so that ratios
 compare like with like on whatever machine runs it.  The benchmark reports;
-it never asserts.  See README "## Benchmark".
+it never asserts.  See docs/performance.md.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-import", action="store_true",
                         help="with --keep: reuse the kept store instead of timing import again")
     parser.add_argument("--markdown", action="store_true",
-                        help="print the figures already in the results file as the README table, and exit")
+                        help="print the figures already in the results file as the Markdown table of docs/performance.md, and exit")
     args = parser.parse_args(argv)
     if args.runs is None:
         args.runs = DEFAULT_RUNS[args.size]

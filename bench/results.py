@@ -1,4 +1,4 @@
-"""Figures out: the Rich table, bench/results.json and the README's Markdown table."""
+"""Figures out: the Rich table, bench/results.json and the Markdown table of docs/performance.md."""
 
 from __future__ import annotations
 
@@ -161,7 +161,7 @@ def write_results(path: Path, entry: dict) -> None:
         if not isinstance(results.get("runs"), dict):
             raise ValueError
     except (OSError, ValueError, AttributeError):
-        results = {"about": "python -m bench: see README '## Benchmark'. One entry per size/engine, the latest run.",
+        results = {"about": "python -m bench: see docs/performance.md. One entry per size/engine, the latest run.",
                    "runs": {}}
     results["runs"][f"{entry['size']}/{entry['engine']}"] = entry
     results["runs"] = dict(sorted(results["runs"].items(), key=lambda item: _order(item[1])))
@@ -189,7 +189,7 @@ def _load(entry: dict, when: str) -> str:
 
 
 def render_markdown(results: dict) -> str:
-    """The README table: one block per size and engine in ``results``."""
+    """The Markdown table of docs/performance.md: one block per size and engine in ``results``."""
     blocks = []
     for entry in results.get("runs", {}).values():
         m = entry.get("machine", {})
