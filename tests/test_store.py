@@ -472,3 +472,63 @@ def test_a_writer_waits_for_another_and_gives_up_cleanly(store_url, monkeypatch)
         waiting.dispose()
 
 
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_facts_sql_gathers_are_the_rules_on_generated_meetings_and_feedback(engine, seed):
+    """The store pre-filters in SQL (a held meeting counts from GREATEST(start,
+    created_at), a booking is any meeting not cancelled, the ratings that count
+    as positive); on generated meetings and feedback its aggregates equal the
+    rules' definitions applied to every fact, at many moments."""
+    import random
+
+    from mloop import rules
+    from mloop.store.memberships import FactReader
+    from mloop.store.models import Feedback
+
+    rng = random.Random(seed)
+    with session_scope(engine) as session:
+        program, loop = _small_program(session, matched_days_ago=80)
+        meetings, feedback = [], []
+        for _ in range(12):
+            created = NOW - timedelta(days=rng.uniform(0, 79))
+            start = created + timedelta(days=rng.uniform(-10, 20))
+            meeting = Meeting(loop_id=loop.id, start=start, status=rng.choice(rules.MEETING_STATUSES),
+                              created_at=created)
+            session.add(meeting)
+            meetings.append(meeting)
+        session.flush()
+        held = [m for m in meetings if m.status == rules.HELD]
+        for _ in range(15):
+            author = rng.choice([loop.mentor_id, loop.mentee_id])
+            on = rng.choice([None, *held]) if held else None
+            entry = Feedback(loop_id=loop.id, meeting_id=on.id if on else None, author_id=author,
+                             rating=rng.choice(rules.RATINGS), created_at=NOW - timedelta(days=rng.uniform(0, 79)))
+            session.add(entry)
+            feedback.append(entry)
+        session.flush()
+
+        def first(times):
+            return min(times, default=None)
+
+        for days_ago in range(0, 80, 4):
+            now = NOW - timedelta(days=days_ago)
+            facts = FactReader(session, program, now)
+            (row,) = facts.loops(program.momentum_meetings, with_counts=True)
+            held_times = sorted(rules.held_from(m.start, m.created_at) for m in meetings
+                                if m.status == rules.HELD and rules.held_from(m.start, m.created_at) <= now)
+            k = program.momentum_meetings
+            assert row.first_booking == first(m.created_at for m in meetings
+                                              if rules.is_booking(m.status) and m.created_at <= now)
+            assert row.first_held == first(held_times)
+            assert row.kth_held == (held_times[k - 1] if len(held_times) >= k else None)
+            assert row.held_meetings == len(held_times)
+            mine = facts.member_feedback()
+            for author in (loop.mentor_id, loop.mentee_id):
+                given = [f for f in feedback if f.author_id == author and f.created_at <= now]
+                expected = (
+                    first(f.created_at for f in given if f.meeting_id is not None),
+                    first(f.created_at for f in given if f.meeting_id is None and rules.is_positive(f.rating)),
+                    max((f.created_at for f in given if f.meeting_id is None), default=None),
+                )
+                assert mine.get((loop.id, author), (None, None, None)) == expected
