@@ -126,8 +126,15 @@ class FactReader:
         self.program = program
         self.now = now
         self.loop_ids = None if loop_ids is None else sorted(set(loop_ids))
-        self.alone = only_program(session, program)
+        self._alone: bool | None = None
         self.dialect = session.connection().dialect.name
+
+    @property
+    def alone(self) -> bool:
+        """Whether the program is the store's only one (asked once, when a whole program is read)."""
+        if self._alone is None:
+            self._alone = only_program(self.session, self.program)
+        return self._alone
 
     def _fetch(self, query) -> list[tuple]:
         """``query``'s rows as the driver gives them.
@@ -562,7 +569,8 @@ def memberships(
         facts.member_feedback() if loops else {},
         facts.shared_goals() if loops else {},
         facts.journey_shares() if loops else {},
-        facts.last_ended(None if person_id is None else [person_id]) if include_unmatched else {},
+        facts.last_ended(None if person_id is None else [person_id])
+        if include_unmatched and (person_id is None or not loops) else {},
     )
     cutoffs = rules.stall_cutoffs(now, program.stall_days, thresholds(program))
     result: list[Membership] = []

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from mloop import rules
 from mloop.errors import NotFound
-from mloop.store.memberships import Membership, held_from, memberships
+from mloop.store.memberships import Membership, memberships
 from mloop.store.models import Feedback, Goal, Loop, Meeting, PairingFit, Participant, Program
 from mloop.store.participants import roles_of
 
@@ -24,38 +24,36 @@ def history_records(progress: rules.Progress) -> list[dict]:
     return [{"stage": stage, "reached_at": at} for stage, at in progress.history]
 
 
-def _next_meeting(session: Session, loop_id: int, now: datetime) -> dict | None:
-    row = session.connection().execute(
-        sa.select(Meeting.id, Meeting.start, Meeting.duration_min, Meeting.location, Meeting.agenda)
-        .where(Meeting.loop_id == loop_id, Meeting.status == rules.SCHEDULED, Meeting.start >= now,
-               Meeting.created_at <= now)
+def _meetings(session: Session, m: Membership, now: datetime) -> tuple[dict | None, int | None, int | None]:
+    """The loop's next booked meeting (as the status shows it), a booked meeting
+    whose start has passed (to mark done) and the latest held meeting the member
+    has not given feedback on: one query over the loop's meetings booked by now."""
+    rated = sa.select(Feedback.meeting_id).where(Feedback.author_id == m.person.id, Feedback.meeting_id.is_not(None),
+                                                 Feedback.created_at <= now)
+    rows = session.connection().execute(
+        sa.select(Meeting.id, Meeting.start, Meeting.created_at, Meeting.status, Meeting.duration_min,
+                  Meeting.location, Meeting.agenda, Meeting.id.in_(rated))
+        .where(Meeting.loop_id == m.loop_id, Meeting.created_at <= now, Meeting.status != rules.CANCELLED)
         .order_by(Meeting.start, Meeting.id)
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    return {"id": row[0], "start": row[1], "duration_min": row[2], "where": row[3], "agenda": row[4]}
+    ).all()
+    upcoming = next((r for r in rows if r.status == rules.SCHEDULED and r.start >= now), None)
+    overdue = next((r.id for r in rows if r.status == rules.SCHEDULED and r.start < now), None)
+    unrated = [r for r in rows if r.status == rules.HELD and rules.held_from(r.start, r.created_at) <= now and not r[7]]
+    latest_unrated = max(unrated, key=lambda r: (rules.held_from(r.start, r.created_at), r.id)).id if unrated else None
+    next_meeting = None
+    if upcoming is not None:
+        next_meeting = {"id": upcoming.id, "start": upcoming.start, "duration_min": upcoming.duration_min,
+                        "where": upcoming.location, "agenda": upcoming.agenda}
+    return next_meeting, overdue, latest_unrated
 
 
-def _step_facts(session: Session, m: Membership, now: datetime, next_meeting: dict | None) -> tuple[rules.StepFacts, dict]:
+def _step_facts(session: Session, m: Membership, now: datetime, next_meeting: dict | None, booked_past: int | None,
+                unrated: int | None) -> tuple[rules.StepFacts, dict]:
     """What the member's next steps name, and the status fields behind them."""
     from mloop.store.agreements import agreement_of, agreement_record
 
     conn = session.connection()
     me = m.person.id
-    booked_past = conn.execute(
-        sa.select(Meeting.id).where(Meeting.loop_id == m.loop_id, Meeting.status == rules.SCHEDULED,
-                                    Meeting.start < now, Meeting.created_at <= now)
-        .order_by(Meeting.start, Meeting.id).limit(1)
-    ).scalar()
-    rated = sa.select(Feedback.meeting_id).where(Feedback.author_id == me, Feedback.meeting_id.is_not(None),
-                                                 Feedback.created_at <= now)
-    held = held_from()
-    unrated = conn.execute(
-        sa.select(Meeting.id).where(Meeting.loop_id == m.loop_id, Meeting.status == rules.HELD, held <= now,
-                                    Meeting.id.not_in(rated))
-        .order_by(held.desc(), Meeting.id.desc()).limit(1)
-    ).scalar()
     goals = conn.execute(
         sa.select(Goal.id, Goal.author_id, Goal.shared_at, Goal.completed_at)
         .where(Goal.loop_id == m.loop_id, Goal.created_at <= now).order_by(Goal.id)
@@ -84,8 +82,8 @@ def _step_facts(session: Session, m: Membership, now: datetime, next_meeting: di
 
 
 def _loop_entry(session: Session, program: Program, m: Membership, now: datetime, *, history: bool) -> dict:
-    next_meeting = _next_meeting(session, m.loop_id, now)
-    steps, fields = _step_facts(session, m, now, next_meeting)
+    next_meeting, booked_past, unrated = _meetings(session, m, now)
+    steps, fields = _step_facts(session, m, now, next_meeting, booked_past, unrated)
     entry = {
         "loop_id": m.loop_id,
         "role": m.role,
