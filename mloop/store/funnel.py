@@ -50,31 +50,11 @@ def coordinator_report(
     """
     facts = FactReader(session, program, now)
     wants_members = with_rows or stage is not None
-    reads = {
-        "loops": facts.loops_read(program.momentum_meetings, with_counts=wants_members),
-        "people": facts.people_read(),
-        "member_feedback": facts.member_feedback_read(),
-        "shared_goals": facts.shared_goals_read(),
-        "journey_shares": facts.journey_shares_read(),
-        "fits": facts.latest_fits_read(),
-        "last_ended": facts.last_ended_read(),
-        "nudges": facts.last_nudges_read(),
-    }
-    # Read after the facts, while the rules run on them.
-    jobs = {
-        "totals": lambda: program_totals(session, program, now),
-        "milestones": lambda: milestone_counts(session, program, now),
-    }
-    with facts.reading_ahead(reads, jobs) as get:
-        return _report(get, program, now, stage=stage, stalled=stalled, at_risk=at_risk,
-                       wants_members=wants_members, with_rows=with_rows, listed=listed)
-
-
-def _report(get, program: Program, now: datetime, *, stage: str | None, stalled: bool, at_risk: bool,
-            wants_members: bool, with_rows: bool, listed: int | None) -> tuple[dict, list[dict]]:
-    loops, people, fits = get("loops"), get("people"), get("fits")
-    program_facts = ProgramFacts(loops, people, get("member_feedback"), get("shared_goals"), get("journey_shares"),
-                                 get("last_ended"))
+    loops = facts.loops(program.momentum_meetings, with_counts=wants_members)
+    people = facts.people()
+    fits = facts.latest_fits()
+    program_facts = ProgramFacts(loops, people, facts.member_feedback(), facts.shared_goals(), facts.journey_shares(),
+                                 facts.last_ended())
     by_stage = thresholds(program)
     checkin_due, risk_reasons, in_funnel = rules.checkin_due, rules.risk_reasons, rules.in_funnel
     cutoffs = rules.stall_cutoffs(now, program.stall_days, by_stage)
@@ -122,12 +102,12 @@ def _report(get, program: Program, now: datetime, *, stage: str | None, stalled:
         "momentum_meetings": program.momentum_meetings,
         "stages": stages,
         "alumni": alumni,
-        "stalled": _stalled(get("nudges"), people, now, _longest_waits(waiting, listed)),
+        "stalled": _stalled(facts.last_nudges() if waiting else {}, people, now, _longest_waits(waiting, listed)),
         "at_risk": at_risk_rows[:listed],
-        "activity": get("totals"),
+        "activity": program_totals(session, program, now),
         "checkins_overdue": checkins_overdue,
         "re_pairing": _re_pairing(loops, fits, people),
-        "milestones": get("milestones"),
+        "milestones": milestone_counts(session, program, now),
     }
     members = [_member(standing, waits, risk, people, now) for standing, waits, risk in chosen]
     members.sort(key=_member_order)

@@ -12,7 +12,6 @@ its stage, stall, risk and check-in.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -177,37 +176,6 @@ class FactReader:
     def read(self, fact: Read) -> Any:
         """What ``fact`` (one of the ``*_read`` plans below) reads, as of ``now``."""
         return fact.build(self._convert(self._fetch(fact.query), fact.times))
-
-    @contextmanager
-    def reading_ahead(self, facts: dict[str, Read], jobs: dict[str, Callable[[], Any]] | None = None):
-        """Runs the queries of ``facts``, then ``jobs``, in order on a worker
-        thread, on this transaction's own connection (so every read sees the
-        same snapshot), while the caller works on what has arrived: yields
-        ``get(name)``, which waits for that fact (read into times and built
-        here, on the caller's thread) or job.
-
-        The database answers a query without holding the interpreter, so the
-        next query runs while this thread turns the last one's rows into facts
-        (and, for the report, while it runs the rules).  The caller must not
-        use the session until the block ends.
-        """
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = ThreadPoolExecutor(1, thread_name_prefix="mloop-facts")
-        pending = {name: pool.submit(self._fetch, fact.query) for name, fact in facts.items()}
-        pending.update({name: pool.submit(job) for name, job in (jobs or {}).items()})
-
-        def get(name: str) -> Any:
-            rows = pending[name].result()
-            fact = facts.get(name)
-            return rows if fact is None else fact.build(self._convert(rows, fact.times))
-
-        try:
-            yield get
-        finally:
-            for future in pending.values():
-                future.cancel()
-            pool.shutdown(wait=True)
 
     def _in_scope(self, loop_column):
         """Facts of this program's (chosen) loops."""
@@ -428,6 +396,9 @@ class FactReader:
             return {person: rules.latest_ended(loops, now) for person, loops in ended.items()}
 
         return Read(query, (2,), latest_by_person)
+
+    def last_nudges(self) -> dict[tuple[int, int | None], datetime]:
+        return self.read(self.last_nudges_read())
 
     def last_nudges_read(self) -> Read:
         """(participant id, loop id or None) -> when they were last nudged, up to ``now``."""
