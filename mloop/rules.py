@@ -118,7 +118,7 @@ def held_from(start: datetime, created_at: datetime) -> datetime:
     """A held meeting counts from its start, never before it was booked.
 
     The store's SQL writes this as GREATEST(start, created_at) (``held_from``
-    in mloop/store/meetings.py); a test holds the two equal."""
+    in mloop/store/memberships.py); a test holds the two equal."""
     return max(start, created_at)
 
 
