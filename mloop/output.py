@@ -401,5 +401,7 @@ def draw_nudges(out, document: dict) -> None:
             out.print(f"Wrote {len(sent)} .eml file{'s' if len(sent) != 1 else ''} to {document['out']}.",
                       markup=False, highlight=False)
     if skipped:
+        from mloop.store.nudges import NUDGE_QUIET_DAYS
+
         people = "person" if len(skipped) == 1 else "people"
-        out.print(f"Skipped {len(skipped)} {people} nudged in the last 7 days.", markup=False)
+        out.print(f"Skipped {len(skipped)} {people} nudged in the last {NUDGE_QUIET_DAYS} days.", markup=False)

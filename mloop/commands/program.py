@@ -9,6 +9,8 @@ import typer
 
 from mloop.commands._common import JsonFlag, app_of
 
+from mloop.rules import DEFAULT_MOMENTUM_MEETINGS, DEFAULT_STALL_DAYS
+
 DEMO_NOW = "2026-06-01T09:00:00Z"  # the sample program's fixed clock
 DEMO_PROGRAM = "Spring 2026 Mentoring"
 
@@ -19,8 +21,8 @@ app = typer.Typer(rich_markup_mode=None)
 @app.command("init")
 def init(
     ctx: typer.Context,
-    stall_days: Annotated[int, typer.Option("--stall-days", min=1, help="Days in one stage before someone counts as stalled.")] = 21,
-    momentum_meetings: Annotated[int, typer.Option("--momentum-meetings", min=1, help="Held meetings needed for Levelling Up.")] = 3,
+    stall_days: Annotated[int, typer.Option("--stall-days", min=1, help="Days in one stage before someone counts as stalled.")] = DEFAULT_STALL_DAYS,
+    momentum_meetings: Annotated[int, typer.Option("--momentum-meetings", min=1, help="Held meetings needed for Levelling Up.")] = DEFAULT_MOMENTUM_MEETINGS,
     json_out: JsonFlag = False,
 ) -> None:
     """Create the store (if needed) and a program in it.

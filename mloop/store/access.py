@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Session, func, select
 
+from mloop import rules
 from mloop.errors import Forbidden, NotFound, UsageError, valid_id
 from mloop.store.checks import check_loop_open
 from mloop.store.models import Loop, Participant, Program
@@ -62,8 +63,8 @@ def create_program(
     name: str,
     *,
     now: datetime,
-    stall_days: int = 21,
-    momentum_meetings: int = 3,
+    stall_days: int = rules.DEFAULT_STALL_DAYS,
+    momentum_meetings: int = rules.DEFAULT_MOMENTUM_MEETINGS,
 ) -> Program:
     if not name.strip():
         raise UsageError("a program needs a name: --program NAME")

@@ -63,8 +63,8 @@ def check_loop_open(loop: int | str, *, matched_at: datetime, ended_at: datetime
 # --- feedback --------------------------------------------------------------------------
 
 def check_rating(rating: int) -> None:
-    if not 1 <= rating <= 5:
-        raise MloopError(f"rating {rating} is out of range: give 1 (poor) to 5 (great)")
+    if rating not in rules.RATINGS:
+        raise MloopError(f"rating {rating} is out of range: give {min(rules.RATINGS)} (poor) to {max(rules.RATINGS)} (great)")
 
 
 def check_meeting_in_loop(meeting: int | str, loop: int | str, *, found: bool) -> None:

@@ -15,6 +15,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from mloop.rules import DEFAULT_MOMENTUM_MEETINGS, DEFAULT_STALL_DAYS
+
 
 class UTCDateTime(TypeDecorator):
     """Aware datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL.
@@ -108,8 +110,8 @@ class Program(SQLModel, table=True):
     __tablename__ = "program"
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, unique=True)
-    stall_days: int = 21
-    momentum_meetings: int = 3
+    stall_days: int = DEFAULT_STALL_DAYS
+    momentum_meetings: int = DEFAULT_MOMENTUM_MEETINGS
     is_default: bool = False
     created_at: datetime = _time()
     # JSON object stage -> days for stages whose stall threshold is not stall_days (migration 6).

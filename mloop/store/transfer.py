@@ -21,6 +21,7 @@ from uuid import NAMESPACE_URL, uuid5
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from mloop import rules
 from mloop.rules import FITS, MEETING_STATUSES, MEMBER_ROLES, OUTCOMES
 from mloop.errors import BadFile, Conflict, MloopError, UsageError
 from mloop.store.access import Actor, create_program, current_program, email_key, find_program, require_coordinator
@@ -301,8 +302,8 @@ class Importer:
         if self.program is not None and self.line_seen_data:
             self.fail("the program line must come before every other record")
         name = self.text(r, "name", required=True).strip()
-        stall_days = self.integer(r, "stall_days", 21, low=1)
-        momentum = self.integer(r, "momentum_meetings", 3, low=1)
+        stall_days = self.integer(r, "stall_days", rules.DEFAULT_STALL_DAYS, low=1)
+        momentum = self.integer(r, "momentum_meetings", rules.DEFAULT_MOMENTUM_MEETINGS, low=1)
         stage_days = self._stage_stall_days(r)
         existing = self.session.execute(sa.select(Program).where(Program.name == name)).scalars().first()
         if existing is None:
