@@ -240,6 +240,17 @@ def test_apply_creates_the_loops_with_starter_goals_and_then_nothing_is_left(peo
     assert "Created 0 loops" in cli.ok("match", "suggest", "--apply", user=CORA).stdout
 
 
+def test_pairs_with_nothing_in_common_are_proposed_only_when_asked(cli, make_program, add_person):
+    make_program("Spring")
+    add_person(CORA, "coordinator")
+    add_person("mo@x.org", "mentor", offers="python", capacity=1, department="Eng")
+    add_person("ana@x.org", "mentee", seeks="design", department="Eng")
+    default = cli.json("match", "suggest", user=CORA)
+    assert default["suggestions"] == [] and default["unmatched"] == ["ana@x.org"]
+    asked = cli.json("match", "suggest", "--min-score", 0, user=CORA)
+    assert [(s["mentee"], s["mentor"], s["score"]) for s in asked["suggestions"]] == [("ana@x.org", "mo@x.org", 0)]
+
+
 def test_apply_prints_what_it_made(people):
     out = people.ok("match", "suggest", "--apply", "--limit", 1, user=CORA).stdout
     assert "Created 1 loop" in out and "cy@x.org" in out and "max@x.org" in out

@@ -95,7 +95,10 @@ def end(
 def suggest(
     ctx: typer.Context,
     mentee: Annotated[Optional[str], typer.Option("--mentee", help="Suggest a mentor for this mentee only.")] = None,
-    min_score: Annotated[float, typer.Option("--min-score", min=0, help="Leave out pairs scoring less than this.")] = 0.0,
+    min_score: Annotated[float, typer.Option(
+        "--min-score", min=0,
+        help="Leave out pairs scoring less than this (the default leaves out pairs with nothing in common; "
+             "--min-score 0 proposes them too).")] = 1.0,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Show (and apply) only the N best suggestions.")] = None,
     apply: Annotated[bool, typer.Option("--apply", help="Create the proposed loops, all in one transaction.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show the proposal (the default).")] = False,
