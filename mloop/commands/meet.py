@@ -203,7 +203,7 @@ def export(
     ctx: typer.Context,
     loop_id: Annotated[Optional[int], typer.Option("--loop", help="Only this loop.")] = None,
     upcoming: Annotated[bool, typer.Option("--upcoming", help="Only booked meetings still ahead.")] = False,
-    out: Annotated[Optional[str], typer.Option("--out", help="Write to this .ics file instead of stdout.")] = None,
+    out: Annotated[Optional[str], typer.Option("--out", help="Write to this .ics file instead of stdout ('-': stdout).")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Export meetings as an iCalendar (.ics) file for Google, Outlook, Apple or Thunderbird.
@@ -213,18 +213,18 @@ def export(
     day ahead. Agendas go only into your own loops' events. With --json
     and --out, a summary of what was written.
     """
-    from mloop.commands._files import atomic_file
+    from mloop.commands._files import atomic_file, is_stdout
     from mloop.errors import UsageError
     from mloop.ics import write_calendar
     from mloop.output import emit, say
     from mloop.store.calendar import export_events
 
-    if json_out and out is None:
+    if json_out and is_stdout(out):
         raise UsageError("an export is a calendar file, not JSON: add --out FILE.ics for a JSON summary")
     with program_session(ctx, write=False) as (app_ctx, session, program, who):
         events = export_events(session, program, who, loop_id=loop_id, upcoming=upcoming, now=app_ctx.now)
         data = write_calendar(events, stamp=app_ctx.now, name=f"mloop: {program.name}")
-    if out is None:
+    if is_stdout(out):
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         return
