@@ -1,11 +1,14 @@
 """Where commands write: '--out -' is standard output (nothing else on it, no file
-named '-')."""
+named '-'), and the actions of a meeting logged after the fact."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)  # the clock of the cli fixture
 CORA, BO, ANA = "cora@example.org", "bo@example.org", "ana@example.org"
 
 
@@ -39,3 +42,17 @@ def test_meet_export_out_dash_writes_the_calendar_on_stdout_and_no_file(cli, loo
     cli.fails("meet", "export", "--out", "-", "--json", code=2, match="add --out FILE.ics", user=ANA)
     assert not (tmp_path / "-").exists()
 
+
+def test_meet_log_keeps_its_actions_as_meet_done_does(cli, loop):
+    later = NOW + timedelta(days=3)
+    logged = cli.json("meet", "log", loop, "--at", "2026-03-03 15:00", "--action", "Draft the plan",
+                      "--action", "Decided: meet fortnightly", user=ANA, now=later)
+    assert logged["actions"] == ["Draft the plan", "Decided: meet fortnightly"]
+    booked = cli.json("meet", "schedule", loop, "--at", "2026-03-04 15:00", user=ANA)
+    cli.json("meet", "done", booked["id"], "--action", "Read the guide", user=ANA, now=later)
+    listed = {m["id"]: m["actions"] for m in cli.json("meet", "list", user=ANA, now=later)}
+    assert listed == {logged["id"]: ["Draft the plan", "Decided: meet fortnightly"], booked["id"]: ["Read the guide"]}
+    exported = [json.loads(line) for line in cli.ok("export", user=CORA, now=later).stdout.splitlines()]
+    meetings = [r for r in exported if r["type"] == "meeting"]
+    assert sorted(json.dumps(r.get("actions"), ensure_ascii=False) for r in meetings) == sorted(
+        json.dumps(actions, ensure_ascii=False) for actions in listed.values())

@@ -111,6 +111,7 @@ def log(
     notes: Annotated[Optional[str], typer.Option("--notes", help="Notes from the meeting.")] = None,
     agenda: Annotated[Optional[str], typer.Option("--agenda", help="What you talked about.")] = None,
     where: Annotated[Optional[str], typer.Option("--where", help="Place or video link.")] = None,
+    action: Annotated[Optional[list[str]], typer.Option("--action", help="An action or decision; repeat for several.")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Record a meeting that has already been held."""
@@ -119,7 +120,7 @@ def log(
 
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
         meeting = log_meeting(session, program, who, loop_id, start=app_ctx.when(at), duration=_duration(duration),
-                              notes=notes, agenda=agenda, where=where, now=app_ctx.now)
+                              notes=notes, agenda=agenda, where=where, now=app_ctx.now, actions=list(action or []))
         record = _record(meeting, private_visible=True)
     emit(pick_format(json_out), record, message=f"Logged meeting {meeting.id} in loop {loop_id} (held {local(app_ctx, meeting.start)}).")
 
