@@ -92,6 +92,12 @@ COMMANDS: dict[str, Entry] = {
 }
 
 
+class ReaderGone(Exception):
+    """The reader of stdout has gone ('mloop ... | head'). Raised in place of
+    BrokenPipeError, an OSError that Click's main would turn into exit 1,
+    so that MloopGroup.main, the one exit point, decides."""
+
+
 class MloopGroup(TyperGroup):
     """Root group: imports a command's module only when the command line
     names it (Click's lazy-loading pattern: list_commands and get_command),
@@ -118,25 +124,46 @@ class MloopGroup(TyperGroup):
         with formatter.section("Commands"):
             formatter.write_dl([(name, entry.help) for name, entry in COMMANDS.items()])
 
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except BrokenPipeError as gone:  # '--help' and '--version' write while parsing
+            raise ReaderGone from gone
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as gone:
+            raise ReaderGone from gone
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if args is None:
             args = sys.argv[1:]
         args = hoist_global_options(list(args))
         try:
-            result = super().main(
-                args=args,
-                prog_name=prog_name or PROG,
-                complete_var=complete_var,
-                standalone_mode=False,
-                **extra,
-            )
+            try:
+                result = super().main(
+                    args=args,
+                    prog_name=prog_name or PROG,
+                    complete_var=complete_var,
+                    standalone_mode=False,
+                    **extra,
+                )
+            except _NoArgsIsHelp as bare:
+                # 'mloop' or 'mloop meet' alone: the help, as --help prints it.
+                typer.echo(bare.ctx.get_help() if bare.ctx else bare.format_message())
+                result = 0
             sys.stdout.flush()  # here, where a reader gone early is still caught below
+        except (ReaderGone, BrokenPipeError):
+            # The reader has gone ('mloop ... | head'): it has all it wanted, so
+            # this is success, as for git. As Python's documentation advises
+            # (signal module, "Note on SIGPIPE"): point stdout at devnull so that
+            # the flush at exit does not fail again, and leave quietly.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(0)
         except MloopError as error:
             _fail(error.message, error.exit_code)
-        except _NoArgsIsHelp as bare:
-            # 'mloop' or 'mloop meet' alone: the help, as --help prints it.
-            typer.echo(bare.ctx.get_help() if bare.ctx else bare.format_message())
-            sys.exit(0)
         except click.exceptions.UsageError as error:
             where = error.ctx.command_path if error.ctx else PROG
             _fail(f"{error.format_message()} (see '{where} --help')", 2)
@@ -146,13 +173,6 @@ class MloopGroup(TyperGroup):
             _fail("aborted", 1)
         except KeyboardInterrupt:
             _fail("interrupted; nothing was changed", 130)
-        except BrokenPipeError:
-            # The reader has gone ('mloop ... | head'). As Python's documentation
-            # advises (signal module, "Note on SIGPIPE"): point stdout at devnull
-            # so that the flush at exit does not fail again, and exit 1.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            sys.exit(1)
         except Exception as error:  # noqa: BLE001 - the last guard against a traceback
             if os.environ.get("MLOOP_DEBUG"):
                 raise

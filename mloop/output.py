@@ -9,6 +9,7 @@ report, the nudges) are drawn here too, from the documents --json prints.
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -49,7 +50,12 @@ class Rows:
 def console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich would exit 1 itself; a reader gone early is for the CLI's one exit point.
+            raise BrokenPipeError(errno.EPIPE, "the reader of the output has gone")
+
+    return _Console(stderr=stderr, highlight=False, soft_wrap=False)
 
 
 def say(message: str) -> None:

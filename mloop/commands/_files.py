@@ -1,4 +1,4 @@
-"""Reading the files a command names ('-' is standard input)."""
+"""Reading and writing the files a command names ('-' is standard input or output)."""
 
 from __future__ import annotations
 
@@ -52,6 +52,11 @@ def open_lines(path: str):
 
             return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig") if hasattr(sys.stdin, "buffer") else sys.stdin
         return open(path, encoding="utf-8-sig")  # noqa: SIM115 - closed by the caller
+
+
+def is_stdout(path: str | None) -> bool:
+    """No --out, or '-', means standard output, as '-' names standard input when reading."""
+    return path is None or path == "-"
 
 
 @contextmanager

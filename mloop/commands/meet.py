@@ -111,6 +111,7 @@ def log(
     notes: Annotated[Optional[str], typer.Option("--notes", help="Notes from the meeting.")] = None,
     agenda: Annotated[Optional[str], typer.Option("--agenda", help="What you talked about.")] = None,
     where: Annotated[Optional[str], typer.Option("--where", help="Place or video link.")] = None,
+    action: Annotated[Optional[list[str]], typer.Option("--action", help="An action or decision; repeat for several.")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Record a meeting that has already been held."""
@@ -119,7 +120,7 @@ def log(
 
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
         meeting = log_meeting(session, program, who, loop_id, start=app_ctx.when(at), duration=_duration(duration),
-                              notes=notes, agenda=agenda, where=where, now=app_ctx.now)
+                              notes=notes, agenda=agenda, where=where, now=app_ctx.now, actions=list(action or []))
         record = _record(meeting, private_visible=True)
     emit(pick_format(json_out), record, message=f"Logged meeting {meeting.id} in loop {loop_id} (held {local(app_ctx, meeting.start)}).")
 
@@ -203,7 +204,7 @@ def export(
     ctx: typer.Context,
     loop_id: Annotated[Optional[int], typer.Option("--loop", help="Only this loop.")] = None,
     upcoming: Annotated[bool, typer.Option("--upcoming", help="Only booked meetings still ahead.")] = False,
-    out: Annotated[Optional[str], typer.Option("--out", help="Write to this .ics file instead of stdout.")] = None,
+    out: Annotated[Optional[str], typer.Option("--out", help="Write to this .ics file instead of stdout ('-': stdout).")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Export meetings as an iCalendar (.ics) file for Google, Outlook, Apple or Thunderbird.
@@ -213,18 +214,18 @@ def export(
     day ahead. Agendas go only into your own loops' events. With --json
     and --out, a summary of what was written.
     """
-    from mloop.commands._files import atomic_file
+    from mloop.commands._files import atomic_file, is_stdout
     from mloop.errors import UsageError
     from mloop.ics import write_calendar
     from mloop.output import emit, say
     from mloop.store.calendar import export_events
 
-    if json_out and out is None:
+    if json_out and is_stdout(out):
         raise UsageError("an export is a calendar file, not JSON: add --out FILE.ics for a JSON summary")
     with program_session(ctx, write=False) as (app_ctx, session, program, who):
         events = export_events(session, program, who, loop_id=loop_id, upcoming=upcoming, now=app_ctx.now)
         data = write_calendar(events, stamp=app_ctx.now, name=f"mloop: {program.name}")
-    if out is None:
+    if is_stdout(out):
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         return

@@ -131,7 +131,7 @@ def import_(
 @app.command("export")
 def export(
     ctx: typer.Context,
-    out: Annotated[Optional[str], typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+    out: Annotated[Optional[str], typer.Option("--out", help="Write to this file instead of stdout ('-': stdout).")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Export the whole program as JSON Lines (import it elsewhere with 'mloop import').
@@ -141,7 +141,7 @@ def export(
     """
     import json
 
-    from mloop.commands._files import atomic_file
+    from mloop.commands._files import atomic_file, is_stdout
     from mloop.output import emit, print_json, say
     from mloop.store.access import actor, current_program, require_coordinator
     from mloop.store.transfer import export_records
@@ -150,7 +150,7 @@ def export(
     with app_ctx.session(write=False) as session:
         program = current_program(session, app_ctx.program_name)
         require_coordinator(actor(session, program, app_ctx.acting_email), "exporting the program")
-        if out is None:
+        if is_stdout(out):
             if json_out:
                 print_json(list(export_records(session, program)))
                 return

@@ -52,10 +52,16 @@ def _book(
     return meetings
 
 
+def add_actions(meeting: Meeting, actions: list[str]) -> None:
+    """Append actions or decisions to a meeting's, one a line (the stored form)."""
+    if actions:
+        meeting.actions = "\n".join([a for a in meeting.actions.split("\n") if a] + actions)
+
+
 def log_meeting(
     session: Session, program: Program, who: Actor, loop_id: int, *,
     start: datetime, duration: timedelta, notes: str | None, agenda: str | None,
-    where: str | None, now: datetime,
+    where: str | None, now: datetime, actions: list[str] | None = None,
 ) -> Meeting:
     loop = loop_for(session, program, who, loop_id, doing="logging a meeting")
     require_active(loop, now, "log a meeting")
@@ -70,6 +76,7 @@ def log_meeting(
         loop_id=loop.id, start=start, duration_min=_check_duration(duration), notes=notes,
         agenda=agenda, location=where, status="held", created_at=now,
     )
+    add_actions(meeting, list(actions or []))
     session.add(meeting)
     session.flush()
     return meeting
@@ -103,8 +110,7 @@ def meeting_done(
     meeting.sequence += 1
     if notes:
         meeting.notes = notes if not meeting.notes else f"{meeting.notes}\n{notes}"
-    if actions:
-        meeting.actions = "\n".join([a for a in meeting.actions.split("\n") if a] + actions)
+    add_actions(meeting, actions)
     session.add(meeting)
     session.flush()
     return meeting
