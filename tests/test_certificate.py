@@ -346,7 +346,8 @@ def test_milestones_reached_at_the_same_time_come_in_stage_order(cli, tmp_path, 
     ("args", "user", "code", "match"),
     [
         (("--format", "pdf"), ANA, 2, "unknown --format 'pdf': use svg or html"),
-        (("--out", "no/such/folder"), ANA, 1, "cannot write the certificate into no/such/folder"),
+        (("--out", "a-file"), ANA, 1, "cannot write to a-file: it is a file, give a folder for --out"),
+        (("--out", "a-file/below"), ANA, 1, "cannot make folder a-file/below: Not a directory"),
         ((), CORA, 1, "not a coordinator"),
         ((), CY, 1, "not in loop"),
     ],
@@ -354,10 +355,28 @@ def test_milestones_reached_at_the_same_time_come_in_stage_order(cli, tmp_path, 
 def test_share_refusals_leave_the_store_unchanged(cli, tmp_path, monkeypatch, args, user, code, match):
     loop = to_levelling_up(cli)
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
     before = cli.snapshot()
     cli.fails("share", loop, *args, user=user, now=t(6), code=code, match=match)
     assert cli.snapshot() == before
     assert not any(p.name.startswith("mloop-certificate") for p in tmp_path.iterdir())
+    assert (tmp_path / "a-file").read_text(encoding="utf-8") == "not a folder"
+
+
+def test_share_makes_a_missing_out_folder_with_its_parents(cli, tmp_path):
+    loop = to_levelling_up(cli)
+    out = tmp_path / "no" / "such" / "folder"
+    record = cli.json("share", loop, "--out", out, user=ANA, now=t(6))
+    stem = out / f"mloop-certificate-loop-{loop}-ana-b-beltran-b-nunez"
+    assert record["files"] == [f"{stem}.svg", f"{stem}.md"]
+    assert sorted(p.name for p in out.iterdir()) == [f"{stem.name}.md", f"{stem.name}.svg"]
+
+
+def test_a_refused_share_makes_no_out_folder(cli, tmp_path):
+    people(cli)
+    loop = cli.json("match", "create", "--mentor", BO, "--mentee", ANA, user=CORA, now=t(1))["id"]
+    cli.fails("share", loop, "--out", tmp_path / "certs", user=ANA, now=t(2), code=1, match="needs Levelling Up")
+    assert not (tmp_path / "certs").exists()
 
 
 # --- the coordinator's participant card ---------------------------------------------
