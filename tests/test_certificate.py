@@ -310,11 +310,44 @@ def test_custom_milestones_done_in_the_loop_are_on_the_certificate(cli, tmp_path
     assert "Bo's own" not in markdown
 
 
+def test_milestones_reached_at_the_same_time_come_in_stage_order(cli, tmp_path, db_path):
+    """Levelling Up and Completed reached in one moment (the loop feedback and the share at t(4)), and a
+    custom milestone done in that moment too: stages in rules.STAGES order, the custom one after them."""
+    from mloop.store.db import open_store, resolve_url, session_scope
+    from mloop.store.models import Milestone as MilestoneRow, MilestoneDone
+
+    people(cli)
+    loop = cli.json("match", "create", "--mentor", BO, "--mentee", ANA, user=CORA, now=t(1))["id"]
+    first = cli.json("meet", "log", loop, "--at", t(2, -1), user=ANA, now=t(2))["id"]
+    cli.ok("feedback", "give", loop, "--meeting", first, "--rating", 5, user=ANA, now=t(2, 1))
+    cli.ok("goal", "add", loop, "A goal", user=ANA, now=t(2, 1))
+    cli.ok("meet", "log", loop, "--at", t(3, -1), user=ANA, now=t(3))
+    cli.ok("meet", "log", loop, "--at", t(4, -1), user=ANA, now=t(4))
+    cli.ok("feedback", "give", loop, "--rating", 5, user=ANA, now=t(4))
+    engine = open_store(resolve_url(str(db_path)))
+    try:
+        with session_scope(engine) as session:
+            alpha = MilestoneRow(program_id=1, name="Alpha review", kind="relationship", role="mentee", due="2 weeks")
+            session.add(alpha)
+            session.flush()
+            session.add(MilestoneDone(milestone_id=alpha.id, loop_id=loop, participant_id=3, done_at=T0 + timedelta(days=4)))
+    finally:
+        engine.dispose()
+    record = cli.json("share", loop, "--out", tmp_path, user=ANA, now=t(4))
+    markdown = Path(record["files"][1]).read_text(encoding="utf-8")
+    achieved = markdown.split("## Milestones achieved\n\n")[1].split("\n\n")[0].splitlines()
+    assert achieved == ["- 2026-03-03 — Matched", "- 2026-03-04 — First Meeting", "- 2026-03-04 — Grow Together",
+                        "- 2026-03-06 — Levelling Up", "- 2026-03-06 — Completed", "- 2026-03-06 — Alpha review"]
+    texts = svg_texts(Path(record["files"][0]).read_text(encoding="utf-8"))
+    assert [" ".join(x.split()) for x in texts if x[:4] == "2026"] == [line[2:].replace(" — ", " ") for line in achieved]
+
+
 @pytest.mark.parametrize(
     ("args", "user", "code", "match"),
     [
         (("--format", "pdf"), ANA, 2, "unknown --format 'pdf': use svg or html"),
-        (("--out", "no/such/folder"), ANA, 1, "cannot write the certificate into no/such/folder"),
+        (("--out", "a-file"), ANA, 1, "cannot write to a-file: it is a file, give a folder for --out"),
+        (("--out", "a-file/below"), ANA, 1, "cannot make folder a-file/below: Not a directory"),
         ((), CORA, 1, "not a coordinator"),
         ((), CY, 1, "not in loop"),
     ],
@@ -322,10 +355,28 @@ def test_custom_milestones_done_in_the_loop_are_on_the_certificate(cli, tmp_path
 def test_share_refusals_leave_the_store_unchanged(cli, tmp_path, monkeypatch, args, user, code, match):
     loop = to_levelling_up(cli)
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
     before = cli.snapshot()
     cli.fails("share", loop, *args, user=user, now=t(6), code=code, match=match)
     assert cli.snapshot() == before
     assert not any(p.name.startswith("mloop-certificate") for p in tmp_path.iterdir())
+    assert (tmp_path / "a-file").read_text(encoding="utf-8") == "not a folder"
+
+
+def test_share_makes_a_missing_out_folder_with_its_parents(cli, tmp_path):
+    loop = to_levelling_up(cli)
+    out = tmp_path / "no" / "such" / "folder"
+    record = cli.json("share", loop, "--out", out, user=ANA, now=t(6))
+    stem = out / f"mloop-certificate-loop-{loop}-ana-b-beltran-b-nunez"
+    assert record["files"] == [f"{stem}.svg", f"{stem}.md"]
+    assert sorted(p.name for p in out.iterdir()) == [f"{stem.name}.md", f"{stem.name}.svg"]
+
+
+def test_a_refused_share_makes_no_out_folder(cli, tmp_path):
+    people(cli)
+    loop = cli.json("match", "create", "--mentor", BO, "--mentee", ANA, user=CORA, now=t(1))["id"]
+    cli.fails("share", loop, "--out", tmp_path / "certs", user=ANA, now=t(2), code=1, match="needs Levelling Up")
+    assert not (tmp_path / "certs").exists()
 
 
 # --- the coordinator's participant card ---------------------------------------------

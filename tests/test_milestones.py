@@ -177,6 +177,18 @@ def test_only_coordinators_define(cli, program):
     assert cli.snapshot() == before
 
 
+def test_member_list_shows_overdue_as_a_word_in_red(cli, program):
+    define(cli, "Check-in", "relationship", "mentee", "1 month")
+    later = datetime(2026, 2, 28, 9, 0, 1, tzinfo=UTC)
+    table = cli.ok("milestone", "list", user=ANA, now=later).stdout
+    row = next(line for line in table.splitlines() if "Check-in" in line)
+    assert "overdue" in row and "[red]" not in table and "[/red]" not in table
+    colored = cli.ok("milestone", "list", user=ANA, now=later, env={"FORCE_COLOR": "1", "NO_COLOR": None}).stdout
+    assert "\x1b[31moverdue\x1b[0m" in colored
+    assert "due" in next(line for line in cli.ok("milestone", "list", user=ANA, now=JAN31).stdout.splitlines()
+                         if "Check-in" in line)
+
+
 def test_month_end_due_date_and_overdue_everywhere(cli, program):
     define(cli, "Check-in", "relationship", "mentee", "1 month")
     due = datetime(2026, 2, 28, 9, tzinfo=UTC)

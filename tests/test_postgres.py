@@ -158,7 +158,11 @@ def lived_program(run: Transcript) -> None:
 
     g1 = run.json("goal", "add", l1, "Ship a Python package", "--term", "long", "--due", t(60),
                   user=ANA, now=t(18))["id"]
-    run.json("goal", "task", "add", g1, "Write the README", "--due", t(40), user=ANA, now=t(18))
+    task = run.json("goal", "task", "add", g1, "Write the README", "--due", t(40), user=ANA, now=t(18))["id"]
+    run.json("goal", "task", "done", task, user=BO, now=t(18, 1))
+    run("goal", "task", "done", task, user=ANA, now=t(18, 1), code=1)
+    run.json("goal", "task", "list", user=ANA, now=t(18, 1))
+    run("goal", "task", "list", "--goal", g1, "--csv", user=CORA, now=t(18, 1))
     run.json("goal", "edit", g1, "--title", "Ship two Python packages", user=ANA, now=t(18, 1))
     g2 = run.json("goal", "add", l1, "Ask for a promotion", "--private", user=ANA, now=t(18, 2))["id"]
     run.json("goal", "share", g2, user=ANA, now=t(19))

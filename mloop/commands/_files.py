@@ -1,4 +1,4 @@
-"""Reading and writing the files a command names ('-' is standard input or output)."""
+"""Reading and writing the files a command names ('-' is standard input or output), and the folders it writes into."""
 
 from __future__ import annotations
 
@@ -77,3 +77,15 @@ def atomic_file(path: str, mode: str = "w"):
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def make_folder(folder: str) -> None:
+    """The folder an --out option names, made with its parents if missing; a file there is refused."""
+    import os
+
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise MloopError(f"cannot write to {folder}: it is a file, give a folder for --out")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as error:
+        raise MloopError(f"cannot make folder {folder}: {error.strerror}") from None

@@ -155,5 +155,53 @@ def task_add(
 
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
         task = add_task(session, program, who, goal_id, title=title, due=when_or_none(app_ctx, due), now=app_ctx.now)
-        record = {"id": task.id, "goal_id": task.goal_id, "title": task.title, "due": task.due, "done_at": task.done_at}
+        record = _task_record(task)
     emit(pick_format(json_out), record, message=f"Added task {task.id} to goal {goal_id}.")
+
+
+def _task_record(task, who=None, loop=None) -> dict:
+    record = {"id": task.id, "goal_id": task.goal_id, "title": task.title, "due": task.due, "done_at": task.done_at}
+    if who is not None and loop is not None:
+        from mloop.store.access import is_member
+
+        if not is_member(loop, who.person):  # a coordinator sees a task's state, as in 'goal list'
+            record = {"id": task.id, "goal_id": task.goal_id, "done_at": task.done_at}
+    return record
+
+
+@task_app.command("done")
+def task_done(
+    ctx: typer.Context,
+    task_id: Annotated[int, typer.Argument(metavar="TASK", help="The task's id (see 'mloop goal task list').")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Mark a task of one of your goals as done."""
+    from mloop.output import emit, pick_format
+    from mloop.store.goals import complete_task
+
+    with program_session(ctx, write=True) as (app_ctx, session, program, who):
+        record = _task_record(complete_task(session, program, who, task_id, now=app_ctx.now))
+    emit(pick_format(json_out), record, message=f"Task {record['id']} of goal {record['goal_id']} is done.")
+
+
+@task_app.command("list")
+def task_list(
+    ctx: typer.Context,
+    goal_id: Annotated[Optional[int], typer.Option("--goal", metavar="GOAL", help="Only this goal's tasks.")] = None,
+    json_out: JsonFlag = False,
+    csv_out: CsvFlag = False,
+) -> None:
+    """List the tasks of the goals you see (a coordinator sees their states, never titles)."""
+    from mloop.output import Column, Rows, emit, pick_format
+    from mloop.store.goals import list_tasks
+
+    fmt = pick_format(json_out, csv_out)
+    with program_session(ctx, write=False) as (app_ctx, session, program, who):
+        records = [_task_record(task, who, loop)
+                   for task, loop in list_tasks(session, program, who, goal_id=goal_id, now=app_ctx.now)]
+    shown = [dict(r, due_local=local(app_ctx, r.get("due")), done_local=local(app_ctx, r["done_at"])) for r in records]
+    columns = [Column("id", "Task", "right"), Column("goal_id", "Goal", "right")]
+    if all("title" in r for r in records):
+        columns += [Column("title", "Title"), Column("due_local", "Due")]
+    columns.append(Column("done_local", "Done"))
+    emit(fmt, records, rows=Rows(columns, shown, empty="no tasks yet: add one with 'mloop goal task add GOAL TITLE'"))

@@ -104,7 +104,7 @@ def _draw_milestones(out, milestones: list[dict], app_ctx, loop_option: str) -> 
 def share(
     ctx: typer.Context,
     loop_id: Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id.")],
-    out_dir: Annotated[str, typer.Option("--out", metavar="DIR", help="Folder to write the certificate into.")] = ".",
+    out_dir: Annotated[str, typer.Option("--out", metavar="DIR", help="Folder to write the certificate into (made if missing).")] = ".",
     file_format: Annotated[str, typer.Option("--format", metavar="svg|html", help="The certificate's format (a Markdown copy is always written too).")] = "svg",
     issuer: Annotated[Optional[str], typer.Option("--issuer", help="Issuing organization on the certificate (default: the program's name).")] = None,
     json_out: JsonFlag = False,
@@ -119,7 +119,7 @@ def share(
     import os
 
     from mloop.certificate import FORMATS, RENDERERS, credential_id, file_stem, issue_date, render_markdown
-    from mloop.commands._files import atomic_file
+    from mloop.commands._files import atomic_file, make_folder
     from mloop.errors import MloopError, UsageError
     from mloop.output import emit, pick_format
     from mloop.store.journey import share_journey
@@ -128,11 +128,10 @@ def share(
     if chosen not in FORMATS:
         raise UsageError(f"unknown --format {file_format!r}: use svg or html")
     fmt = pick_format(json_out)
-    if not os.path.isdir(out_dir):
-        raise MloopError(f"cannot write the certificate into {out_dir}: no such folder (create it, or give another --out)")
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
         shared = share_journey(session, program, who, loop_id, now=app_ctx.now, issuer=issuer)
         facts = shared.certificate
+        make_folder(out_dir)  # once the share is allowed: a refused one makes no folder
         stem = os.path.normpath(os.path.join(out_dir, file_stem(facts.loop_id, facts.holder_name)))
         files = [f"{stem}.{chosen}", f"{stem}.md"]
         # Written inside the transaction: a file that cannot be written leaves no share recorded.

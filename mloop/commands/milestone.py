@@ -66,11 +66,28 @@ def list_(
         if who.person is None:
             raise Forbidden("your milestones are listed by person: say who you are with --as EMAIL or MLOOP_USER")
         records = [item.record() for item in member_milestones(session, program, who.person, app_ctx.now)]
-    shown = [dict(r, loop=r["loop_id"] or "-", due_local=local(app_ctx, r["due"]),
-                  state_shown="[red]overdue[/red]" if r["state"] == "overdue" else r["state"]) for r in records]
+    shown = [dict(r, loop=r["loop_id"] or "-", due_local=local(app_ctx, r["due"])) for r in records]
     columns = [Column("name", "Milestone"), Column("loop", "Loop", "right"), Column("role", "As"),
-               Column("due_local", "Due"), Column("state_shown", "State")]
-    emit(fmt, records, rows=Rows(columns, shown, empty="you have no milestones in this program"))
+               Column("due_local", "Due"), Column("state", "State")]
+    rows = Rows(columns, shown, empty="you have no milestones in this program")
+    emit(fmt, records, rows=rows, human=lambda out: _draw_member_milestones(out, rows))
+
+
+def _draw_member_milestones(out, rows) -> None:
+    """The member's table, with an overdue state in red (a styled cell, not markup in the text)."""
+    from rich.text import Text
+
+    from mloop.output import Rows, add_plain_row, print_rows, rich_table
+
+    if not rows.records:
+        print_rows(rows)
+        return
+    table = rich_table(Rows(rows.columns, []))
+    for record in rows.records:
+        state = record["state"]
+        add_plain_row(table, *("" if record[c.key] is None else str(record[c.key]) for c in rows.columns[:-1]),
+                      Text(state, style="red" if state == "overdue" else ""))
+    out.print(table)
 
 
 @app.command("done")

@@ -116,6 +116,44 @@ def add_task(
     return task
 
 
+def get_task(session: Session, program: Program, who: Actor, task_id: int, *, doing: str) -> tuple[Task, Loop]:
+    """A task of a goal the actor may act on (see ``get_goal``); one they may
+    not see is as unknown to them as a goal they may not see."""
+    task = session.get(Task, task_id) if valid_id(task_id) else None
+    if task is None:
+        raise NotFound(f"no task {task_id} in {program.name}: see 'mloop goal task list'")
+    try:
+        _goal, loop = get_goal(session, program, who, task.goal_id, doing=doing)
+    except NotFound:
+        raise NotFound(f"no task {task_id} among your tasks: see 'mloop goal task list'") from None
+    return task, loop
+
+
+def complete_task(session: Session, program: Program, who: Actor, task_id: int, *, now: datetime) -> Task:
+    task, loop = get_task(session, program, who, task_id, doing="completing a task")
+    require_active(loop, now, "complete a task")
+    if task.done_at is not None and task.done_at <= now:
+        raise Conflict(f"task {task.id} is already done (since {task.done_at:%Y-%m-%d})")
+    task.done_at = now
+    session.add(task)
+    session.flush()
+    return task
+
+
+def list_tasks(
+    session: Session, program: Program, who: Actor, *, goal_id: int | None, now: datetime,
+) -> list[tuple[Task, Loop]]:
+    """The tasks of the goals ``who`` sees (as ``list_goals`` and ``get_goal``
+    decide), each with its loop so the caller can drop what a coordinator
+    does not see."""
+    if goal_id is not None:
+        goal, loop = get_goal(session, program, who, goal_id, doing="listing tasks", coordinator_ok=True)
+        tasks = session.exec(select(Task).where(Task.goal_id == goal.id).order_by(Task.id))
+        return [(task, loop) for task in tasks]
+    return [(task, session.get(Loop, goal.loop_id))
+            for goal, tasks in list_goals(session, program, who, loop_id=None, now=now) for task in tasks]
+
+
 def list_goals(
     session: Session, program: Program, who: Actor, *, loop_id: int | None, now: datetime,
 ) -> list[tuple[Goal, list[Task]]]:

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from mloop.certificate import CertificateFacts
+from mloop.certificate import CertificateFacts, Milestone as Achieved
 from mloop.errors import Conflict
 from mloop.store.access import Actor, loop_for, require_active
 from mloop.store.models import JourneyShare, Loop, Participant, Program
@@ -73,19 +73,30 @@ def _require_levelling_up(session: Session, program: Program, loop: Loop, person
     )
 
 
+def _in_journey_order(stages: list[Achieved], custom: list[Achieved]) -> list[Achieved]:
+    """Stages in stage order, each custom milestone placed by its time: it
+    follows every stage reached by then (a tie goes to the stage) and comes
+    before the first stage reached later, even when stage times disagree with
+    the stage order."""
+    merged, waiting = [], list(custom)
+    for stage in stages:
+        while waiting and waiting[0].achieved_at < stage.achieved_at:
+            merged.append(waiting.pop(0))
+        merged.append(stage)
+    return merged + waiting
+
+
 def _certificate_facts(
     session: Session, program: Program, loop: Loop, person: Participant, share: JourneyShare, now: datetime,
     issuer: str | None,
 ) -> CertificateFacts:
     from mloop import rules
-    from mloop.certificate import Milestone as Achieved
     from mloop.store.models import Milestone, MilestoneDone
 
     from mloop.store.status import membership_in
 
     member = membership_in(session, program, loop, person, now)
     reached = member.progress.history if member else ()
-    stages = [Achieved(rules.STAGE_LABELS[name], at) for name, at in reached]
     custom = session.connection().execute(
         sa.select(Milestone.name, sa.func.min(MilestoneDone.done_at))
         .join(Milestone, Milestone.id == MilestoneDone.milestone_id)
@@ -93,8 +104,11 @@ def _certificate_facts(
                MilestoneDone.done_at <= now)
         .group_by(Milestone.name)
     ).all()
-    achieved = sorted([*stages, *(Achieved(name, at, kind="custom") for name, at in custom)],
-                      key=lambda m: (m.achieved_at, m.kind != "stage", m.name))
+    # The history is in rules.STAGES order, which stays the order when stages share a time.
+    achieved = _in_journey_order(
+        [Achieved(rules.STAGE_LABELS[name], at) for name, at in reached],
+        sorted((Achieved(name, at, kind="custom") for name, at in custom), key=lambda m: (m.achieved_at, m.name)),
+    )
     mentor, mentee = session.get(Participant, loop.mentor_id), session.get(Participant, loop.mentee_id)
     completed_at = dict(reached).get(rules.COMPLETED)
     return CertificateFacts(
