@@ -1,4 +1,5 @@
-"""Reading and writing the files a command names ('-' is standard input or output), and the folders it writes into."""
+"""Reading and writing the files a command names ('-' is standard input or output),
+and the folders it writes into."""
 
 from __future__ import annotations
 
