@@ -107,13 +107,18 @@ def templates(session: Session, program: Program) -> dict[str, dict]:
     return found
 
 
-def set_template(session: Session, program: Program, stage: str, subject: str, body: str) -> dict:
+def check_template_pair(subject: str, body: str) -> None:
+    """The checks a program's own template passes: known placeholders, a one-line subject, a body."""
     check_template(subject, "subject")
     check_template(body, "body")
     if not subject.strip() or "\n" in subject or "\r" in subject:
         raise UsageError("the subject must be one non-empty line")
     if not body.strip():
         raise UsageError("the body is empty: write the message in the --body-file")
+
+
+def set_template(session: Session, program: Program, stage: str, subject: str, body: str) -> dict:
+    check_template_pair(subject, body)
     row = _own_template(session, program, stage)
     if row is None:
         row = NudgeTemplate(program_id=program.id, stage=stage, subject=subject, body=body)

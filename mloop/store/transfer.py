@@ -40,6 +40,8 @@ from mloop.store.models import (
     Meeting,
     Milestone,
     MilestoneDone,
+    Nudge,
+    NudgeTemplate,
     PairingFit,
     Participant,
     Program,
@@ -47,17 +49,18 @@ from mloop.store.models import (
     Task,
 )
 from mloop.store.db import driver_message
+from mloop.store.nudges import NUDGE_STAGES, check_template_pair, parse_nudge_stage
 from mloop.store.programs import stage_stall_days
 from mloop.store.participants import _EMAIL, check_timezone, optional_text, parse_roles, split_skills
 from mloop.timeparse import WhenError, isoformat_utc, parse_every, parse_iso
 
 BATCH = 5000
 RECORD_TYPES = ("program", "participant", "match", "meeting", "feedback", "goal", "task", "share", "milestone",
-                "milestone_done", "starter_goal", "agreement", "fit")
+                "milestone_done", "starter_goal", "agreement", "fit", "nudge_template", "nudge")
 
 # Insert order respects foreign keys; a flush writes every buffer in this order.
 TABLE_ORDER = (Participant, Milestone, StarterGoal, Loop, Meeting, Goal, Task, Feedback, JourneyShare, MilestoneDone,
-               Agreement, PairingFit)
+               Agreement, PairingFit, NudgeTemplate, Nudge)
 
 
 class LineError(BadFile):
@@ -123,6 +126,7 @@ class Importer:
         self.meeting_uid_hashes: set[int] = set()
         self.goals: dict[str, tuple[int, _LoopRef]] = {}  # ref -> (id, its loop)
         self.milestones: dict[str, _MilestoneRef] = {}
+        self.template_stages: dict[str, int | None] = {}  # stage -> line of the file (None: the store's)
         self.counts: dict[str, int] = {}
         self.written: set[type] = set()  # the models rows were inserted for
         # PostgreSQL takes the rows by COPY: INSERTs cost ~30 s of a large program's import.
@@ -268,6 +272,8 @@ class Importer:
             sa.select(Milestone.id, Milestone.name, Milestone.kind, Milestone.role).where(Milestone.program_id == pid)
         ):
             self.milestones[name] = _MilestoneRef(milestone_id, kind, role)
+        for stage in self.conn.execute(sa.select(NudgeTemplate.stage).where(NudgeTemplate.program_id == pid)).scalars():
+            self.template_stages[stage] = None
 
     # --- records -------------------------------------------------------------
 
@@ -607,6 +613,40 @@ class Importer:
             "id": self._id(PairingFit), "loop_id": loop.id, "author_id": author, "fit": fit, "created_at": created,
         })
 
+    def _nudge_template(self, r: dict) -> None:
+        """A program's own nudge for a stage, checked as 'coordinator nudge-template set' checks it."""
+        stage = parse_nudge_stage(self.text(r, "stage", required=True))
+        if stage in self.template_stages:
+            seen = self.template_stages[stage]
+            where = f"on line {seen}" if seen is not None else f"in {self.program.name}"
+            self.fail(f"stage {stage} already has a nudge template {where}: give one per stage")
+        subject = self.text(r, "subject", required=True)
+        body = self.text(r, "body", required=True)
+        check_template_pair(subject, body)
+        self.template_stages[stage] = self.line
+        self._add(NudgeTemplate, {
+            "id": self._id(NudgeTemplate), "program_id": self.program.id, "stage": stage, "subject": subject,
+            "body": body,
+        })
+
+    def _nudge(self, r: dict) -> None:
+        """A nudge sent, kept as written."""
+        person = self.person(r, "email")
+        loop_id = None
+        if r.get("loop") is not None:
+            loop = self.loop(r)
+            self.member(r, "email", loop)
+            loop_id = loop.id
+        stage = self.choice(r, "stage", rules.STAGES)
+        days = self.integer(r, "days_in_stage", low=0)
+        subject, body = self.text(r, "subject"), self.text(r, "body")
+        if subject is None or body is None:
+            self.fail(f"{'subject' if subject is None else 'body'} is missing")
+        self._add(Nudge, {
+            "id": self._id(Nudge), "program_id": self.program.id, "participant_id": person, "loop_id": loop_id,
+            "stage": stage, "days_in_stage": days, "subject": subject, "body": body, "sent_at": self.time(r, "sent_at"),
+        })
+
     def _milestone_done(self, r: dict) -> None:
         name = r.get("milestone")
         milestone = self.milestones.get(name) if isinstance(name, str) else None
@@ -845,3 +885,15 @@ def export_records(session: Session, program: Program) -> Iterator[dict]:
     ).mappings():
         yield {"type": "fit", "loop": loop_refs[row["loop_id"]], "author": emails[row["author_id"]],
                "fit": row["fit"], "created_at": isoformat_utc(row["created_at"])}
+    # A program's own templates in stage order, then the nudges it sent by time.
+    order = {stage: n for n, stage in enumerate(NUDGE_STAGES)}
+    templates = conn.execute(sa.select(NudgeTemplate).where(NudgeTemplate.program_id == pid)).mappings().all()
+    for row in sorted(templates, key=lambda row: (order.get(row["stage"], len(order)), row["stage"])):
+        yield {"type": "nudge_template", "stage": row["stage"], "subject": row["subject"], "body": row["body"]}
+    for row in conn.execute(
+        sa.select(Nudge).where(Nudge.program_id == pid).order_by(Nudge.sent_at, Nudge.id)
+    ).mappings():
+        yield {"type": "nudge", "email": emails[row["participant_id"]],
+               "loop": loop_refs[row["loop_id"]] if row["loop_id"] is not None else None, "stage": row["stage"],
+               "days_in_stage": row["days_in_stage"], "subject": row["subject"], "body": row["body"],
+               "sent_at": isoformat_utc(row["sent_at"])}
