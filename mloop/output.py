@@ -13,7 +13,6 @@ import errno
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 TABLE, JSON, CSV = "table", "json", "csv"

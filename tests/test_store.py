@@ -384,8 +384,8 @@ def test_postgresql_grouped_loop_aggregates_equal_the_per_loop_lookups(pg_url, t
                 assert not facts.alone
                 for momentum in (1, 2, 3):
                     for with_counts in (False, True):
-                        grouped = facts.read(facts._loops_grouped(momentum, with_counts))
-                        assert grouped == facts.read(facts._loops_looked_up(momentum, with_counts)), (now, momentum)
+                        grouped = facts._loops_grouped(momentum, with_counts)
+                        assert grouped == facts._loops_looked_up(momentum, with_counts), (now, momentum)
                         assert facts.loops(momentum, with_counts=with_counts) == grouped
                         compared += len(grouped)
                 assert all(row.latest_rating_by is not None for row in grouped if row.latest_rating is not None)

@@ -8,20 +8,17 @@ is the rules'; this module counts and lists them.
 from __future__ import annotations
 
 import heapq
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from mloop import rules
 from mloop.errors import UsageError
-from mloop.store.memberships import FactReader, LoopRow, Person, ProgramFacts, Standing, only_program, standings
+from mloop.store.memberships import FactReader, LoopRow, Person, ProgramFacts, Standing, standings
 from mloop.store.milestones import milestone_counts
 from mloop.store.models import Feedback, Goal, JourneyShare, Loop, Meeting, Participant, Program
 from mloop.store.programs import thresholds
-
-DAY = timedelta(days=1)
-
 
 def parse_stage(text: str) -> str:
     key = text.strip().lower().replace("-", "_").replace(" ", "_")
@@ -104,7 +101,7 @@ def coordinator_report(
         "alumni": alumni,
         "stalled": _stalled(facts.last_nudges() if waiting else {}, people, now, _longest_waits(waiting, listed)),
         "at_risk": at_risk_rows[:listed],
-        "activity": program_totals(session, program, now),
+        "activity": program_totals(facts),
         "checkins_overdue": checkins_overdue,
         "re_pairing": _re_pairing(loops, fits, people),
         "milestones": milestone_counts(session, program, now),
@@ -213,20 +210,20 @@ def _member_order(record: dict):
     return _STAGE_ORDER[record["stage"]], record["email"], record["loop_id"] or 0
 
 
-def program_totals(session: Session, program: Program, now: datetime) -> dict:
+def program_totals(facts: FactReader) -> dict:
     """Totals of what the program holds up to ``now``: people, loops by state,
     meetings by status, feedback by sentiment, goals, journeys (the report's
     ``activity`` section; the activity report breaks these down over time)."""
-    conn = session.connection()
+    program, now = facts.program, facts.now
+    conn = facts.session.connection()
     in_program = Loop.program_id == program.id
-    alone = only_program(session, program)
 
     def count(query) -> int:
         return conn.execute(query).scalar_one()
 
     def scoped(query, loop_column):
-        """Limit to this program's loops, unless it is the store's only program."""
-        return query if alone else query.where(loop_column.in_(sa.select(Loop.id).where(in_program)))
+        """Limit to this program's facts (the reader's scope)."""
+        return query.where(facts.in_scope(loop_column))
 
     loop_state = sa.case(
         (sa.and_(Loop.ended_at.is_not(None), Loop.ended_at <= now), Loop.outcome),

@@ -11,10 +11,10 @@ its stage, stall, risk and check-in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -79,14 +79,6 @@ class Standing(NamedTuple):
     facts: rules.MembershipFacts | None
     progress: rules.Progress
     last_loop_feedback: datetime | None = None
-
-
-class Read(NamedTuple):
-    """One fact to read: its query, which of its columns are times, and what is built from its rows."""
-
-    query: Any
-    times: tuple[int, ...]
-    build: Callable[[list[tuple]], Any]
 
 
 def _loop_rows(rows: list[tuple]) -> list[LoopRow]:
@@ -173,11 +165,11 @@ class FactReader:
             columns[i] = [None if value is None else parse(value + "+00:00") for value in columns[i]]
         return list(zip(*columns))
 
-    def read(self, fact: Read) -> Any:
-        """What ``fact`` (one of the ``*_read`` plans below) reads, as of ``now``."""
-        return fact.build(self._convert(self._fetch(fact.query), fact.times))
+    def _rows(self, query, times: tuple[int, ...] = ()) -> list[tuple]:
+        """``query``'s rows, the columns at ``times`` read as aware UTC datetimes."""
+        return self._convert(self._fetch(query), times)
 
-    def _in_scope(self, loop_column):
+    def in_scope(self, loop_column):
         """Facts of this program's (chosen) loops."""
         if self.loop_ids is not None:
             return loop_column.in_(self.loop_ids)
@@ -186,9 +178,6 @@ class FactReader:
         return loop_column.in_(sa.select(Loop.id).where(Loop.program_id == self.program.id))
 
     def loops(self, momentum_meetings: int, *, with_counts: bool = False) -> list[LoopRow]:
-        return self.read(self.loops_read(momentum_meetings, with_counts=with_counts))
-
-    def loops_read(self, momentum_meetings: int, *, with_counts: bool = False) -> Read:
         """Active loops with their meeting aggregates and latest member rating.
 
         PostgreSQL reads a whole program's meetings and feedback in grouped
@@ -226,7 +215,7 @@ class FactReader:
             .scalar_subquery()
         )
 
-    def _loops_looked_up(self, momentum_meetings: int, with_counts: bool) -> Read:
+    def _loops_looked_up(self, momentum_meetings: int, with_counts: bool) -> list[LoopRow]:
         """Each aggregate a correlated subquery that one index answers."""
         now = self.now
         held = held_from()
@@ -254,9 +243,9 @@ class FactReader:
             ]
         query = sa.select(*columns).outerjoin(latest, latest.id == self._latest_member_feedback())
         times = (3, 4, 5, 6, 10) if with_counts else (3, 4, 5, 6)
-        return Read(self._active_loops(query), times, _loop_rows)
+        return _loop_rows(self._rows(self._active_loops(query), times))
 
-    def _loops_grouped(self, momentum_meetings: int, with_counts: bool) -> Read:
+    def _loops_grouped(self, momentum_meetings: int, with_counts: bool) -> list[LoopRow]:
         """The meeting aggregates from one GROUP BY over the program's meetings
         (held times gathered in order into an array, the first and the k-th
         taken from it), and each loop's latest member rating from one sorted
@@ -280,7 +269,7 @@ class FactReader:
                 sa.func.max(held).filter(is_held).label("last_held"),
             ]
         meetings = (
-            sa.select(*aggregates).where(self._in_scope(Meeting.loop_id)).group_by(Meeting.loop_id).subquery()
+            sa.select(*aggregates).where(self.in_scope(Meeting.loop_id)).group_by(Meeting.loop_id).subquery()
         )
         member = sa.orm.aliased(Loop)
         ratings = (
@@ -308,12 +297,9 @@ class FactReader:
             .outerjoin(meetings, meetings.c.loop_id == Loop.id)
             .outerjoin(ratings, ratings.c.loop_id == Loop.id)
         )
-        return Read(query, (), _loop_rows)
+        return _loop_rows(self._rows(query))
 
     def member_feedback(self) -> dict[tuple[int, int], MemberFeedback]:
-        return self.read(self.member_feedback_read())
-
-    def member_feedback_read(self) -> Read:
         """(loop, author) -> their ``MemberFeedback``.
 
         Feedback on a meeting is only ever stored for a held meeting (the
@@ -331,53 +317,41 @@ class FactReader:
         query = (
             sa.select(Feedback.loop_id, Feedback.author_id, sa.func.min(on_meeting), sa.func.min(positive),
                       sa.func.max(on_loop))
-            .where(self._in_scope(Feedback.loop_id), Feedback.created_at <= self.now)
+            .where(self.in_scope(Feedback.loop_id), Feedback.created_at <= self.now)
             .group_by(Feedback.loop_id, Feedback.author_id)
         )
-        return Read(query, (2, 3, 4), lambda rows: {(row[0], row[1]): (row[2], row[3], row[4]) for row in rows})
+        return {(row[0], row[1]): (row[2], row[3], row[4]) for row in self._rows(query, (2, 3, 4))}
 
     def shared_goals(self) -> dict[int, tuple[datetime, list[tuple]]]:
-        return self.read(self.shared_goals_read())
-
-    def shared_goals_read(self) -> Read:
         """loop -> (its first sharing time, its goals shared as of ``now``, each
         (shared_at, completed_at) as ``rules.GoalFact`` reads it; completion
         times after ``now`` left out)."""
         now = self.now
         completed = sa.case((Goal.completed_at <= now, Goal.completed_at), else_=None)
         query = sa.select(Goal.loop_id, Goal.shared_at, completed).where(
-            self._in_scope(Goal.loop_id), Goal.shared_at.is_not(None), Goal.shared_at <= now
+            self.in_scope(Goal.loop_id), Goal.shared_at.is_not(None), Goal.shared_at <= now
         )
-        return Read(query, (1, 2), _goals_by_loop)
+        return _goals_by_loop(self._rows(query, (1, 2)))
 
     def journey_shares(self) -> dict[tuple[int, int], datetime]:
-        return self.read(self.journey_shares_read())
-
-    def journey_shares_read(self) -> Read:
         """(loop, author) -> when they first shared their journey."""
         query = (
             sa.select(JourneyShare.loop_id, JourneyShare.author_id, sa.func.min(JourneyShare.created_at))
-            .where(self._in_scope(JourneyShare.loop_id), JourneyShare.created_at <= self.now)
+            .where(self.in_scope(JourneyShare.loop_id), JourneyShare.created_at <= self.now)
             .group_by(JourneyShare.loop_id, JourneyShare.author_id)
         )
-        return Read(query, (2,), lambda rows: {(loop_id, author): at for loop_id, author, at in rows})
+        return {(loop_id, author): at for loop_id, author, at in self._rows(query, (2,))}
 
     def latest_fits(self) -> dict[int, tuple[str, int, datetime]]:
-        return self.read(self.latest_fits_read())
-
-    def latest_fits_read(self) -> Read:
         """loop -> (fit, author, when) of its latest pairing fit as of ``now``."""
         query = (
             sa.select(PairingFit.loop_id, PairingFit.fit, PairingFit.author_id, PairingFit.created_at)
-            .where(self._in_scope(PairingFit.loop_id), PairingFit.created_at <= self.now)
+            .where(self.in_scope(PairingFit.loop_id), PairingFit.created_at <= self.now)
             .order_by(PairingFit.created_at, PairingFit.id)
         )
-        return Read(query, (3,), lambda rows: {loop_id: (fit, author, at) for loop_id, fit, author, at in rows})
+        return {loop_id: (fit, author, at) for loop_id, fit, author, at in self._rows(query, (3,))}
 
     def last_ended(self, ids: Iterable[int] | None = None) -> dict[int, rules.EndedLoop]:
-        return self.read(self.last_ended_read(ids))
-
-    def last_ended_read(self, ids: Iterable[int] | None = None) -> Read:
         """person -> their latest loop ended by ``now`` (``rules.latest_ended``)."""
         query = sa.select(Loop.mentor_id, Loop.mentee_id, Loop.ended_at, Loop.outcome).where(
             Loop.program_id == self.program.id, Loop.ended_at.is_not(None), Loop.ended_at <= self.now
@@ -385,34 +359,23 @@ class FactReader:
         if ids is not None:
             wanted = sorted(set(ids))
             query = query.where(sa.or_(Loop.mentor_id.in_(wanted), Loop.mentee_id.in_(wanted)))
-        now = self.now
-
-        def latest_by_person(rows):
-            ended: dict[int, list[rules.EndedLoop]] = {}
-            for mentor_id, mentee_id, ended_at, outcome in rows:
-                loop = rules.EndedLoop(ended_at, outcome)
-                ended.setdefault(mentor_id, []).append(loop)
-                ended.setdefault(mentee_id, []).append(loop)
-            return {person: rules.latest_ended(loops, now) for person, loops in ended.items()}
-
-        return Read(query, (2,), latest_by_person)
+        ended: dict[int, list[rules.EndedLoop]] = {}
+        for mentor_id, mentee_id, ended_at, outcome in self._rows(query, (2,)):
+            loop = rules.EndedLoop(ended_at, outcome)
+            ended.setdefault(mentor_id, []).append(loop)
+            ended.setdefault(mentee_id, []).append(loop)
+        return {person: rules.latest_ended(loops, self.now) for person, loops in ended.items()}
 
     def last_nudges(self) -> dict[tuple[int, int | None], datetime]:
-        return self.read(self.last_nudges_read())
-
-    def last_nudges_read(self) -> Read:
         """(participant id, loop id or None) -> when they were last nudged, up to ``now``."""
         query = (
             sa.select(Nudge.participant_id, Nudge.loop_id, sa.func.max(Nudge.sent_at))
             .where(Nudge.program_id == self.program.id, Nudge.sent_at <= self.now)
             .group_by(Nudge.participant_id, Nudge.loop_id)
         )
-        return Read(query, (2,), lambda rows: {(person, loop): sent for person, loop, sent in rows})
+        return {(person, loop): sent for person, loop, sent in self._rows(query, (2,))}
 
     def people(self, ids: Iterable[int] | None = None) -> dict[int, Person]:
-        return self.read(self.people_read(ids))
-
-    def people_read(self, ids: Iterable[int] | None = None) -> Read:
         """id -> ``Person`` of the program's people (or of ``ids``)."""
         query = sa.select(
             Participant.id, Participant.email, Participant.name,
@@ -420,7 +383,7 @@ class FactReader:
         ).where(Participant.program_id == self.program.id)
         if ids is not None:
             query = query.where(Participant.id.in_(sorted(set(ids))))
-        return Read(query, (5,), lambda rows: {row[0]: Person._make(row) for row in rows})
+        return {row[0]: Person._make(row) for row in self._rows(query, (5,))}
 
 
 def _distinct_on(query, *columns):
