@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
+
+from mloop.timeparse import format_local
 
 # --- vocabularies ------------------------------------------------------------------
 
@@ -490,7 +492,7 @@ class StepFacts:
 
 
 def _utc(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC"
+    return format_local(moment, timezone.utc)
 
 
 def next_steps(facts: MembershipFacts, steps: StepFacts, now: datetime, *,

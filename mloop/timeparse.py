@@ -511,15 +511,28 @@ def to_local(dt: datetime, tz: tzinfo) -> datetime:
 
 
 def format_local(dt: datetime | None, tz: tzinfo) -> str:
-    """'2026-12-01 15:00' in local time; '' for None."""
+    """'2026-12-01 15:00 CET': the time people read, in `tz` and naming it
+    (the zone's abbreviation, else its UTC offset); '' for None.
+
+    Every time shown to a person goes through here, so that nobody has to
+    guess whether "15:00" meant their clock or UTC.
+    """
     if dt is None:
         return ""
     local = to_local(dt, tz)
     # Not strftime: glibc's %Y does not zero-pad years below 1000.
     return (
         f"{local.year:04d}-{local.month:02d}-{local.day:02d} "
-        f"{local.hour:02d}:{local.minute:02d}"
+        f"{local.hour:02d}:{local.minute:02d} {_zone_abbreviation(local)}"
     )
+
+
+def _zone_abbreviation(local: datetime) -> str:
+    """'CET', 'EST', 'UTC'; a zone without one shows its offset ('UTC+05:30')."""
+    name = local.tzname()
+    if name and " " not in name and not name.startswith(("+", "-")):
+        return name
+    return "UTC" + _offset_text(local.utcoffset())
 
 
 def isoformat_utc(dt: datetime | None) -> str | None:

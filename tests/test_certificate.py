@@ -424,7 +424,7 @@ def test_card_lists_nudges_per_loop_and_while_unmatched(cli, db_path):
     assert unmatched["participant"]["last_activity"] == t(0)
     assert unmatched["participant"]["stage"] == "getting_started"
     shown = cli.ok("coordinator", "participant", CY, user=CORA, now=t(15)).stdout
-    assert "last activity: 2026-03-02 09:00 · nudged once, last 2 days ago" in shown
+    assert "last activity: 2026-03-02 09:00 UTC · nudged once, last 2 days ago" in shown
     bo = cli.ok("coordinator", "participant", BO, user=CORA, now=t(15)).stdout
     assert "never nudged" in bo
 

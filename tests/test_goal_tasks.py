@@ -88,7 +88,7 @@ def test_list_shows_the_tasks_of_the_goals_you_see(cli, tasks):
     assert "Write the README" in table and "2026-03-10 00:00" in table and "2026-03-01 09:00" in table
     rows = list(csv.DictReader(io.StringIO(cli.ok("goal", "task", "list", "--csv", user=ANA).stdout)))
     assert [(r["id"], r["title"], r["done_local"]) for r in rows] == [
-        (str(tasks["readme"]), "Write the README", ""), (str(tasks["release"]), "Tag a release", "2026-03-01 09:00")]
+        (str(tasks["readme"]), "Write the README", ""), (str(tasks["release"]), "Tag a release", "2026-03-01 09:00 UTC")]
 
 
 def test_a_coordinator_lists_task_states_never_titles(cli, tasks):

@@ -212,18 +212,18 @@ def test_plus_one_day_across_fall_back_keeps_local_hour():
 def test_hours_across_dst_are_elapsed_time():
     now = paris(2026, 3, 28, 10, 0)
     assert parse_when("+24h", now, PARIS) - now == timedelta(hours=24)
-    assert format_local(parse_when("+24h", now, PARIS), PARIS) == "2026-03-29 11:00"
+    assert format_local(parse_when("+24h", now, PARIS), PARIS) == "2026-03-29 11:00 CEST"
     now = paris(2026, 10, 24, 10, 0)
-    assert format_local(parse_when("in 24 hours", now, PARIS), PARIS) == "2026-10-25 09:00"
+    assert format_local(parse_when("in 24 hours", now, PARIS), PARIS) == "2026-10-25 09:00 CET"
 
 
 def test_weeks_and_new_york_dst_keep_local_hour():
     now = utc(2026, 3, 5, 14, 0)  # 09:00 EST, DST starts 8 March
-    assert format_local(parse_when("in 1 week", now, NEW_YORK), NEW_YORK) == "2026-03-12 09:00"
+    assert format_local(parse_when("in 1 week", now, NEW_YORK), NEW_YORK) == "2026-03-12 09:00 EDT"
     now = utc(2026, 10, 30, 13, 0)  # 09:00 EDT, DST ends 1 November
-    assert format_local(parse_when("+3d", now, NEW_YORK), NEW_YORK) == "2026-11-02 09:00"
+    assert format_local(parse_when("+3d", now, NEW_YORK), NEW_YORK) == "2026-11-02 09:00 EST"
     assert format_local(parse_when("2 days ago", utc(2026, 11, 2, 14, 0), NEW_YORK), NEW_YORK) == (
-        "2026-10-31 09:00"
+        "2026-10-31 09:00 EDT"
     )
 
 
@@ -231,11 +231,11 @@ def test_derived_time_in_a_gap_moves_forward_by_the_jump():
     # 02:30 CET on Saturday; Sunday 02:30 does not exist -> 03:30 CEST.
     now = utc(2026, 3, 28, 1, 30)
     result = parse_when("+1d", now, PARIS)
-    assert format_local(result, PARIS) == "2026-03-29 03:30"
+    assert format_local(result, PARIS) == "2026-03-29 03:30 CEST"
     assert result == utc(2026, 3, 29, 1, 30)
     # Going back into the gap lands on the same side.
     assert format_local(parse_when("-1d", utc(2026, 3, 30, 0, 30), PARIS), PARIS) == (
-        "2026-03-29 03:30"
+        "2026-03-29 03:30 CEST"
     )
 
 
@@ -255,7 +255,7 @@ def test_midnight_that_does_not_exist_starts_the_day_at_the_jump():
     santiago = ZoneInfo("America/Santiago")
     now = utc(2026, 9, 5, 15, 0)  # Saturday 11:00 -04:00
     for text in ("tomorrow", "2026-09-06", "sun"):
-        assert format_local(parse_when(text, now, santiago), santiago) == "2026-09-06 01:00", text
+        assert format_local(parse_when(text, now, santiago), santiago) == "2026-09-06 01:00 UTC-03:00", text
     assert "does not exist in America/Santiago" in when_error("2026-09-06 00:30", now, santiago)
 
 
@@ -645,15 +645,20 @@ def test_to_local_and_format_local():
     moment = utc(2026, 12, 1, 14, 0)
     assert to_local(moment, PARIS) == datetime(2026, 12, 1, 15, 0, tzinfo=PARIS)
     assert to_local(moment, PARIS).utcoffset() == timedelta(hours=1)
-    assert format_local(moment, PARIS) == "2026-12-01 15:00"
-    assert format_local(moment, NEW_YORK) == "2026-12-01 09:00"
-    assert format_local(utc(2026, 7, 1, 14, 0), PARIS) == "2026-07-01 16:00"
+    # Every time shown to a person names its zone: the abbreviation, else the offset.
+    assert format_local(moment, PARIS) == "2026-12-01 15:00 CET"
+    assert format_local(moment, NEW_YORK) == "2026-12-01 09:00 EST"
+    assert format_local(utc(2026, 7, 1, 14, 0), PARIS) == "2026-07-01 16:00 CEST"
+    assert format_local(moment, timezone.utc) == "2026-12-01 14:00 UTC"
+    assert format_local(moment, ZoneInfo("UTC")) == "2026-12-01 14:00 UTC"
+    assert format_local(moment, ZoneInfo("Asia/Dubai")) == "2026-12-01 18:00 UTC+04:00"
+    assert format_local(moment, timezone(timedelta(hours=-3, minutes=-30))) == "2026-12-01 10:30 UTC-03:30"
     assert format_local(None, PARIS) == ""
 
 
 def test_naive_datetimes_are_taken_as_utc_when_rendering():
     naive = datetime(2026, 12, 1, 14, 0)  # as SQLite hands stored times back
-    assert format_local(naive, PARIS) == "2026-12-01 15:00"
+    assert format_local(naive, PARIS) == "2026-12-01 15:00 CET"
     assert isoformat_utc(naive) == "2026-12-01T14:00:00Z"
 
 
@@ -715,7 +720,8 @@ def test_minute_offsets_are_exact_elapsed_time(now, minutes, zone):
 
 @given(moment=MOMENTS, zone=ZONES)
 def test_format_local_reads_back_unless_ambiguous(moment, zone):
-    text = format_local(moment, zone)
+    text, abbreviation = format_local(moment, zone).rsplit(" ", 1)
+    assert abbreviation == to_local(moment, zone).tzname() or abbreviation.startswith("UTC")
     try:
         result = parse_when(text, NOW, zone)
     except WhenError as error:

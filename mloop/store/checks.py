@@ -10,11 +10,11 @@ an import file's ref) — and raises the error the command shows.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from mloop import rules
 from mloop.errors import Conflict, Forbidden, MloopError, NotFound, UsageError, one_of
-from mloop.timeparse import WhenError
+from mloop.timeparse import WhenError, format_local
 
 
 
@@ -57,7 +57,7 @@ def check_loop_open(loop: int | str, *, matched_at: datetime, ended_at: datetime
     if ended_at is not None and ended_at <= at:
         raise Forbidden(f"loop {loop} ended on {ended_at:%Y-%m-%d} ({outcome}) and is read-only: cannot {doing}")
     if matched_at > at:
-        raise Forbidden(f"loop {loop} starts on {matched_at:%Y-%m-%d %H:%M} UTC: cannot {doing} before then")
+        raise Forbidden(f"loop {loop} starts on {format_local(matched_at, timezone.utc)}: cannot {doing} before then")
 
 
 # --- feedback --------------------------------------------------------------------------

@@ -8,7 +8,7 @@ Marks dated after ``now`` are ignored, like every other fact.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -21,6 +21,7 @@ from mloop.store.checks import (
     check_no_loop_for_program_milestone, check_program_mark,
 )
 from mloop.store.models import Loop, Milestone, MilestoneDone, Participant, Program
+from mloop.timeparse import format_local
 
 RELATIONSHIP, PROGRAM = rules.MILESTONE_KINDS
 
@@ -198,7 +199,7 @@ def mark_done(session: Session, program: Program, who: Actor, name: str, *, loop
     ).scalar_one()
     if earlier is not None:
         where = f" in loop {loop.id}" if loop is not None else f" for {person.email}"
-        raise Conflict(f"milestone {milestone.name!r} is already done{where} (since {earlier:%Y-%m-%d %H:%M} UTC): "
+        raise Conflict(f"milestone {milestone.name!r} is already done{where} (since {format_local(earlier, timezone.utc)}): "
                        "nothing to do; 'mloop milestone undo' takes the mark back")
     session.add(MilestoneDone(milestone_id=milestone.id, loop_id=loop.id if loop else None,
                               participant_id=person.id, done_at=now))
