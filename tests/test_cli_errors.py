@@ -125,9 +125,17 @@ CASES = [
     case("malformed-duration", "meet", "schedule", "{L_ACTIVE}", "--at", "+2d", "--duration", "forever",
          user=ANA, code=2, match="cannot read 'forever' as a duration"),
     case("meet-log-in-the-future", "meet", "log", "{L_ACTIVE}", "--at", "+2d", user=ANA, code=2,
-         match="is still ahead: 'meet log' records a meeting already held"),
+         match="--at 2026-03-04 09:00 UTC is still ahead (now is 2026-03-02 09:00 UTC): 'meet log' records a "
+               "meeting already held; book one ahead with 'mloop meet schedule {L_ACTIVE} --at WHEN', "
+               "or set --now/MLOOP_NOW to a later time"),
     case("match-in-the-future", "match", "create", "--mentor", DEE, "--mentee", ANA, "--at", "+3d", code=2,
-         match="is in the future"),
+         match="--at 2026-03-05 09:00 UTC is still ahead (now is 2026-03-02 09:00 UTC): a match starts now "
+               "or in the past, or set --now/MLOOP_NOW to a later time"),
+    case("meet-schedule-in-the-past", "meet", "schedule", "{L_ACTIVE}", "--at", "-1h", user=ANA, code=2,
+         match="--at 2026-03-02 08:00 UTC has passed (now is 2026-03-02 09:00 UTC): 'meet schedule' books a "
+               "meeting ahead; record one already held with 'mloop meet log {L_ACTIVE} --at WHEN'"),
+    case("meet-series-starting-in-the-past", "meet", "schedule", "{L_ACTIVE}", "--at", "-1d", "--every", "1w",
+         "--count", "3", user=ANA, code=2, match="--at 2026-03-01 09:00 UTC has passed"),
     case("now-env-garbage", "status", user=ANA, env={"MLOOP_NOW": "half past never"}, code=2,
          match="--now/MLOOP_NOW: cannot read 'half past never' as a date/time"),
     case("now-option-garbage", "status", "--now", "soon-ish", user=ANA, code=2, match="--now/MLOOP_NOW"),
@@ -168,7 +176,8 @@ CASES = [
          "--rating", "4", user=ANA, match="has not been held yet"),
     case("feedback-on-other-loops-meeting", "feedback", "give", "{L_ACTIVE}", "--meeting", "{M_OTHER}",
          "--rating", "4", user=ANA, match="no meeting {M_OTHER} in loop {L_ACTIVE}"),
-    case("meet-done-future", "meet", "done", "{M_FUTURE}", user=ANA, match="still ahead: mark it done once it has happened"),
+    case("meet-done-future", "meet", "done", "{M_FUTURE}", user=ANA, match="meeting {M_FUTURE} at 2026-03-09 09:00 UTC is still ahead (now is 2026-03-02 09:00 UTC): "
+               "mark it done once it has happened, or set --now/MLOOP_NOW to a later time"),
     case("meet-done-twice", "meet", "done", "{M_HELD}", user=ANA, match="meeting {M_HELD} is already marked done"),
     case("meet-done-cancelled", "meet", "done", "{M_CANCELLED}", user=ANA, match="was cancelled"),
     case("cancel-held-meeting", "meet", "cancel", "{M_HELD}", user=BO, match="was held and cannot be cancelled"),

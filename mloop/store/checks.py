@@ -17,6 +17,24 @@ from mloop.errors import Conflict, Forbidden, MloopError, NotFound, UsageError, 
 from mloop.timeparse import WhenError, format_local
 
 
+# --- the clock -------------------------------------------------------------------------
+
+def check_not_ahead(moment: datetime, now: datetime, *, what: str, instead: str,
+                    error: type[MloopError] = UsageError) -> None:
+    """Something recorded as done cannot be dated after now.  Often it is the
+    clock that is off (a walk-through's fixed dates, a fixture), so the
+    message shows now and says how to move it."""
+    if moment > now:
+        raise error(f"{what} {format_local(moment, timezone.utc)} is still ahead "
+                    f"(now is {format_local(now, timezone.utc)}): {instead}, or set --now/MLOOP_NOW to a later time")
+
+
+def check_not_past(moment: datetime, now: datetime, *, what: str, instead: str) -> None:
+    """A booking is for a time still to come; what has already happened is logged instead."""
+    if moment < now:
+        raise UsageError(f"{what} {format_local(moment, timezone.utc)} has passed "
+                         f"(now is {format_local(now, timezone.utc)}): {instead}")
+
 
 # --- matches ---------------------------------------------------------------------------
 

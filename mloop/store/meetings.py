@@ -8,6 +8,7 @@ from sqlmodel import Session, or_, select
 
 from mloop.errors import Conflict, NotFound, UsageError, valid_id
 from mloop.store.access import Actor, loop_for, require_active
+from mloop.store.checks import check_not_ahead, check_not_past
 from mloop.store.models import MAX_MEETING_MINUTES, Loop, Meeting, Program, new_calendar_uid
 
 
@@ -42,6 +43,8 @@ def _book(
     loop = loop_for(session, program, who, loop_id, doing=doing)
     require_active(loop, now, "book a meeting")
     minutes = _check_duration(duration)
+    check_not_past(starts[0], now, what="--at", instead=f"'meet schedule' books a meeting ahead; "
+                   f"record one already held with 'mloop meet log {loop.id} --at WHEN'")
     meetings = [
         Meeting(loop_id=loop.id, start=start, duration_min=minutes, agenda=agenda, location=where,
                 status="scheduled", created_at=now, series=series)
@@ -65,11 +68,8 @@ def log_meeting(
 ) -> Meeting:
     loop = loop_for(session, program, who, loop_id, doing="logging a meeting")
     require_active(loop, now, "log a meeting")
-    if start > now:
-        raise UsageError(
-            f"--at {start:%Y-%m-%d %H:%M} UTC is still ahead: 'meet log' records a meeting already held; "
-            "book a future one with 'mloop meet schedule'"
-        )
+    check_not_ahead(start, now, what="--at", instead="'meet log' records a meeting already held; "
+                    f"book one ahead with 'mloop meet schedule {loop.id} --at WHEN'")
     if start < loop.matched_at:
         raise UsageError(f"--at is before loop {loop.id} was matched ({loop.matched_at:%Y-%m-%d}): check the date")
     meeting = Meeting(
@@ -101,11 +101,8 @@ def meeting_done(
         raise Conflict(f"meeting {meeting.id} is already marked done")
     if meeting.status == "cancelled":
         raise Conflict(f"meeting {meeting.id} was cancelled: log the meeting you held with 'mloop meet log {loop.id} --at WHEN'")
-    if meeting.start > now:
-        raise Conflict(
-            f"meeting {meeting.id} is booked for {meeting.start:%Y-%m-%d %H:%M} UTC, still ahead: "
-            "mark it done once it has happened"
-        )
+    check_not_ahead(meeting.start, now, what=f"meeting {meeting.id} at", error=Conflict,
+                    instead="mark it done once it has happened")
     meeting.status = "held"
     meeting.sequence += 1
     if notes:
