@@ -14,6 +14,44 @@ NO_STORE = "create one with 'mloop init', 'mloop demo' (a sample program) or 'ml
 ANA, BO, CORA = "ana@example.org", "bo@example.org", "cora@example.org"
 
 
+# --- the demo, run again ------------------------------------------------------------------
+
+
+def test_demo_run_again_prints_the_report_again_and_changes_nothing(cli):
+    first = cli.ok("demo")
+    before = cli.snapshot()
+    second = cli.ok("demo")
+    assert second.stdout == first.stdout
+    assert second.stderr.splitlines()[0] == (
+        f"The demo program '{DEMO_PROGRAM}' was already in this store: this is its report (--force loads it afresh)."
+    )
+    assert "mloop demo" not in second.stderr.replace("--force", "")  # never the very command that was run
+    assert cli.snapshot() == before
+    assert cli.json("demo") == cli.json("coordinator", "report", now=DEMO_NOW)
+
+
+def test_demo_force_replaces_the_demo_program(cli):
+    fresh = cli.json("demo")
+    cli.ok("participant", "add", "--name", "Newcomer", "--email", "new@example.org", "--role", "mentee", now=DEMO_NOW)
+    changed = cli.json("coordinator", "report", now=DEMO_NOW)
+    assert changed["stages"]["getting_started"] == fresh["stages"]["getting_started"] + 1
+    assert cli.json("demo") == changed  # run again: the store's demo as it now is
+
+    assert cli.json("demo", "--force") == fresh
+    assert [p["program"] for p in cli.json("program", "list")["programs"]] == [DEMO_PROGRAM]
+    emails = [p["email"] for p in cli.json("participant", "list", now=DEMO_NOW)]
+    assert "new@example.org" not in emails
+
+
+def test_demo_force_beside_another_program_keeps_it(cli, make_program, add_person):
+    make_program("Our own")
+    add_person(ANA, "mentee")
+    cli.ok("demo", "--force")
+    cli.ok("demo", "--force")  # replaces the demo, not the other program
+    assert sorted(p["program"] for p in cli.json("program", "list")["programs"]) == ["Our own", DEMO_PROGRAM]
+    assert [p["email"] for p in cli.json("participant", "list", "--program", "Our own")] == [ANA]
+
+
 # --- times shown to people carry their zone -------------------------------------------------
 
 

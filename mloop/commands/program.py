@@ -65,7 +65,8 @@ def _progress_bar(total: int | None, enabled: bool):
                     console=console(stderr=True), transient=True)
 
 
-def _import_file(ctx: typer.Context, path: str, *, show_progress: bool, now=None):
+def _import_file(ctx: typer.Context, path: str, *, show_progress: bool, now=None, prepare=None):
+    """Import ``path`` in one transaction; ``prepare(session)`` runs first in that same transaction."""
     import os
 
     from mloop.commands._files import not_utf8, open_lines
@@ -79,6 +80,8 @@ def _import_file(ctx: typer.Context, path: str, *, show_progress: bool, now=None
     handle = open_lines(path)
     try:
         with _progress_bar(total, show_progress) as bar, app_ctx.session(write=True) as session:
+            if prepare is not None:
+                prepare(session)
             task = bar.add_task("import", total=total) if bar is not None else None
             advance = (lambda n: bar.advance(task, n)) if bar is not None else None
             try:
@@ -172,10 +175,14 @@ def export(
 @app.command("demo")
 def demo(
     ctx: typer.Context,
-    force: Annotated[bool, typer.Option("--force", help="Load the demo even though the store already holds a program.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Load the demo afresh: replace the demo program, or add it beside another program.")] = False,
     json_out: JsonFlag = False,
 ) -> None:
-    """Load the sample program into the store and print its coordinator report."""
+    """Load the sample program into the store and print its coordinator report.
+
+    Run again on a store that holds the demo, it prints the report again;
+    --force loads the demo afresh, replacing the demo program.
+    """
     from datetime import datetime
 
     from mloop.errors import Conflict
@@ -184,24 +191,32 @@ def demo(
     from mloop.sample import sample_program_path
     from mloop.store.access import actor, find_program
     from mloop.store.funnel import coordinator_report
+    from mloop.store.programs import remove_program
 
     app_ctx = app_of(ctx)
     clock = datetime.fromisoformat(DEMO_NOW)
-    path = str(sample_program_path())
     with app_ctx.session(write=False) as session:
-        if find_program(session, DEMO_PROGRAM) is not None:
-            raise Conflict(f"this store already holds the demo program {DEMO_PROGRAM!r}: "
-                           "load it into a new store (MLOOP_DB=demo.db mloop demo)")
-        if find_program(session, None) is not None and not force:
-            raise Conflict("this store already holds a program: load the demo into a new store "
-                           "(MLOOP_DB=demo.db mloop demo) or pass --force to add it anyway")
-    summary = _import_file(ctx, path, show_progress=False, now=clock)
+        loaded = find_program(session, DEMO_PROGRAM) is not None
+        other = find_program(session, None)
+    if not loaded and other is not None and not force:
+        raise Conflict(f"this store already holds the program {other.name!r}: add the demo beside it with "
+                       "--force, or give the demo a store of its own with --db FILE")
+    if force or not loaded:
+        def replace_demo(session) -> None:
+            earlier = find_program(session, DEMO_PROGRAM)
+            if earlier is not None:
+                remove_program(session, earlier)
+
+        _import_file(ctx, str(sample_program_path()), show_progress=False, now=clock, prepare=replace_demo)
     with app_ctx.session(write=False) as session:
-        program = find_program(session, summary.program)
+        program = find_program(session, DEMO_PROGRAM)
         actor(session, program, None)
         document, _ = coordinator_report(session, program, clock)
     app_ctx.now = clock
     emit(pick_format(json_out), document, human=lambda out: _draw_report(out, document, app_ctx, stage=None, stalled=False, at_risk=False))
     if not json_out:
+        if loaded and not force:
+            say(f"The demo program {DEMO_PROGRAM!r} was already in this store: this is its report "
+                "(--force loads it afresh).")
         say(f"The demo's clock is {DEMO_NOW}; to look around at that moment, set it for each command, e.g.\n"
             f"  MLOOP_NOW={DEMO_NOW} mloop status --as ana.beltran@example.org")

@@ -123,6 +123,40 @@ def update_program(
     return changes
 
 
+def remove_program(session: Session, program: Program) -> None:
+    """Deletes ``program`` and every record it holds, children before the rows
+    they point to (the store's foreign keys do not cascade)."""
+    import sqlalchemy as sa
+
+    from mloop.store.models import (
+        Agreement, Feedback, JourneyShare, Meeting, Milestone, MilestoneDone, Nudge, NudgeTemplate, PairingFit,
+        Participant, Task,
+    )
+
+    loops = sa.select(Loop.id).where(Loop.program_id == program.id)
+    goals = sa.select(Goal.id).where(Goal.loop_id.in_(loops))
+    milestones = sa.select(Milestone.id).where(Milestone.program_id == program.id)
+    for table, owned in (
+        (Nudge, Nudge.program_id == program.id),
+        (NudgeTemplate, NudgeTemplate.program_id == program.id),
+        (PairingFit, PairingFit.loop_id.in_(loops)),
+        (Agreement, Agreement.loop_id.in_(loops)),
+        (MilestoneDone, MilestoneDone.milestone_id.in_(milestones)),
+        (JourneyShare, JourneyShare.loop_id.in_(loops)),
+        (Feedback, Feedback.loop_id.in_(loops)),
+        (Task, Task.goal_id.in_(goals)),
+        (Goal, Goal.loop_id.in_(loops)),
+        (Meeting, Meeting.loop_id.in_(loops)),
+        (Loop, Loop.program_id == program.id),
+        (StarterGoal, StarterGoal.program_id == program.id),
+        (Milestone, Milestone.program_id == program.id),
+        (Participant, Participant.program_id == program.id),
+        (Program, Program.id == program.id),
+    ):
+        session.execute(sa.delete(table).where(owned))
+    session.expunge(program)
+
+
 def list_programs(session: Session) -> list[dict]:
     programs = session.exec(select(Program).order_by(Program.name)).all()
     counts = dict(session.exec(select(Loop.program_id, func.count()).group_by(Loop.program_id)).all())
