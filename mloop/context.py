@@ -20,18 +20,24 @@ class AppContext:
 
     @property
     def engine(self):
+        return self.open_engine(create=True)
+
+    def open_engine(self, *, create: bool):
+        """The store's engine, opened on first use; ``create``: a store that
+        does not exist yet is made (a write), else refused (a read)."""
         if self._engine is None:
             from mloop.store.db import open_store, resolve_url
 
-            self._engine = open_store(resolve_url(self.db))
+            self._engine = open_store(resolve_url(self.db, create=create))
         return self._engine
 
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Any]:
-        """One transaction on the store; a write blocks other writers until it ends."""
+        """One transaction on the store; a write blocks other writers until it
+        ends.  Only a write creates a store that does not exist yet."""
         from mloop.store.db import session_scope
 
-        with session_scope(self.engine, write=write) as session:
+        with session_scope(self.open_engine(create=write), write=write) as session:
             yield session
 
     def when(self, text: str) -> datetime:

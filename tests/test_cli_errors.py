@@ -241,7 +241,10 @@ CASES = [
          match="nosuchdb"),
     case("store-url-missing-driver", "status", user=ANA, db="postgresql+nodriver://localhost/mloop",
          match="nodriver"),
-    case("store-folder-missing", "status", user=ANA, db="{tmp}/no/such/folder/m.db", match="does not exist"),
+    case("store-folder-missing", "init", db="{tmp}/no/such/folder/m.db", match="does not exist"),
+    case("store-missing-for-a-read", "status", user=ANA, db="{tmp}/nowhere.db",
+         match="no store at {tmp}/nowhere.db (from --db/MLOOP_DB): create one with 'mloop init', "
+               "'mloop demo' (a sample program) or 'mloop import FILE.jsonl'"),
     # who may do what
     case("report-as-mentee", "coordinator", "report", user=ANA, match=f"is for coordinators and {ANA} is not one"),
     case("export-as-mentor", "export", user=BO, match="is for coordinators"),

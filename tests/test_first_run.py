@@ -52,6 +52,61 @@ def test_demo_force_beside_another_program_keeps_it(cli, make_program, add_perso
     assert [p["email"] for p in cli.json("participant", "list", "--program", "Our own")] == [ANA]
 
 
+# --- a read on a store that does not exist --------------------------------------------------
+
+READS = [
+    ("status",), ("coordinator", "report"), ("participant", "list"), ("export",), ("match", "list"),
+    ("meet", "list"), ("goal", "list"), ("feedback", "list"), ("milestone", "list"), ("program", "list"),
+]
+
+
+@pytest.mark.parametrize("args", READS, ids=" ".join)
+def test_a_read_on_a_missing_store_names_it_and_creates_nothing(cli, tmp_path, args):
+    missing = tmp_path / "nowhere.db"
+    result = cli.fails(*args, db=missing, user=ANA)
+    assert result.stderr == f"mloop: error: no store at {missing} (from --db/MLOOP_DB): {NO_STORE}\n"
+    assert not missing.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_read_on_a_missing_sqlite_url_names_the_file(cli, tmp_path):
+    missing = tmp_path / "nowhere.db"
+    result = cli.fails("coordinator", "report", db=f"sqlite:///{missing}")
+    assert result.stderr == f"mloop: error: no store at {missing} (from --db/MLOOP_DB): {NO_STORE}\n"
+    assert not missing.exists()
+
+
+def test_a_read_on_the_missing_default_store_says_where_it_looked(cli, tmp_path):
+    data = tmp_path / "data"
+    result = cli.fails("status", db="", env={"MLOOP_DB": None, "XDG_DATA_HOME": str(data)})
+    expected = data / "mloop" / "mloop.db"
+    assert result.stderr == (
+        f"mloop: error: no store at {expected} (the default; --db or MLOOP_DB picks another): {NO_STORE}\n"
+    )
+    assert not data.exists()
+    # A write creates it there.
+    cli.ok("init", db="", env={"MLOOP_DB": None, "XDG_DATA_HOME": str(data)})
+    assert expected.is_file()
+
+
+@pytest.mark.parametrize("args", [
+    ("init",),
+    ("participant", "add", "--name", "Ana", "--email", ANA, "--role", "mentee"),
+    ("demo",),
+], ids=" ".join)
+def test_a_write_still_creates_the_store(cli, tmp_path, args):
+    store = tmp_path / "new.db"
+    cli.ok(*args, db=store)
+    assert store.is_file()
+    cli.ok("participant", "list", db=store, now=DEMO_NOW)
+
+
+def test_import_still_creates_the_store(cli, tmp_path):
+    cli.ok("demo")
+    exported = cli.ok("export").stdout
+    store = tmp_path / "new.db"
+    assert cli.json("import", "-", input=exported, db=store)["created_program"] is True
+
+
 # --- times shown to people carry their zone -------------------------------------------------
 
 

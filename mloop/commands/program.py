@@ -195,6 +195,7 @@ def demo(
 
     app_ctx = app_of(ctx)
     clock = datetime.fromisoformat(DEMO_NOW)
+    app_ctx.open_engine(create=True)  # the demo makes its store, as 'init' does
     with app_ctx.session(write=False) as session:
         loaded = find_program(session, DEMO_PROGRAM) is not None
         other = find_program(session, None)

@@ -53,20 +53,51 @@ def default_db_path() -> Path:
     return Path(user_data_dir("mloop", appauthor=False)) / "mloop.db"
 
 
-def resolve_url(db: str | None) -> str:
-    """A path or an SQLAlchemy URL -> an SQLAlchemy URL."""
+def resolve_url(db: str | None, *, create: bool = True) -> str:
+    """A path or an SQLAlchemy URL -> an SQLAlchemy URL.
+
+    ``create=False`` (a command that only reads) refuses an SQLite file that
+    does not exist yet, rather than leaving an empty store behind: the error
+    names the file it looked for and the commands that make one.
+    """
     if not db:
         path = default_db_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.exists():
+            raise _no_store(path, "the default; --db or MLOOP_DB picks another")
         return f"sqlite:///{path}"
     if "://" in db:
+        if not create:
+            _require_sqlite_file(db)
         return db
     path = Path(os.path.expanduser(db))
     if path.is_dir():
         raise StoreError(f"store path {db} is a directory: give a file path such as {db.rstrip('/')}/mloop.db")
+    if not create and not path.exists():
+        raise _no_store(path.absolute(), "from --db/MLOOP_DB")
     if not path.parent.exists():
         raise StoreError(f"cannot create store {db}: folder {path.parent} does not exist")
     return f"sqlite:///{path.resolve()}"
+
+
+def _require_sqlite_file(url: str) -> None:
+    """An sqlite:///FILE URL must name an existing file (other URLs are checked on connecting)."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return  # make_engine words that error
+    database = parsed.database
+    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:" and not database.startswith("file:"):
+        if not Path(database).exists():
+            raise _no_store(Path(database).absolute(), "from --db/MLOOP_DB")
+
+
+def _no_store(path: Path, source: str) -> StoreError:
+    return StoreError(
+        f"no store at {path} ({source}): create one with 'mloop init', 'mloop demo' (a sample program) "
+        "or 'mloop import FILE.jsonl'"
+    )
 
 
 def describe(url: str) -> str:
