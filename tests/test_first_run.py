@@ -4,7 +4,6 @@ not there, times that name their zone, a program imported twice."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -105,6 +104,37 @@ def test_import_still_creates_the_store(cli, tmp_path):
     exported = cli.ok("export").stdout
     store = tmp_path / "new.db"
     assert cli.json("import", "-", input=exported, db=store)["created_program"] is True
+
+
+# --- a program imported into a store that holds it ------------------------------------------
+
+
+def test_importing_a_program_the_store_already_holds_says_so_and_changes_nothing(cli, tmp_path):
+    cli.ok("demo")
+    exported = tmp_path / "demo.jsonl"
+    cli.ok("export", "--out", exported)
+    before = cli.snapshot()
+    result = cli.fails("import", exported)
+    assert result.stderr == (
+        f"mloop: error: {exported} line 1: program '{DEMO_PROGRAM}' is already in this store (23 participants): "
+        "import the file into another store (--db FILE), or rename the program on its first line to import it "
+        "beside; nothing was imported\n"
+    )
+    assert cli.snapshot() == before
+    # Renamed on its first line, it goes in beside the first.
+    lines = exported.read_text(encoding="utf-8").splitlines(keepends=True)
+    first = json.loads(lines[0])
+    renamed = tmp_path / "renamed.jsonl"
+    renamed.write_text(json.dumps(dict(first, name="Autumn copy")) + "\n" + "".join(lines[1:]), encoding="utf-8")
+    assert cli.json("import", renamed)["created_program"] is True
+
+
+def test_importing_into_an_empty_program_of_that_name_still_works(cli, tmp_path):
+    cli.ok("demo", db=tmp_path / "demo.db")
+    exported = cli.ok("export", db=tmp_path / "demo.db").stdout
+    cli.ok("init", "--program", DEMO_PROGRAM)
+    summary = cli.json("import", "-", input=exported)
+    assert summary["program"] == DEMO_PROGRAM and summary["created_program"] is False
 
 
 # --- times shown to people carry their zone -------------------------------------------------

@@ -318,6 +318,7 @@ class Importer:
             self.created_program = True
             self._make_default_if_current_is_empty()
         else:
+            self._refuse_a_program_in_use(existing)
             self.program = existing
             existing.stall_days = stall_days
             existing.momentum_meetings = momentum
@@ -325,6 +326,17 @@ class Importer:
         self.session.add(self.program)
         self.session.flush()
         self._start_program()
+
+    def _refuse_a_program_in_use(self, program: Program) -> None:
+        """A file's program line naming a program this store already runs is
+        that program exported again (re-importing the demo, say): its records
+        would all clash, so say that once instead of naming the first clash."""
+        people = self.conn.execute(
+            sa.select(sa.func.count()).select_from(Participant).where(Participant.program_id == program.id)
+        ).scalar_one()
+        if people:
+            self.fail(f"program {program.name!r} is already in this store ({people} participants): import the file "
+                      "into another store (--db FILE), or rename the program on its first line to import it beside")
 
     def _stage_stall_days(self, r: dict) -> dict[str, int]:
         """The program line's own stall thresholds per stage: {"first_meeting": 14, ...}."""
