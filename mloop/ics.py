@@ -20,7 +20,13 @@ Choices a caller may want to know:
   control characters dropped, as RFC 5545 TEXT may not contain them.
 - An imported event with neither DTEND nor DURATION lasts `DEFAULT_DURATION`
   (45 minutes, a usual mentoring meeting); an override without an end keeps
-  the length of its series.
+  the length of its series. So does a zero-length event (DTEND equal to
+  DTSTART, as Google Calendar writes for a reminder-like entry), and the
+  read lists it so the person hears about it.
+- Only a file that cannot be read at all raises BadFile (not a calendar,
+  broken lines or nesting, unparseable). One odd event (no DTSTART, an
+  unreadable time or rule, an unknown zone, an end before its start) is
+  skipped with its reason and the others are kept.
 - A TZID is resolved from the file's own VTIMEZONE, else as an IANA name,
   else as a Windows name (Outlook). Times without a zone are in the caller's
   local zone; times with ``Z`` are UTC.
@@ -39,8 +45,9 @@ Choices a caller may want to know:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
@@ -53,6 +60,8 @@ __all__ = [
     "CalendarOccurrence",
     "CalendarRead",
     "ExportEvent",
+    "SkippedEvent",
+    "describe_event",
     "read_calendar",
     "write_calendar",
 ]
@@ -103,11 +112,32 @@ class CalendarOccurrence:
 
 
 @dataclass(frozen=True)
+class SkippedEvent:
+    """An event that cannot be booked, and why ("has no DTSTART")."""
+
+    event: str  # how the event is named to people: its summary and UID
+    reason: str
+
+
+@dataclass(frozen=True)
 class CalendarRead:
-    """The occurrences `read_calendar()` kept, and the all-day events it skipped."""
+    """The occurrences `read_calendar()` kept, the all-day events it skipped,
+    the odd events it skipped with their reasons, and the zero-length events
+    it gave `DEFAULT_DURATION`."""
 
     occurrences: list[CalendarOccurrence]
     all_day_skipped: list[str]
+    skipped: list[SkippedEvent] = field(default_factory=list)
+    default_length: list[str] = field(default_factory=list)
+
+
+class _EventError(BadFile):
+    """One event that cannot be used; the rest of the file still can."""
+
+    def __init__(self, where: str, reason: str):
+        super().__init__(f"calendar file: {where} {reason}")
+        self.where = where
+        self.reason = reason
 
 
 # --- export ---------------------------------------------------------------------------
@@ -237,8 +267,9 @@ def read_calendar(
     Series are expanded and only occurrences starting in [`window_start`,
     `window_end`] (aware datetimes) are kept; one-off events are returned
     whatever the window. Floating times are taken in `local_tz`. All-day events
-    are skipped and listed by name. A problem with the file raises BadFile
-    with one line saying what and where; nothing partial is returned.
+    are skipped and listed by name, and so is an event that cannot be used,
+    with its reason. A file that cannot be read at all raises BadFile with
+    one line saying what and where; nothing partial is returned then.
     """
     from icalendar import Calendar
 
@@ -247,10 +278,10 @@ def read_calendar(
         calendars = Calendar.from_ical("\r\n".join(lines) + "\r\n", multiple=True)
     except Exception as error:  # icalendar raises assorted types for malformed content
         raise BadFile(f"calendar file: cannot be read: {_one_line(error)}") from error
-    try:
-        return _collect(calendars, window_start, window_end, local_tz)
-    except OverflowError as error:  # a time that moves past year 1 or 9999 when converted
-        raise BadFile("calendar file: a date is too close to year 1 or 9999 to use") from error
+    return _collect(calendars, window_start, window_end, local_tz)
+
+
+_TOO_FAR = "has a date too close to year 1 or 9999 to use"
 
 
 def _collect(
@@ -260,37 +291,58 @@ def _collect(
     masters: dict[str, _Vevent] = {}
     overrides: dict[tuple[str, datetime], _Vevent] = {}
     all_day: dict[str, str] = {}  # UID (else label) -> label, so a series is listed once
+    skipped: dict[str, SkippedEvent] = {}  # label -> why, so an event is listed once
     for calendar in calendars:
         zones = _Zones(calendar, local_tz)
         method_cancel = str(calendar.get("METHOD", "")).upper() == "CANCEL"
         for component in calendar.subcomponents:
             if component.name != "VEVENT":
                 continue
-            event = _read_vevent(component, zones, method_cancel)
-            if isinstance(event, str):
-                all_day.setdefault(_text(component, "UID") or event, event)
-            elif event.recurrence_id is None:
-                _keep_latest(masters, event.uid, event)
-            else:
-                _keep_latest(overrides, (event.uid, event.recurrence_id), event)
+            where = describe_event(_text(component, "SUMMARY"), _text(component, "UID"))
+            with _skipping(skipped, where):
+                event = _read_vevent(component, zones, method_cancel)
+                if isinstance(event, str):
+                    all_day.setdefault(_text(component, "UID") or event, event)
+                elif event.recurrence_id is None:
+                    _keep_latest(masters, event.uid, event)
+                else:
+                    _keep_latest(overrides, (event.uid, event.recurrence_id), event)
 
     occurrences: list[CalendarOccurrence] = []
+    default_length: dict[str, str] = {}  # UID -> label
     for master in masters.values():
-        if not master.recurring:
-            occurrences.append(_occurrence(master, master.start, None))
-            continue
-        for original in _expand(master, window_start, window_end):
-            if (master.uid, original) not in overrides:
-                occurrences.append(_occurrence(master, original, original))
+        with _skipping(skipped, master.where):
+            if master.recurring:
+                originals = [o for o in _expand(master, window_start, window_end) if (master.uid, o) not in overrides]
+                found = [_occurrence(master, original, original) for original in originals]
+            else:
+                found = [_occurrence(master, master.start, None)]
+            occurrences.extend(found)
+            if found and master.zero_length:
+                default_length.setdefault(master.uid, master.where)
     for (uid, recurrence_id), override in overrides.items():
         if window_start <= override.start <= window_end:
-            occurrences.append(
-                _occurrence(override, override.start, recurrence_id, series=masters.get(uid))
-            )
+            with _skipping(skipped, override.where):
+                occurrences.append(_occurrence(override, override.start, recurrence_id, series=masters.get(uid)))
+                if override.zero_length:
+                    default_length.setdefault(uid, override.where)
     occurrences.sort(
         key=lambda o: (o.start, o.uid, o.recurrence_id is not None, o.recurrence_id or o.start)
     )
-    return CalendarRead(occurrences=occurrences, all_day_skipped=list(all_day.values()))
+    return CalendarRead(occurrences=occurrences, all_day_skipped=list(all_day.values()),
+                        skipped=list(skipped.values()), default_length=list(default_length.values()))
+
+
+@contextmanager
+def _skipping(skipped: dict[str, SkippedEvent], where: str) -> Iterator[None]:
+    """Runs the reading of one event; if the event cannot be used, it is
+    listed in ``skipped`` with the reason and the file goes on."""
+    try:
+        yield
+    except _EventError as problem:
+        skipped.setdefault(problem.where, SkippedEvent(problem.where, problem.reason))
+    except OverflowError:  # a time that moves past year 1 or 9999 when converted
+        skipped.setdefault(where, SkippedEvent(where, _TOO_FAR))
 
 
 @dataclass(frozen=True)
@@ -312,6 +364,7 @@ class _Vevent:
     recurring: bool
     component: Any
     zones: _Zones
+    zero_length: bool = False  # DTEND equal to DTSTART: it lasts DEFAULT_DURATION instead
 
 
 def _content_lines(data: bytes) -> list[str]:
@@ -405,7 +458,7 @@ class _Zones:
             zone = _named_zone(name) if name else None
             if zone is not None:
                 return zone
-        raise BadFile(f"calendar file: {where} uses unknown time zone TZID '{tzid}': {problem}")
+        raise _EventError(where, f"uses unknown time zone TZID '{tzid}': {problem}")
 
 
 def _named_zone(name: str) -> tzinfo | None:
@@ -420,10 +473,10 @@ def _named_zone(name: str) -> tzinfo | None:
 def _read_vevent(component: Any, zones: _Zones, method_cancel: bool) -> _Vevent | str:
     """The event with its times resolved or, for an all-day event, the label to list it by."""
     summary, uid = _text(component, "SUMMARY"), _text(component, "UID")
-    where = _describe(summary, uid)
+    where = describe_event(summary, uid)
     start_prop = _single(component, "DTSTART", where)
     if start_prop is None:
-        raise BadFile(f"calendar file: {where} has no DTSTART")
+        raise _EventError(where, "has no DTSTART")
     start_value = _date_or_time(start_prop, "DTSTART", where)
     value_type = str(start_prop.params.get("VALUE", "")).upper()
     if not isinstance(start_value, datetime) or value_type == "DATE":
@@ -447,7 +500,9 @@ def _read_vevent(component: Any, zones: _Zones, method_cancel: bool) -> _Vevent 
 
     sequence = _single(component, "SEQUENCE", where)
     if sequence is not None and not isinstance(sequence, int):
-        raise BadFile(f"calendar file: {where} has an unreadable SEQUENCE '{_preview(sequence)}'")
+        raise _EventError(where, f"has an unreadable SEQUENCE '{_preview(sequence)}'")
+    duration = _duration(component, start, zones, where)
+    zero_length = duration == timedelta(0)
     return _Vevent(
         uid=uid,
         where=where,
@@ -456,7 +511,7 @@ def _read_vevent(component: Any, zones: _Zones, method_cancel: bool) -> _Vevent 
         start=start,
         wall_start=wall_start,
         zone=zone,
-        duration=_duration(component, start, zones, where),
+        duration=DEFAULT_DURATION if zero_length else duration,
         summary=summary,
         description=_text(component, "DESCRIPTION"),
         location=_text(component, "LOCATION"),
@@ -464,6 +519,7 @@ def _read_vevent(component: Any, zones: _Zones, method_cancel: bool) -> _Vevent 
         recurring=recurrence_id is None and ("RRULE" in component or "RDATE" in component),
         component=component,
         zones=zones,
+        zero_length=zero_length,
     )
 
 
@@ -474,18 +530,16 @@ def _duration(component: Any, start: datetime, zones: _Zones, where: str) -> tim
     if end_prop is not None:
         end_value = _date_or_time(end_prop, "DTEND", where)
         if not isinstance(end_value, datetime):
-            raise BadFile(f"calendar file: {where} has a date DTEND but a date-time DTSTART")
+            raise _EventError(where, "has a date DTEND but a date-time DTSTART")
         duration = _to_utc(*zones.wall_time(end_value, end_prop.params, where)) - start
     elif duration_prop is not None:
         duration = None if _is_broken(duration_prop) else getattr(duration_prop, "dt", None)
         if not isinstance(duration, timedelta):
-            raise BadFile(
-                f"calendar file: {where} has an unreadable DURATION '{_preview(duration_prop)}'"
-            )
+            raise _EventError(where, f"has an unreadable DURATION '{_preview(duration_prop)}'")
     else:
         return None
     if duration < timedelta(0):
-        raise BadFile(f"calendar file: {where} ends before it starts")
+        raise _EventError(where, "ends before it starts")
     return duration
 
 
@@ -522,9 +576,8 @@ def _expand(master: _Vevent, window_start: datetime, window_end: datetime) -> li
     try:
         for generated, wall in enumerate(series, start=1):
             if generated > MAX_GENERATED:
-                raise BadFile(
-                    f"calendar file: {where} repeats more than {MAX_GENERATED} times"
-                    " before the end of the import window"
+                raise _EventError(
+                    where, f"repeats more than {MAX_GENERATED} times before the end of the import window"
                 )
             if window_start_wall - wall > _WALL_CLOCK_MARGIN:
                 continue  # skip the costly zone conversion for long-past occurrences
@@ -535,9 +588,7 @@ def _expand(master: _Vevent, window_start: datetime, window_end: datetime) -> li
             if start >= window_start and not excluded:
                 originals.append(start)
     except (ValueError, TypeError, OverflowError) as error:  # dateutil fails lazily on some rules
-        raise BadFile(
-            f"calendar file: {where} has a recurrence that cannot be expanded: {_one_line(error)}"
-        ) from error
+        raise _EventError(where, f"has a recurrence that cannot be expanded: {_one_line(error)}") from error
     return originals
 
 
@@ -548,21 +599,17 @@ def _rrule(recur: Any, master: _Vevent) -> Any:
 
     where = master.where
     if _is_broken(recur):
-        raise BadFile(
-            f"calendar file: {where} has an unreadable RRULE '{_preview(recur)}': "
-            + _one_line(recur.parse_error)
-        )
+        raise _EventError(where, f"has an unreadable RRULE '{_preview(recur)}': {_one_line(recur.parse_error)}")
     parts = dict(recur)
     frequency = "".join(parts.get("FREQ", [])).upper()
     if frequency not in _FREQUENCIES:
-        raise BadFile(
-            f"calendar file: {where} has RRULE FREQ={frequency or '(missing)'};"
-            f" only {', '.join(_FREQUENCIES)} are supported"
+        raise _EventError(
+            where, f"has RRULE FREQ={frequency or '(missing)'}; only {', '.join(_FREQUENCIES)} are supported"
         )
     interval = parts.get("INTERVAL", [1])[0]
     if not isinstance(interval, int) or interval < 1:
         # dateutil would loop forever on INTERVAL=0, never getting past DTSTART.
-        raise BadFile(f"calendar file: {where} has RRULE INTERVAL={interval}; it must be 1 or more")
+        raise _EventError(where, f"has RRULE INTERVAL={interval}; it must be 1 or more")
     if parts.get("UNTIL"):
         until = parts["UNTIL"][0]
         if not isinstance(until, datetime):
@@ -574,8 +621,7 @@ def _rrule(recur: Any, master: _Vevent) -> Any:
     try:
         return rrulestr(vRecur(parts).to_ical().decode(), dtstart=master.wall_start)
     except (ValueError, TypeError, KeyError) as error:
-        message = f"calendar file: {where} has an unusable RRULE: {_one_line(error)}"
-        raise BadFile(message) from error
+        raise _EventError(where, f"has an unusable RRULE: {_one_line(error)}") from error
 
 
 def _occurrence(
@@ -622,7 +668,7 @@ def _wall_in(wall_and_zone: tuple[datetime, tzinfo], zone: tzinfo) -> datetime:
 def _single(component: Any, name: str, where: str) -> Any:
     value = component.get(name)
     if isinstance(value, list):
-        raise BadFile(f"calendar file: {where} has {len(value)} {name} lines; one is allowed")
+        raise _EventError(where, f"has {len(value)} {name} lines; one is allowed")
     return value
 
 
@@ -637,7 +683,7 @@ def _date_or_time(prop: Any, name: str, where: str) -> date:
     value = None if _is_broken(prop) else getattr(prop, "dt", None)
     if not isinstance(value, date):
         raw = prop if _is_broken(prop) else prop.to_ical().decode("utf-8", "replace")
-        raise BadFile(f"calendar file: {where} has an unreadable {name} '{_preview(raw)}'")
+        raise _EventError(where, f"has an unreadable {name} '{_preview(raw)}'")
     return value
 
 
@@ -646,7 +692,7 @@ def _date_list(component: Any, name: str, where: str) -> list[tuple[Any, Any]]:
     values = []
     for prop in _all(component, name):
         if _is_broken(prop):
-            raise BadFile(f"calendar file: {where} has an unreadable {name} '{_preview(prop)}'")
+            raise _EventError(where, f"has an unreadable {name} '{_preview(prop)}'")
         values.extend((item.dt, item.params) for item in prop.dts)
     return values
 
@@ -665,7 +711,8 @@ def _text(component: Any, name: str) -> str | None:
     return text if text and text.strip() else None
 
 
-def _describe(summary: str | None, uid: str | None) -> str:
+def describe_event(summary: str | None, uid: str | None) -> str:
+    """How a message names an event: "event 'Weekly sync' (UID abc@google.com)"."""
     if summary and uid:
         return f"event '{_preview(summary)}' (UID {uid})"
     if summary:

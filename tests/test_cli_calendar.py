@@ -8,6 +8,7 @@ with them: which meetings it books, updates, cancels or leaves alone.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -342,21 +343,98 @@ def test_reimporting_an_mloop_export_changes_nothing(cli, loop, tmp_path):
 
 
 @pytest.mark.parametrize("content, message", [
-    ("hello, this is not a calendar\n", "not an iCalendar file"),
-    ("BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:x@y\nSUMMARY:No start\nEND:VEVENT\nEND:VCALENDAR\n", "DTSTART"),
-    ("BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:x@y\nDTSTART;TZID=Mars/Olympus:20260310T100000\n"
-     "SUMMARY:Far\nEND:VEVENT\nEND:VCALENDAR\n", "Mars/Olympus"),
-    ("BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:x@y\nDTSTART:20260310T100000Z\nDTEND:20260312T100000Z\n"
-     "SUMMARY:Two days\nEND:VEVENT\nEND:VCALENDAR\n", "a meeting lasts 1 minute to 24 hours"),
+    ("hello, this is not a calendar\n", "not an iCalendar file: expected BEGIN:VCALENDAR on the first line"),
+    ("BEGIN:VCALENDAR\nVERSION:2.0\nthis is garbage\nEND:VCALENDAR\n",
+     "calendar file: line 3 is not an iCalendar line: 'this is garbage'"),
+    ("BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:x@y\nDTSTART:20260310T100000Z\n",
+     "calendar file: BEGIN:VEVENT on line 3 has no END:VEVENT"),
 ])
-def test_a_calendar_that_cannot_be_used_books_nothing(cli, loop, tmp_path, content, message):
-    good = GOOGLE.replace("END:VCALENDAR\n", "")
+def test_a_file_that_cannot_be_read_at_all_books_nothing(cli, loop, tmp_path, content, message):
     before = cli.snapshot()
-    cli.fails("meet", "import", write_calendar(tmp_path / "bad.ics", content), "--loop", loop, match=message, user=ANA)
-    if "two days" in content.lower():  # a bad event among good ones: still nothing is kept
-        mixed = good + content.split("VERSION:2.0\n", 1)[1]
-        cli.fails("meet", "import", write_calendar(tmp_path / "mixed.ics", mixed), "--loop", loop, match=message, user=ANA)
+    result = cli.fails("meet", "import", write_calendar(tmp_path / "bad.ics", content), "--loop", loop, user=ANA)
+    assert result.stderr == f"mloop: error: {message}\n"
     assert cli.snapshot() == before
+
+
+# Events as the clients write them, each odd in one way; the good ones around them are booked.
+ZERO_LENGTH_GOOGLE = """BEGIN:VEVENT
+DTSTART:20260310T100000Z
+DTEND:20260310T100000Z
+DTSTAMP:20260301T120000Z
+UID:0r5c2h1k9v3m@google.com
+SEQUENCE:0
+STATUS:CONFIRMED
+SUMMARY:Quick check-in
+END:VEVENT
+"""
+ODD_EVENTS = """BEGIN:VEVENT
+DTEND;TZID="W. Europe Standard Time":20260311T100000
+DTSTAMP:20260301T120000Z
+UID:040000008200E00074C5B7101A82E00800000000A0B1C2D3E4F5@outlook.com
+SUMMARY:No start (Outlook)
+END:VEVENT
+BEGIN:VEVENT
+DTSTART;TZID=Mars/Olympus:20260310T100000
+DTEND;TZID=Mars/Olympus:20260310T110000
+UID:mars-1@example.org
+SUMMARY:Far away
+END:VEVENT
+BEGIN:VEVENT
+DTSTART:20260313T100000Z
+DTEND:20260313T090000Z
+UID:backwards-7@thunderbird.net
+SUMMARY:Backwards
+END:VEVENT
+BEGIN:VEVENT
+DTSTART:20260314T100000Z
+DTEND:20260316T100000Z
+UID:two-days@google.com
+SUMMARY:Two days
+END:VEVENT
+BEGIN:VEVENT
+DTSTART:2026-03-15 10:00
+UID:typed@example.org
+SUMMARY:Typed by hand
+END:VEVENT
+"""
+SKIPPED = [
+    {"event": "event 'No start (Outlook)' (UID 040000008200E00074C5B7101A82E00800000000A0B1C2D3E4F5@outlook.com)",
+     "reason": "has no DTSTART"},
+    {"event": "event 'Far away' (UID mars-1@example.org)",
+     "reason": "uses unknown time zone TZID 'Mars/Olympus': there is no VTIMEZONE for it in the file"},
+    {"event": "event 'Backwards' (UID backwards-7@thunderbird.net)", "reason": "ends before it starts"},
+    {"event": "event 'Typed by hand' (UID typed@example.org)", "reason": "has an unreadable DTSTART '2026-03-15 10:00'"},
+    {"event": "event 'Two days' (UID two-days@google.com)",
+     "reason": "on 2026-03-14 10:00 UTC lasts 2880 minutes; a meeting lasts 1 minute to 24 hours"},
+]
+
+
+def test_odd_events_are_skipped_with_their_reasons_and_the_rest_booked(cli, loop, tmp_path):
+    mixed = GOOGLE.replace("END:VCALENDAR\n", ZERO_LENGTH_GOOGLE + ODD_EVENTS + "END:VCALENDAR\n")
+    calendar = write_calendar(tmp_path / "mixed.ics", mixed)
+    result = cli("meet", "import", calendar, "--loop", loop, "--json", user=ANA)
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert len(summary["booked"]) == 5  # the four of the Google calendar and the zero-length check-in
+    assert summary["skipped"] == SKIPPED
+    assert summary["default_length"] == ["event 'Quick check-in' (UID 0r5c2h1k9v3m@google.com)"]
+    assert result.stderr.splitlines() == [
+        "Skipped 1 all-day event(s), which are not meetings: Team offsite",
+        *(f"Skipped {s['event']}: it {s['reason']}." for s in SKIPPED),
+        "Gave 1 zero-length event(s) (DTEND equal to DTSTART) the default length of 45 minutes: "
+        "event 'Quick check-in' (UID 0r5c2h1k9v3m@google.com)",
+    ]
+    meetings = cli.json("meet", "list", "--loop", loop, user=ANA)
+    assert [(m["start"], m["duration_min"]) for m in meetings] == [
+        ("2026-03-10T10:00:00Z", 45), ("2026-03-12T16:00:00Z", 30), ("2026-03-16T08:00:00Z", 45),
+        ("2026-04-02T12:00:00Z", 60), ("2026-04-06T07:00:00Z", 45),
+    ]
+    # Again: nothing new is booked, the same events are skipped for the same reasons.
+    again = cli.json("meet", "import", calendar, "--loop", loop, user=ANA)
+    assert again["booked"] == [] and again["unchanged"] == 5 and again["skipped"] == SKIPPED
+    human = cli.ok("meet", "import", calendar, "--loop", loop, user=ANA).stdout
+    assert " ".join(human.split()) == (f"Imported {calendar} into loop {loop}: 0 booked, 0 updated, 0 cancelled, "
+                                       "5 unchanged, 5 skipped (see above).")
 
 
 def test_import_permissions_and_usage(cli, loop, tmp_path):

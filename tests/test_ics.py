@@ -486,31 +486,42 @@ def test_all_day_series_is_listed_once_and_untitled_events_by_uid():
     assert result.all_day_skipped == ["Holiday", "no-title"]
 
 
-# --- bad files ------------------------------------------------------------------------
+# --- bad files and odd events -----------------------------------------------------------
+
+
+def skipped_reasons(data: bytes | str, **options) -> list[tuple[str, str]]:
+    """Reading works; what was left out and why."""
+    return [(skipped.event, skipped.reason) for skipped in read(data, **options).skipped]
+
+
+def test_a_file_that_is_not_a_calendar_is_refused():
+    assert bad_file_message((FIXTURES / "not-a-calendar.ics").read_bytes()) == (
+        "not an iCalendar file: expected BEGIN:VCALENDAR on the first line"
+    )
 
 
 @pytest.mark.parametrize(
     ("fixture", "expected"),
     [
-        ("not-a-calendar.ics", "not an iCalendar file: expected BEGIN:VCALENDAR on the first line"),
-        (
-            "no-dtstart.ics",
-            "calendar file: event 'Weekly sync' (UID abc@google.com) has no DTSTART",
-        ),
+        ("no-dtstart.ics", ("event 'Weekly sync' (UID abc@google.com)", "has no DTSTART")),
         (
             "bad-rrule.ics",
-            "calendar file: event 'Fortnightly sync' (UID fortnightly@google.com) has an "
-            "unreadable RRULE 'FREQ=FORTNIGHTLY;BYDAY=MO': Expected frequency, got: FORTNIGHTLY",
+            (
+                "event 'Fortnightly sync' (UID fortnightly@google.com)",
+                "has an unreadable RRULE 'FREQ=FORTNIGHTLY;BYDAY=MO': Expected frequency, got: FORTNIGHTLY",
+            ),
         ),
         (
             "unknown-tzid.ics",
-            "calendar file: event 'Goal check-in' (UID mars-1@example.org) uses unknown time "
-            "zone TZID 'Mars Standard Time': there is no VTIMEZONE for it in the file",
+            (
+                "event 'Goal check-in' (UID mars-1@example.org)",
+                "uses unknown time zone TZID 'Mars Standard Time': there is no VTIMEZONE for it in the file",
+            ),
         ),
     ],
 )
-def test_bad_fixture_files_raise_one_clear_line(fixture, expected):
-    assert bad_file_message((FIXTURES / fixture).read_bytes()) == expected
+def test_an_odd_event_in_a_fixture_is_skipped_with_its_reason(fixture, expected):
+    assert skipped_reasons((FIXTURES / fixture).read_bytes()) == [expected]
 
 
 @pytest.mark.parametrize(
@@ -524,64 +535,77 @@ def test_bad_fixture_files_raise_one_clear_line(fixture, expected):
         ("BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:x\n", "BEGIN:VEVENT on line 2 has no END:VEVENT"),
         ("BEGIN:VCALENDAR\nEND:VCALENDAR\nUID:x\n", "line 3: 'UID:x' is outside VCALENDAR"),
         (b"BEGIN:VCALENDAR\nSUMMARY:\xff\xfe\nEND:VCALENDAR\n", "line 2 is not UTF-8 text"),
-        (
-            calendar("UID:x\nSUMMARY:Sync\nDTSTART:2025-03-03 10:00"),
-            "event 'Sync' (UID x) has an unreadable DTSTART '2025-03-03 10:00'",
-        ),
-        (calendar("UID:x\nDTSTART:PT1H"), "event with UID x has an unreadable DTSTART"),
-        (
-            calendar("UID:x\nDTSTART:20250303T100000Z\nDTSTART:20250304T100000Z"),
-            "has 2 DTSTART lines",
-        ),
-        (
-            calendar("UID:x\nDTSTART:20250303T100000Z\nRRULE:FREQ=HOURLY"),
-            "has RRULE FREQ=HOURLY; only DAILY, WEEKLY, MONTHLY, YEARLY are supported",
-        ),
-        (calendar("UID:x\nDTSTART:20250303T100000Z\nRRULE:COUNT=3"), "RRULE FREQ=(missing)"),
-        (
-            calendar("UID:x\nDTSTART:20250303T100000Z\nRRULE:FREQ=WEEKLY;INTERVAL=0"),
-            "event with UID x has RRULE INTERVAL=0; it must be 1 or more",
-        ),
-        (
-            calendar("UID:x\nDTSTART:20250303T100000Z\nRRULE:FREQ=WEEKLY;BYSETPOS=0"),
-            "has an unusable RRULE: bysetpos must be between",
-        ),
-        (
-            calendar("UID:x\nDTSTART:20250303T100000Z\nEXDATE:tomorrow\nRRULE:FREQ=DAILY"),
-            "has an unreadable EXDATE 'tomorrow'",
-        ),
-        (
-            calendar("UID:x\nDTSTART:20250303T100000Z\nDTEND:20250303T090000Z"),
-            "event with UID x ends before it starts",
-        ),
-        (calendar("UID:x\nDTSTART:20250303T100000Z\nSEQUENCE:two"), "unreadable SEQUENCE 'two'"),
-        (calendar("UID:x\nDTSTART:99991231T233000Z"), "a date is too close to year 1 or 9999"),
-        (
-            calendar("UID:x\nDTSTART:20250303T100000Z\nDURATION:an hour"),
-            "unreadable DURATION 'an hour'",
-        ),
-        (
-            calendar("UID:x\nDTSTART;TZID=Europe/Atlantis:20250303T100000"),
-            "unknown time zone TZID 'Europe/Atlantis'",
-        ),
-        (
-            calendar("UID:x\nRECURRENCE-ID;TZID=../../etc/passwd:20250303T100000\nDTSTART:20250303T100000Z"),
-            "unknown time zone TZID '../../etc/passwd'",
-        ),
     ],
 )
-def test_malformed_input_raises_bad_file_with_one_line(data, fragment):
+def test_a_file_that_cannot_be_read_at_all_raises_bad_file_with_one_line(data, fragment):
     assert fragment in bad_file_message(data)
 
 
-def test_a_daily_series_that_never_reaches_the_window_is_refused(monkeypatch):
+ODD_EVENTS = [
+    ("UID:x\nSUMMARY:Sync\nDTSTART:2025-03-03 10:00", "event 'Sync' (UID x)",
+     "has an unreadable DTSTART '2025-03-03 10:00'"),
+    ("UID:x\nDTSTART:PT1H", "event with UID x", "has an unreadable DTSTART 'PT1H'"),
+    ("UID:x\nDTSTART:20250303T100000Z\nDTSTART:20250304T100000Z", "event with UID x",
+     "has 2 DTSTART lines; one is allowed"),
+    ("UID:x\nDTSTART:20250303T100000Z\nRRULE:FREQ=HOURLY", "event with UID x",
+     "has RRULE FREQ=HOURLY; only DAILY, WEEKLY, MONTHLY, YEARLY are supported"),
+    ("UID:x\nDTSTART:20250303T100000Z\nRRULE:COUNT=3", "event with UID x",
+     "has RRULE FREQ=(missing); only DAILY, WEEKLY, MONTHLY, YEARLY are supported"),
+    ("UID:x\nDTSTART:20250303T100000Z\nRRULE:FREQ=WEEKLY;INTERVAL=0", "event with UID x",
+     "has RRULE INTERVAL=0; it must be 1 or more"),
+    ("UID:x\nDTSTART:20250303T100000Z\nRRULE:FREQ=WEEKLY;BYSETPOS=0", "event with UID x",
+     "has an unusable RRULE: bysetpos must be between 1 and 366, or between -366 and -1"),
+    ("UID:x\nDTSTART:20250303T100000Z\nEXDATE:tomorrow\nRRULE:FREQ=DAILY", "event with UID x",
+     "has an unreadable EXDATE 'tomorrow'"),
+    ("UID:x\nDTSTART:20250303T100000Z\nDTEND:20250303T090000Z", "event with UID x", "ends before it starts"),
+    ("UID:x\nDTSTART:20250303T100000Z\nSEQUENCE:two", "event with UID x", "has an unreadable SEQUENCE 'two'"),
+    ("UID:x\nDTSTART:99991231T233000Z", "event with UID x", "has a date too close to year 1 or 9999 to use"),
+    ("UID:x\nDTSTART:20250303T100000Z\nDURATION:an hour", "event with UID x",
+     "has an unreadable DURATION 'an hour'"),
+    ("UID:x\nDTSTART;TZID=Europe/Atlantis:20250303T100000", "event with UID x",
+     "uses unknown time zone TZID 'Europe/Atlantis': there is no VTIMEZONE for it in the file"),
+    ("UID:x\nRECURRENCE-ID;TZID=../../etc/passwd:20250303T100000\nDTSTART:20250303T100000Z", "event with UID x",
+     "uses unknown time zone TZID '../../etc/passwd': there is no VTIMEZONE for it in the file"),
+    ("SUMMARY:Lunch\nDTSTART:20250303T120000Z\nDTEND;VALUE=DATE:20250304", "event 'Lunch'",
+     "has a date DTEND but a date-time DTSTART"),
+]
+
+
+@pytest.mark.parametrize(("body", "event", "reason"), ODD_EVENTS)
+def test_an_odd_event_is_skipped_with_its_reason_and_the_rest_are_kept(body, event, reason):
+    good = "UID:good\nSUMMARY:Weekly sync\nDTSTART:20250310T100000Z\nDTEND:20250310T110000Z"
+    result = read(calendar(good, body, good.replace("good", "also-good").replace("20250310", "20250311")))
+    assert [(s.event, s.reason) for s in result.skipped] == [(event, reason)]
+    assert [(o.uid, o.start, o.end) for o in result.occurrences] == [
+        ("good", z(2025, 3, 10, 10), z(2025, 3, 10, 11)), ("also-good", z(2025, 3, 11, 10), z(2025, 3, 11, 11)),
+    ]
+
+
+def test_a_daily_series_that_never_reaches_the_window_is_skipped(monkeypatch):
     monkeypatch.setattr("mloop.ics.MAX_GENERATED", 50)
     data = calendar("UID:x\nSUMMARY:Forever\nDTSTART:20250101T100000Z\nRRULE:FREQ=DAILY")
-    message = bad_file_message(data)
-    assert message == (
-        "calendar file: event 'Forever' (UID x) repeats more than 50 times"
-        " before the end of the import window"
+    assert skipped_reasons(data) == [
+        ("event 'Forever' (UID x)", "repeats more than 50 times before the end of the import window")
+    ]
+
+
+def test_a_zero_length_event_lasts_the_default_length_and_is_listed():
+    """Google Calendar writes DTEND equal to DTSTART for an event with no length."""
+    data = calendar(
+        "UID:zero@google.com\nSUMMARY:Quick sync\nDTSTART:20250303T100000Z\nDTEND:20250303T100000Z",
+        "UID:series\nSUMMARY:Daily\nDTSTART;TZID=Europe/Berlin:20250304T090000\n"
+        "DTEND;TZID=Europe/Berlin:20250304T090000\nRRULE:FREQ=DAILY;COUNT=2",
+        "UID:timed\nSUMMARY:Timed\nDTSTART:20250306T100000Z\nDTEND:20250306T103000Z",
     )
+    result = read(data)
+    assert [(o.uid, o.start, o.end - o.start) for o in result.occurrences] == [
+        ("zero@google.com", z(2025, 3, 3, 10), DEFAULT_DURATION),
+        ("series", z(2025, 3, 4, 8), DEFAULT_DURATION),
+        ("series", z(2025, 3, 5, 8), DEFAULT_DURATION),
+        ("timed", z(2025, 3, 6, 10), timedelta(minutes=30)),
+    ]
+    assert result.default_length == ["event 'Quick sync' (UID zero@google.com)", "event 'Daily' (UID series)"]
+    assert result.skipped == []
 
 
 GOOGLE_LINES = (FIXTURES / "google.ics").read_bytes().split(b"\r\n")
@@ -861,7 +885,7 @@ def export_events(draw) -> list[ExportEvent]:
                 uid=f"{index}-{draw(st.uuids())}@mloop",
                 sequence=draw(st.integers(min_value=0, max_value=10_000)),
                 start=start,
-                end=start + timedelta(minutes=draw(st.integers(min_value=0, max_value=600))),
+                end=start + timedelta(minutes=draw(st.integers(min_value=1, max_value=600))),  # a meeting lasts a minute or more
                 summary=draw(TEXT),
                 description=draw(st.none() | TEXT),
                 location=draw(st.none() | TEXT),

@@ -261,7 +261,7 @@ def import_(
 
     from mloop.commands._files import read_bytes
     from mloop.errors import UsageError
-    from mloop.ics import read_calendar
+    from mloop.ics import DEFAULT_DURATION, read_calendar
     from mloop.output import emit, pick_format, say
     from mloop.store.calendar import import_calendar
 
@@ -276,6 +276,11 @@ def import_(
     if summary.all_day_skipped:
         say(f"Skipped {len(summary.all_day_skipped)} all-day event(s), which are not meetings: "
             + ", ".join(summary.all_day_skipped))
+    for skipped in summary.skipped:
+        say(f"Skipped {skipped['event']}: it {skipped['reason']}.")
+    if summary.default_length:
+        say(f"Gave {len(summary.default_length)} zero-length event(s) (DTEND equal to DTSTART) the "
+            f"default length of {int(DEFAULT_DURATION.total_seconds() // 60)} minutes: " + ", ".join(summary.default_length))
     document = {"loop_id": loop_id, **asdict(summary)}
     parts = [f"{len(summary.booked)} booked", f"{len(summary.updated)} updated",
              f"{len(summary.cancelled)} cancelled", f"{summary.unchanged} unchanged"]
@@ -283,5 +288,7 @@ def import_(
         parts.append(f"{summary.kept_held} already held (kept)")
     if summary.cancelled_not_booked:
         parts.append(f"{summary.cancelled_not_booked} cancelled in the calendar and never booked")
+    if summary.skipped:
+        parts.append(f"{len(summary.skipped)} skipped (see above)")
     emit(pick_format(json_out), document,
          message=f"Imported {path} into loop {loop_id}: " + ", ".join(parts) + ".")

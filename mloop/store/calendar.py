@@ -9,15 +9,15 @@ updated when they changed, and re-importing the same file changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlmodel import Session, select
 
-from mloop.errors import BadFile
-from mloop.ics import CalendarOccurrence, CalendarRead, ExportEvent  # cheap: icalendar loads only when used
+from mloop.ics import CalendarOccurrence, CalendarRead, ExportEvent, describe_event  # cheap: icalendar loads only when used
 from mloop.store.access import Actor, is_member, loop_for, require_active
 from mloop.store.meetings import meetings_in_view
 from mloop.store.models import MAX_MEETING_MINUTES, Loop, Meeting, Participant, Program
+from mloop.timeparse import format_local
 
 
 def export_events(
@@ -69,6 +69,8 @@ class ImportSummary:
     cancelled_not_booked: int = 0  # cancelled in the calendar and never booked here: nothing to do
     kept_held: int = 0  # meetings already held here: a calendar does not rewrite what happened
     all_day_skipped: list[str] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)  # {"event", "reason"}: odd events left out, the rest booked
+    default_length: list[str] = field(default_factory=list)  # zero-length events booked for DEFAULT_DURATION
 
 
 def occurrence_uid(occurrence: CalendarOccurrence) -> str:
@@ -91,14 +93,18 @@ def import_calendar(
     """
     loop = loop_for(session, program, who, loop_id, doing="importing meetings")
     require_active(loop, now, "book meetings")
-    summary = ImportSummary(all_day_skipped=list(read.all_day_skipped))
+    summary = ImportSummary(all_day_skipped=list(read.all_day_skipped),
+                            skipped=[{"event": s.event, "reason": s.reason} for s in read.skipped],
+                            default_length=list(read.default_length))
     # Every meeting of the loop, even one booked after a --now in the past: a UID is the loop's for good.
     existing = {m.uid: m for m in session.exec(select(Meeting).where(Meeting.loop_id == loop.id))}
     fresh: list[Meeting] = []
     for occurrence in read.occurrences:
         uid = occurrence_uid(occurrence)
-        if len(uid) > 255:
-            raise BadFile(f"calendar file: event UID {uid[:40]!r}… is longer than 255 characters")
+        problem = _unbookable(occurrence, uid)
+        if problem is not None:
+            summary.skipped.append({"event": describe_event(occurrence.summary, occurrence.uid), "reason": problem})
+            continue
         minutes = _minutes(occurrence)
         meeting = existing.get(uid)
         if meeting is None:
@@ -139,11 +145,17 @@ def import_calendar(
 
 
 def _minutes(occurrence: CalendarOccurrence) -> int:
-    minutes = int((occurrence.end - occurrence.start).total_seconds() // 60)
+    return int((occurrence.end - occurrence.start).total_seconds() // 60)
+
+
+def _unbookable(occurrence: CalendarOccurrence, uid: str) -> str | None:
+    """Why this occurrence cannot be a meeting, or None."""
+    if len(uid) > 255:
+        return f"has a UID longer than 255 characters ({uid[:40]!r}…)"
+    minutes = _minutes(occurrence)
     if not 1 <= minutes <= MAX_MEETING_MINUTES:
-        where = f"event {occurrence.summary!r}" if occurrence.summary else f"event {occurrence.uid}"
-        raise BadFile(
-            f"calendar file: {where} on {occurrence.start:%Y-%m-%d %H:%M} UTC lasts {minutes} minutes; "
-            "a meeting lasts 1 minute to 24 hours"
-        )
-    return minutes
+        return (f"on {format_local(occurrence.start, timezone.utc)} lasts {minutes} minutes; "
+                "a meeting lasts 1 minute to 24 hours")
+    return None
+
+
