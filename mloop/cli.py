@@ -11,15 +11,9 @@ import sys
 from typing import Annotated, NamedTuple, Optional
 
 import typer
-import typer.core
-from typer.core import TyperGroup
-
-# Recent Typer releases carry their own copy of Click; older ones use Click itself.
-click = getattr(typer.core, "_click", None)
-if click is None:  # pragma: no cover - depends on the installed Typer
-    import click
 
 from mloop import __version__
+from mloop.commandline import HelpfulGroup
 from mloop.errors import MloopError
 
 PROG = "mloop"
@@ -33,8 +27,6 @@ def _fail(message: str, code: int) -> None:
     sys.stderr.write(f"{PROG}: error: {_one_line(message)}\n")
     sys.exit(code)
 
-
-_NoArgsIsHelp = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 # Options of the root command that people naturally type after the subcommand
 # too ('mloop status --as ana@example.org'); they are moved to the front.
@@ -98,7 +90,7 @@ class ReaderGone(Exception):
     so that MloopGroup.main, the one exit point, decides."""
 
 
-class MloopGroup(TyperGroup):
+class MloopGroup(HelpfulGroup):
     """Root group: imports a command's module only when the command line
     names it (Click's lazy-loading pattern: list_commands and get_command),
     and turns every failure into one line on stderr and an exit code."""
@@ -141,18 +133,13 @@ class MloopGroup(TyperGroup):
             args = sys.argv[1:]
         args = hoist_global_options(list(args))
         try:
-            try:
-                result = super().main(
-                    args=args,
-                    prog_name=prog_name or PROG,
-                    complete_var=complete_var,
-                    standalone_mode=False,
-                    **extra,
-                )
-            except _NoArgsIsHelp as bare:
-                # 'mloop' or 'mloop meet' alone: the help, as --help prints it.
-                typer.echo(bare.ctx.get_help() if bare.ctx else bare.format_message())
-                result = 0
+            result = super().main(
+                args=args,
+                prog_name=prog_name or PROG,
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
             sys.stdout.flush()  # here, where a reader gone early is still caught below
         except (ReaderGone, BrokenPipeError):
             # The reader has gone ('mloop ... | head'): it has all it wanted, so
@@ -164,10 +151,10 @@ class MloopGroup(TyperGroup):
             sys.exit(0)
         except MloopError as error:
             _fail(error.message, error.exit_code)
-        except click.exceptions.UsageError as error:
-            where = error.ctx.command_path if error.ctx else PROG
-            _fail(f"{error.format_message()} (see '{where} --help')", 2)
-        except click.exceptions.ClickException as error:
+        except typer.TyperException as error:  # Click's errors: a usage error carries its context
+            if error.exit_code == 2:
+                where = error.ctx.command_path if getattr(error, "ctx", None) else PROG
+                _fail(f"{error.format_message()} (see '{where} --help')", 2)
             _fail(error.format_message(), error.exit_code)
         except typer.Abort:
             _fail("aborted", 1)
@@ -230,7 +217,7 @@ def root(
     ] = None,
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+        typer.Option("--version", "-V", callback=_version, is_eager=True, help="Show the version and exit."),
     ] = False,
 ) -> None:
     from datetime import datetime, timezone

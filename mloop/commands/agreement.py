@@ -6,9 +6,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from mloop.commandline import HelpfulGroup
 from mloop.commands._common import JsonFlag, local, program_session, when_or_none
 
-app = typer.Typer(rich_markup_mode=None, no_args_is_help=True,
+app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, no_args_is_help=True,
                   help="The mentoring agreement: who takes notes, who sets agendas, how often you meet.")
 
 LoopArg = Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id (see 'mloop status').")]

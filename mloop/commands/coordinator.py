@@ -6,9 +6,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from mloop.commandline import HelpfulGroup
 from mloop.commands._common import CsvFlag, JsonFlag, local, program_session
 
-app = typer.Typer(rich_markup_mode=None, help="Coordinator views: the milestone funnel, stalled and at-risk people.", no_args_is_help=True)
+app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, help="Coordinator views: the milestone funnel, stalled and at-risk people.", no_args_is_help=True)
 
 DEFAULT_LIMIT = 25
 MEMBER_COLUMNS = ("email", "name", "role", "loop_id", "partner", "stage", "stage_since", "days_in_stage",
@@ -167,7 +168,7 @@ def nudge(
     emit(fmt, document, human=lambda out: draw_nudges(out, document))
 
 
-template_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True,
+template_app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, no_args_is_help=True,
                            help="The program's own nudge messages, one per stage, replacing the built-in ones.")
 app.add_typer(template_app, name="nudge-template")
 

@@ -6,10 +6,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from mloop.commandline import HelpfulGroup
 from mloop.commands._common import CsvFlag, JsonFlag, local, program_session, when_or_none
 
-app = typer.Typer(rich_markup_mode=None, help="Set, share and complete goals; add tasks to them.", no_args_is_help=True)
-task_app = typer.Typer(rich_markup_mode=None, help="Tasks that break a goal down.", no_args_is_help=True)
+app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, help="Set, share and complete goals; add tasks to them.", no_args_is_help=True)
+task_app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, help="Tasks that break a goal down.", no_args_is_help=True)
 app.add_typer(task_app, name="task")
 
 GoalArg = Annotated[int, typer.Argument(metavar="GOAL", help="The goal's id (see 'mloop goal list').")]

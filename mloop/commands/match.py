@@ -6,9 +6,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from mloop.commandline import HelpfulGroup
 from mloop.commands._common import CsvFlag, JsonFlag, local, program_session
 
-app = typer.Typer(rich_markup_mode=None, help="Create, suggest, list and end matches (loops).", no_args_is_help=True)
+app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, help="Create, suggest, list and end matches (loops).", no_args_is_help=True)
 
 
 @app.command("create")

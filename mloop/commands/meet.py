@@ -7,9 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from mloop.commandline import HelpfulGroup
 from mloop.commands._common import CsvFlag, JsonFlag, local, program_session
 
-app = typer.Typer(rich_markup_mode=None, help="Book, log, complete, cancel and list meetings.", no_args_is_help=True)
+app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, help="Book, log, complete, cancel and list meetings.", no_args_is_help=True)
 
 LoopArg = Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id (see 'mloop status').")]
 MeetingArg = Annotated[int, typer.Argument(metavar="MEETING", help="The meeting's id (see 'mloop meet list').")]

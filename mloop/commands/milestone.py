@@ -6,9 +6,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from mloop.commandline import HelpfulGroup
 from mloop.commands._common import JsonFlag, local, program_session
 
-app = typer.Typer(rich_markup_mode=None, help="Define custom milestones, list them and mark them done.", no_args_is_help=True)
+app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, help="Define custom milestones, list them and mark them done.", no_args_is_help=True)
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The milestone's name (see 'mloop milestone list').")]
 LoopOption = Annotated[Optional[int], typer.Option("--loop", metavar="LOOP",

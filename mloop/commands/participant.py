@@ -6,9 +6,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from mloop.commandline import HelpfulGroup
 from mloop.commands._common import CsvFlag, JsonFlag, program_session
 
-app = typer.Typer(rich_markup_mode=None, help="Add, edit, list, show and import the people of a program.", no_args_is_help=True)
+app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, help="Add, edit, list, show and import the people of a program.", no_args_is_help=True)
 
 PEOPLE_COLUMNS = (
     ("email", "Email"), ("name", "Name"), ("roles", "Roles"), ("capacity", "Capacity"),

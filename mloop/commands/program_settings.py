@@ -6,11 +6,12 @@ from typing import Annotated, Optional
 
 import typer
 
+from mloop.commandline import HelpfulGroup
 from mloop.commands._common import JsonFlag, app_of, local, program_session
 
-app = typer.Typer(rich_markup_mode=None, no_args_is_help=True,
+app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, no_args_is_help=True,
                   help="A program's settings (stall thresholds, momentum), the store's programs and starter goals.")
-goal_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True,
+goal_app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, no_args_is_help=True,
                        help="Starter goals: given to every new loop when it is matched.")
 app.add_typer(goal_app, name="goal")
 
