@@ -37,3 +37,36 @@ def test_a_mistyped_option_is_not_taken_for_a_command(cli):
     result = cli("meet", "--lsit")
     assert result.stderr == "mloop: error: No such option: --lsit (see 'mloop meet --help')\n"
     assert result.exit_code == 2
+
+
+# --- fixed choices -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path, shown", [
+    ("match end", "--outcome <completed|cancelled>"),
+    ("agreement set", "--notes-by <mentor|mentee>"),
+    ("feedback give", "--fit <good|unsure|poor>"),
+    ("goal add", "--term <short|long>"),
+    ("milestone define", "--kind <relationship|program>"),
+    ("participant add", "--role <mentor|mentee|coordinator>"),
+    ("participant list", "--role <mentor|mentee|coordinator>"),
+    ("share", "--format <svg|html>"),
+])
+def test_fixed_choices_are_shown_as_choices(cli, path, shown):
+    result = cli(*path.split(), "--help")
+    assert result.exit_code == 0
+    assert shown in result.stdout
+
+
+def test_report_stage_help_lists_the_stages_of_the_rules(cli):
+    from mloop.rules import STAGES
+
+    help_text = " ".join(cli("coordinator", "report", "--help").stdout.split())
+    assert f"--stage <{'|'.join(STAGES)}>" in help_text
+
+
+def test_a_wrong_choice_is_a_usage_error(cli):
+    result = cli("match", "end", "1", "--outcome", "abandoned")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == ("mloop: error: Invalid value for '--outcome': Value error, 'abandoned' is not one of "
+                             "'completed', 'cancelled'. (see 'mloop match end --help')\n")

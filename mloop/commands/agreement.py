@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mloop.commandline import HelpfulGroup
-from mloop.commands._common import JsonFlag, local, program_session, when_or_none
+from mloop.commands._common import JsonFlag, MemberRole, local, program_session, when_or_none
 
 app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, no_args_is_help=True,
                   help="The mentoring agreement: who takes notes, who sets agendas, how often you meet.")
@@ -25,8 +25,8 @@ def _describe(app_ctx, record: dict) -> str:
 def set_(
     ctx: typer.Context,
     loop_id: LoopArg,
-    notes_by: Annotated[str, typer.Option("--notes-by", help="Who takes notes: mentor or mentee.")],
-    agenda_by: Annotated[str, typer.Option("--agenda-by", help="Who sets agendas: mentor or mentee.")],
+    notes_by: Annotated[MemberRole, typer.Option("--notes-by", case_sensitive=False, help="Who takes notes.")],
+    agenda_by: Annotated[MemberRole, typer.Option("--agenda-by", case_sensitive=False, help="Who sets agendas.")],
     cadence: Annotated[str, typer.Option("--cadence", help="How often you meet: 1w, 2w, 1 month.")],
     ends: Annotated[Optional[str], typer.Option("--ends", help="When the mentoring ends (WHEN).")] = None,
     json_out: JsonFlag = False,

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mloop.commandline import HelpfulGroup
-from mloop.commands._common import CsvFlag, JsonFlag, local, program_session
+from mloop.commands._common import CsvFlag, JsonFlag, Stage, local, program_session
 
 app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, help="Coordinator views: the milestone funnel, stalled and at-risk people.", no_args_is_help=True)
 
@@ -19,7 +19,7 @@ MEMBER_COLUMNS = ("email", "name", "role", "loop_id", "partner", "stage", "stage
 @app.command("report")
 def report(
     ctx: typer.Context,
-    stage: Annotated[Optional[str], typer.Option("--stage", help="Only people at this stage (e.g. first_meeting).")] = None,
+    stage: Annotated[Optional[Stage], typer.Option("--stage", case_sensitive=False, help="Only people at this stage.")] = None,
     stalled: Annotated[bool, typer.Option("--stalled", help="Only stalled people.")] = False,
     at_risk: Annotated[bool, typer.Option("--at-risk", help="Only loops at risk (the latest feedback by a member is negative).")] = False,
     limit: Annotated[int, typer.Option("--limit", min=0, metavar="N",
@@ -44,7 +44,7 @@ def report(
     """
     from mloop.output import TABLE, Column, Rows, draw_report, emit, pick_format
     from mloop.store.access import require_coordinator
-    from mloop.store.funnel import coordinator_report, parse_stage
+    from mloop.store.funnel import coordinator_report
     from mloop.timeparse import isoformat_utc
 
     fmt = pick_format(json_out, csv_out)
@@ -57,7 +57,7 @@ def report(
         if stage or stalled or at_risk:
             raise UsageError("--activity reports the whole program: drop --stage, --stalled and --at-risk")
         return activity_report_command(ctx, since, fmt)
-    chosen_stage = parse_stage(stage) if stage else None
+    chosen_stage = stage
     with program_session(ctx, write=False) as (app_ctx, session, program, who):
         require_coordinator(who, "the coordinator report")
         document, members = coordinator_report(
@@ -134,7 +134,7 @@ def nudge(
     ctx: typer.Context,
     stalled: Annotated[bool, typer.Option("--stalled", help="Nudge the stalled people (what nudge always does; "
                                           "accepted for clarity).")] = False,
-    stage: Annotated[Optional[str], typer.Option("--stage", help="Only stalled people at this stage (e.g. matched).")] = None,
+    stage: Annotated[Optional[Stage], typer.Option("--stage", case_sensitive=False, help="Only stalled people at this stage.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be sent; record and write nothing.")] = False,
     out_dir: Annotated[Optional[str], typer.Option("--out", metavar="DIR",
                                                    help="Also write one .eml file per message into DIR.")] = None,
@@ -191,7 +191,7 @@ def template_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
 @template_app.command("set")
 def template_set(
     ctx: typer.Context,
-    stage: Annotated[str, typer.Argument(help="The stage: getting_started, matched, first_meeting, grow_together or levelling_up.")],
+    stage: Annotated[Stage, typer.Argument(case_sensitive=False, help="The stage whose nudge this is (nobody is nudged at completed).")],
     subject: Annotated[str, typer.Option("--subject", help="The subject line; may use placeholders such as {first_name}.")],
     body_file: Annotated[str, typer.Option("--body-file", metavar="FILE",
                                            help="A UTF-8 text file with the message ('-': standard input).")],
@@ -220,7 +220,7 @@ def template_set(
 @template_app.command("reset")
 def template_reset(
     ctx: typer.Context,
-    stage: Annotated[Optional[str], typer.Argument(help="The stage to reset (default: every stage).")] = None,
+    stage: Annotated[Optional[Stage], typer.Argument(case_sensitive=False, help="The stage to reset (default: every stage).")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Go back to the built-in nudge for a stage, or for every stage."""

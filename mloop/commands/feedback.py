@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mloop.commandline import HelpfulGroup
-from mloop.commands._common import CsvFlag, JsonFlag, local, program_session
+from mloop.commands._common import CsvFlag, Fit, JsonFlag, local, program_session
 
 app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, help="Give and list feedback (private to its author and coordinators).", no_args_is_help=True)
 
@@ -19,8 +19,8 @@ def give(
     rating: Annotated[Optional[int], typer.Option("--rating", help="1 (poor) to 5 (great).")] = None,
     meeting: Annotated[Optional[int], typer.Option("--meeting", help="Rate this held meeting instead of the loop.")] = None,
     comment: Annotated[Optional[str], typer.Option("--comment", help="What went well or not.")] = None,
-    fit: Annotated[Optional[str], typer.Option(
-        "--fit", help="After your first held meeting: how the pairing fits you, good, unsure or poor "
+    fit: Annotated[Optional[Fit], typer.Option(
+        "--fit", case_sensitive=False, help="After your first held meeting: how the pairing fits you "
                       "(poor puts the loop at risk and up for re-pairing).")] = None,
     json_out: JsonFlag = False,
 ) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mloop.commandline import HelpfulGroup
-from mloop.commands._common import CsvFlag, JsonFlag, local, program_session, when_or_none
+from mloop.commands._common import CsvFlag, JsonFlag, Term, local, program_session, when_or_none
 
 app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, help="Set, share and complete goals; add tasks to them.", no_args_is_help=True)
 task_app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, help="Tasks that break a goal down.", no_args_is_help=True)
@@ -35,7 +35,7 @@ def add(
     ctx: typer.Context,
     loop_id: Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id.")],
     title: Annotated[str, typer.Argument(help="What you want to achieve.")],
-    term: Annotated[str, typer.Option("--term", help="short or long.")] = "short",
+    term: Annotated[Term, typer.Option("--term", case_sensitive=False, help="A short- or long-term goal.")] = "short",
     due: Annotated[Optional[str], typer.Option("--due", help="Target date (WHEN).")] = None,
     private: Annotated[bool, typer.Option("--private", help="Keep it to yourself until 'goal share'.")] = False,
     json_out: JsonFlag = False,
@@ -84,7 +84,7 @@ def edit(
     ctx: typer.Context,
     goal_id: GoalArg,
     title: Annotated[Optional[str], typer.Option("--title", help="New title.")] = None,
-    term: Annotated[Optional[str], typer.Option("--term", help="short or long.")] = None,
+    term: Annotated[Optional[Term], typer.Option("--term", case_sensitive=False, help="A short- or long-term goal.")] = None,
     due: Annotated[Optional[str], typer.Option("--due", help="New target date (WHEN).")] = None,
     json_out: JsonFlag = False,
 ) -> None:

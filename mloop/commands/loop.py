@@ -6,10 +6,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commands._common import JsonFlag, local, program_session
+from mloop.certificate import FORMATS
+from mloop.commands._common import JsonFlag, choice, local, program_session
 
 
 app = typer.Typer(rich_markup_mode=None)
+
+CertificateFormat = choice(FORMATS)
 
 
 @app.command("status")
@@ -105,7 +108,7 @@ def share(
     ctx: typer.Context,
     loop_id: Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id.")],
     out_dir: Annotated[str, typer.Option("--out", metavar="DIR", help="Folder to write the certificate into (made if missing).")] = ".",
-    file_format: Annotated[str, typer.Option("--format", metavar="svg|html", help="The certificate's format (a Markdown copy is always written too).")] = "svg",
+    file_format: Annotated[CertificateFormat, typer.Option("--format", case_sensitive=False, help="The certificate's format (a Markdown copy is always written too).")] = "svg",
     issuer: Annotated[Optional[str], typer.Option("--issuer", help="Issuing organization on the certificate (default: the program's name).")] = None,
     json_out: JsonFlag = False,
 ) -> None:
@@ -118,15 +121,13 @@ def share(
     """
     import os
 
-    from mloop.certificate import FORMATS, RENDERERS, credential_id, file_stem, issue_date, render_markdown
+    from mloop.certificate import RENDERERS, credential_id, file_stem, issue_date, render_markdown
     from mloop.commands._files import atomic_file, make_folder
-    from mloop.errors import MloopError, UsageError
+    from mloop.errors import MloopError
     from mloop.output import emit, pick_format
     from mloop.store.journey import share_journey
 
-    chosen = file_format.strip().lower()
-    if chosen not in FORMATS:
-        raise UsageError(f"unknown --format {file_format!r}: use svg or html")
+    chosen = file_format
     fmt = pick_format(json_out)
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
         shared = share_journey(session, program, who, loop_id, now=app_ctx.now, issuer=issuer)

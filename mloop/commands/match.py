@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mloop.commandline import HelpfulGroup
-from mloop.commands._common import CsvFlag, JsonFlag, local, program_session
+from mloop.commands._common import CsvFlag, JsonFlag, Outcome, local, program_session
 
 app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, help="Create, suggest, list and end matches (loops).", no_args_is_help=True)
 
@@ -76,7 +76,7 @@ def _iso(value):
 def end(
     ctx: typer.Context,
     loop_id: Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id.")],
-    outcome: Annotated[str, typer.Option("--outcome", help="completed or cancelled.")],
+    outcome: Annotated[Outcome, typer.Option("--outcome", case_sensitive=False, help="How the loop ends.")],
     reason: Annotated[Optional[str], typer.Option("--reason", help="Why the loop ends.")] = None,
     json_out: JsonFlag = False,
 ) -> None:

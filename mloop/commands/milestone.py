@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mloop.commandline import HelpfulGroup
-from mloop.commands._common import JsonFlag, local, program_session
+from mloop.commands._common import JsonFlag, MilestoneKind, MilestoneRole, local, program_session
 
 app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, help="Define custom milestones, list them and mark them done.", no_args_is_help=True)
 
@@ -25,8 +25,8 @@ def _definition(milestone) -> dict:
 def define(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="A name, unique in the program.")],
-    kind: Annotated[str, typer.Option("--kind", help="relationship (due after the match) or program (due after joining).")],
-    role: Annotated[str, typer.Option("--role", help="Who marks it done: mentor or mentee.")],
+    kind: Annotated[MilestoneKind, typer.Option("--kind", case_sensitive=False, help="relationship: due after the match; program: due after joining.")],
+    role: Annotated[MilestoneRole, typer.Option("--role", case_sensitive=False, help="Who marks it done.")],
     due: Annotated[str, typer.Option("--due", help='How long after the match or join date: "10 days", "2 weeks", "3 months".')],
     description: Annotated[Optional[str], typer.Option("--description", help="What to do.")] = None,
     json_out: JsonFlag = False,

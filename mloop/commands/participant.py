@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from mloop.commandline import HelpfulGroup
-from mloop.commands._common import CsvFlag, JsonFlag, program_session
+from mloop.commands._common import CsvFlag, JsonFlag, ParticipantRole, choices_metavar, program_session
+from mloop.rules import PARTICIPANT_ROLES
 
 app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, help="Add, edit, list, show and import the people of a program.", no_args_is_help=True)
 
@@ -30,7 +31,7 @@ def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", help="Full name.")],
     email: Annotated[str, typer.Option("--email", help="Email address (unique in the program).")],
-    role: Annotated[list[str], typer.Option("--role", help="mentor, mentee or coordinator; repeat or comma-separate for several.")],
+    role: Annotated[list[str], typer.Option("--role", metavar=choices_metavar(PARTICIPANT_ROLES), help="Repeat or comma-separate for several.")],
     capacity: Annotated[int, typer.Option("--capacity", min=0, help="How many mentees a mentor takes at once.")] = 1,
     offers: Annotated[Optional[str], typer.Option("--offers", help="Skills offered, comma-separated.")] = None,
     seeks: Annotated[Optional[str], typer.Option("--seeks", help="Skills sought, comma-separated.")] = None,
@@ -60,7 +61,7 @@ def add(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    role: Annotated[Optional[str], typer.Option("--role", help="Only mentors, mentees or coordinators.")] = None,
+    role: Annotated[Optional[ParticipantRole], typer.Option("--role", case_sensitive=False, help="Only the people with this role.")] = None,
     json_out: JsonFlag = False,
     csv_out: CsvFlag = False,
 ) -> None:

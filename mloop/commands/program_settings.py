@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mloop.commandline import HelpfulGroup
-from mloop.commands._common import JsonFlag, app_of, local, program_session
+from mloop.commands._common import JsonFlag, Term, app_of, local, program_session
 
 app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, no_args_is_help=True,
                   help="A program's settings (stall thresholds, momentum), the store's programs and starter goals.")
@@ -100,7 +100,7 @@ def list_(ctx: typer.Context, json_out: JsonFlag = False) -> None:
 def goal_add(
     ctx: typer.Context,
     title: Annotated[str, typer.Argument(help="The goal every new loop starts with.")],
-    term: Annotated[str, typer.Option("--term", help="short or long.")] = "short",
+    term: Annotated[Term, typer.Option("--term", case_sensitive=False, help="A short- or long-term goal.")] = "short",
     locked: Annotated[bool, typer.Option("--locked", help="Participants may complete it but not edit or delete it.")] = False,
     json_out: JsonFlag = False,
 ) -> None:
