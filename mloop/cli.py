@@ -13,7 +13,7 @@ from typing import Annotated, NamedTuple, Optional
 import typer
 
 from mloop import __version__
-from mloop.commandline import HelpfulGroup
+from mloop.commandline import HelpfulGroup, examples
 from mloop.errors import MloopError
 
 PROG = "mloop"
@@ -180,6 +180,11 @@ app = typer.Typer(
     help="Track a mentoring program from the terminal: people, matches, meetings, goals, "
     "feedback and the milestone funnel.",
     no_args_is_help=True,
+    epilog=examples(
+        "mloop demo",
+        "mloop status --as ana.beltran@example.org",
+        "mloop coordinator report --as priya.raman@example.org",
+    ),
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )

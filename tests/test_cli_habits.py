@@ -70,3 +70,75 @@ def test_a_wrong_choice_is_a_usage_error(cli):
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == ("mloop: error: Invalid value for '--outcome': Value error, 'abandoned' is not one of "
                              "'completed', 'cancelled'. (see 'mloop match end --help')\n")
+
+
+# --- examples at the end of every help ------------------------------------------------------
+
+from tests.test_cli_misc import COMMANDS  # noqa: E402  (path, command) for the root, every group and command
+
+
+def help_examples(text: str) -> list[str]:
+    """The commands of the 'Examples:' section that ends a help, or [] when it does not end with one."""
+    lines = text.rstrip("\n").splitlines()
+    commands = []
+    while lines and lines[-1].startswith("    $ "):
+        commands.insert(0, lines.pop()[len("    $ "):])
+    return commands if lines and lines[-1] == "  Examples:" else []
+
+
+def parse_example(example: str) -> list[str]:
+    """Parse an example's command line as mloop would, without running it: the
+    global options, the path through the tree, then the command's own options
+    and arguments (types, choices, required ones).  Shell plumbing ('| gzip',
+    '> file') ends the command line.  Returns the path of the command."""
+    import shlex
+
+    from mloop import cli
+
+    lexer = shlex.shlex(example, posix=True, punctuation_chars="|<>")
+    lexer.whitespace_split = True
+    tokens = list(lexer)
+    tokens = tokens[:next((i for i, t in enumerate(tokens) if t in ("|", "<", ">")), len(tokens))]
+    assert tokens[0] == "mloop", example
+    args = cli.hoist_global_options(tokens[1:])
+    root = COMMANDS[0][1]
+    global_args = []
+    while args and args[0] in cli.GLOBAL_OPTIONS:
+        global_args, args = global_args + args[:2], args[2:]
+    context = root.make_context("mloop", [*global_args, *args[:1]])
+    command, path = root, []
+    while hasattr(command, "list_commands") and args and args[0] in command.list_commands(context):
+        path.append(args[0])
+        command = command.get_command(context, args.pop(0))
+    if hasattr(command, "list_commands"):
+        assert not args, f"{example!r}: no command {args[0]!r} in 'mloop {' '.join(path)}'"
+        return path
+    command.make_context(path[-1], args, parent=context)  # raises on an unknown option, a bad value or a missing one
+    return path
+
+
+@pytest.mark.parametrize("path", [" ".join(path) for path, _ in COMMANDS])
+def test_every_help_ends_with_examples_that_parse(cli, path):
+    result = cli(*path.split(), "--help")
+    assert (result.exit_code, result.stderr) == (0, "")
+    examples = help_examples(result.stdout)
+    assert 1 <= len(examples) <= 3, f"'mloop {path} --help' does not end with 1-3 examples:\n{result.stdout}"
+    for example in examples:
+        assert parse_example(example)[:len(path.split())] == path.split(), f"{example!r} is not an example of {path!r}"
+
+
+def test_an_example_that_does_not_parse_is_caught():
+    for example in ("mloop match end 2 --outcome abandoned", "mloop meet shedule 2 --at tomorrow",
+                    "mloop goal add 2", "mloop status --colour red"):
+        with pytest.raises(Exception):
+            parse_example(example)
+
+
+def test_the_examples_helper_keeps_one_to_three_commands_on_their_own_lines():
+    from mloop.commandline import examples
+
+    assert examples("mloop demo") == "\b\nExamples:\n  $ mloop demo"
+    for wrong in ((), ("mloop a", "mloop b", "mloop c", "mloop d")):
+        with pytest.raises(ValueError):
+            examples(*wrong)
+

@@ -6,10 +6,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commandline import HelpfulGroup
+from mloop.commandline import HelpfulGroup, examples
 from mloop.commands._common import JsonFlag, MemberRole, local, program_session, when_or_none
 
-app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, no_args_is_help=True,
+app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+    'mloop agreement set 2 --notes-by mentee --agenda-by mentor --cadence 2w',
+    'mloop agreement show 2',
+), rich_markup_mode=None, no_args_is_help=True,
                   help="The mentoring agreement: who takes notes, who sets agendas, how often you meet.")
 
 LoopArg = Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id (see 'mloop status').")]
@@ -21,7 +24,10 @@ def _describe(app_ctx, record: dict) -> str:
             f"meeting every {record['cadence']}{ends}")
 
 
-@app.command("set")
+@app.command("set", epilog=examples(
+    'mloop agreement set 2 --notes-by mentee --agenda-by mentor --cadence 2w',
+    'mloop agreement set 2 --notes-by mentor --agenda-by mentee --cadence "1 month" --ends 2026-09-30',
+))
 def set_(
     ctx: typer.Context,
     loop_id: LoopArg,
@@ -43,7 +49,10 @@ def set_(
     emit(pick_format(json_out), dict(record, created=created), message=f"{verb} the agreement. {_describe(app_ctx, record)}.")
 
 
-@app.command("show")
+@app.command("show", epilog=examples(
+    'mloop agreement show 2',
+    'mloop agreement show 2 --json',
+))
 def show(ctx: typer.Context, loop_id: LoopArg, json_out: JsonFlag = False) -> None:
     """The loop's agreement (its members and coordinators)."""
     from mloop.output import emit, pick_format

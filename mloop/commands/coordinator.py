@@ -6,17 +6,24 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commandline import HelpfulGroup
+from mloop.commandline import HelpfulGroup, examples
 from mloop.commands._common import CsvFlag, JsonFlag, Stage, local, program_session
 
-app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, help="Coordinator views: the milestone funnel, stalled and at-risk people.", no_args_is_help=True)
+app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+    'mloop coordinator report',
+    'mloop coordinator nudge --dry-run',
+), rich_markup_mode=None, help="Coordinator views: the milestone funnel, stalled and at-risk people.", no_args_is_help=True)
 
 DEFAULT_LIMIT = 25
 MEMBER_COLUMNS = ("email", "name", "role", "loop_id", "partner", "stage", "stage_since", "days_in_stage",
                   "stalled", "at_risk", "meetings_held")
 
 
-@app.command("report")
+@app.command("report", epilog=examples(
+    'mloop coordinator report',
+    'mloop coordinator report --stage first_meeting',
+    'mloop coordinator report --activity --since 2026-03-01',
+))
 def report(
     ctx: typer.Context,
     stage: Annotated[Optional[Stage], typer.Option("--stage", case_sensitive=False, help="Only people at this stage.")] = None,
@@ -71,7 +78,9 @@ def report(
                                      at_risk=at_risk))
 
 
-@app.command("participant")
+@app.command("participant", epilog=examples(
+    'mloop coordinator participant ana.beltran@example.org',
+))
 def participant(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The person's email.")],
@@ -129,7 +138,10 @@ def _nudged(nudges: list[dict], now) -> str:
 
 # --- nudges ------------------------------------------------------------------
 
-@app.command("nudge")
+@app.command("nudge", epilog=examples(
+    'mloop coordinator nudge --dry-run',
+    'mloop coordinator nudge --stage matched --out nudges',
+))
 def nudge(
     ctx: typer.Context,
     stalled: Annotated[bool, typer.Option("--stalled", help="Nudge the stalled people (what nudge always does; "
@@ -168,12 +180,17 @@ def nudge(
     emit(fmt, document, human=lambda out: draw_nudges(out, document))
 
 
-template_app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, no_args_is_help=True,
+template_app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+    'mloop coordinator nudge-template list',
+    'mloop coordinator nudge-template reset matched',
+), rich_markup_mode=None, no_args_is_help=True,
                            help="The program's own nudge messages, one per stage, replacing the built-in ones.")
 app.add_typer(template_app, name="nudge-template")
 
 
-@template_app.command("list")
+@template_app.command("list", epilog=examples(
+    'mloop coordinator nudge-template list',
+))
 def template_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     """Each stage's nudge (the program's own or the built-in one) and the placeholders a template may use."""
     from mloop.output import Column, Rows, emit, pick_format
@@ -188,7 +205,9 @@ def template_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     emit(pick_format(json_out), found, rows=rows)
 
 
-@template_app.command("set")
+@template_app.command("set", epilog=examples(
+    "mloop coordinator nudge-template set matched --subject '{first_name}, time to meet {partner}' --body-file matched.txt",
+))
 def template_set(
     ctx: typer.Context,
     stage: Annotated[Stage, typer.Argument(case_sensitive=False, help="The stage whose nudge this is (nobody is nudged at completed).")],
@@ -217,7 +236,10 @@ def template_set(
     emit(fmt, record, message=f"The {chosen} nudge is now the program's own.")
 
 
-@template_app.command("reset")
+@template_app.command("reset", epilog=examples(
+    'mloop coordinator nudge-template reset matched',
+    'mloop coordinator nudge-template reset',
+))
 def template_reset(
     ctx: typer.Context,
     stage: Annotated[Optional[Stage], typer.Argument(case_sensitive=False, help="The stage to reset (default: every stage).")] = None,

@@ -6,13 +6,20 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commandline import HelpfulGroup
+from mloop.commandline import HelpfulGroup, examples
 from mloop.commands._common import CsvFlag, Fit, JsonFlag, local, program_session
 
-app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, help="Give and list feedback (private to its author and coordinators).", no_args_is_help=True)
+app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+    'mloop feedback give 2 --rating 5 --comment "Clear next steps every time"',
+    'mloop feedback list --loop 2',
+), rich_markup_mode=None, help="Give and list feedback (private to its author and coordinators).", no_args_is_help=True)
 
 
-@app.command("give")
+@app.command("give", epilog=examples(
+    'mloop feedback give 2 --meeting 7 --rating 5 --comment "Clear next steps"',
+    'mloop feedback give 2 --fit good',
+    'mloop feedback give 2 --rating 4',
+))
 def give(
     ctx: typer.Context,
     loop_id: Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id.")],
@@ -53,7 +60,10 @@ def give(
     emit(pick_format(json_out), record, message="Thanks: " + "; ".join(said) + ".")
 
 
-@app.command("list")
+@app.command("list", epilog=examples(
+    'mloop feedback list',
+    'mloop feedback list --loop 2 --csv > feedback.csv',
+))
 def list_(
     ctx: typer.Context,
     loop_id: Annotated[Optional[int], typer.Option("--loop", help="Only this loop.")] = None,

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mloop.certificate import FORMATS
+from mloop.commandline import examples
 from mloop.commands._common import JsonFlag, choice, local, program_session
 
 
@@ -15,7 +16,10 @@ app = typer.Typer(rich_markup_mode=None)
 CertificateFormat = choice(FORMATS)
 
 
-@app.command("status")
+@app.command("status", epilog=examples(
+    'mloop status --as ana.beltran@example.org',
+    'mloop status --as ana.beltran@example.org --loop 2 --history',
+))
 def status(
     ctx: typer.Context,
     loop_id: Annotated[Optional[int], typer.Option("--loop", help="Only this loop.")] = None,
@@ -103,7 +107,10 @@ def _draw_milestones(out, milestones: list[dict], app_ctx, loop_option: str) -> 
             out.print(f"  • Milestone {name}: due {local(app_ctx, m['due'])} — {mark}")
 
 
-@app.command("share")
+@app.command("share", epilog=examples(
+    'mloop share 2 --as ana.beltran@example.org',
+    'mloop share 2 --as ana.beltran@example.org --format html --out certificates',
+))
 def share(
     ctx: typer.Context,
     loop_id: Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id.")],

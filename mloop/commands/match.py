@@ -6,13 +6,19 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commandline import HelpfulGroup
+from mloop.commandline import HelpfulGroup, examples
 from mloop.commands._common import CsvFlag, JsonFlag, Outcome, local, program_session
 
-app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, help="Create, suggest, list and end matches (loops).", no_args_is_help=True)
+app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+    'mloop match suggest',
+    'mloop match create --mentor amara.okafor@example.org --mentee ana.beltran@example.org',
+), rich_markup_mode=None, help="Create, suggest, list and end matches (loops).", no_args_is_help=True)
 
 
-@app.command("create")
+@app.command("create", epilog=examples(
+    'mloop match create --mentor amara.okafor@example.org --mentee ana.beltran@example.org',
+    'mloop match create --mentor daniel.kim@example.org --mentee dev.patel@example.org --at 2026-05-04',
+))
 def create(
     ctx: typer.Context,
     mentor: Annotated[str, typer.Option("--mentor", help="The mentor's email.")],
@@ -32,7 +38,10 @@ def create(
     emit(pick_format(json_out), record, message=f"Created loop {loop.id}: {record['mentor']} mentors {record['mentee']}.")
 
 
-@app.command("list")
+@app.command("list", epilog=examples(
+    'mloop match list',
+    'mloop match list --all --csv > loops.csv',
+))
 def list_(
     ctx: typer.Context,
     all_: Annotated[bool, typer.Option("--all", help="Include ended loops.")] = False,
@@ -72,7 +81,10 @@ def _iso(value):
     return isoformat_utc(value)
 
 
-@app.command("end")
+@app.command("end", epilog=examples(
+    'mloop match end 2 --outcome completed --reason "Goals met"',
+    'mloop match end 4 --outcome cancelled --reason "Moved away"',
+))
 def end(
     ctx: typer.Context,
     loop_id: Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id.")],
@@ -92,7 +104,11 @@ def end(
     emit(pick_format(json_out), record, message=f"Ended loop {loop.id} ({loop.outcome}).")
 
 
-@app.command("suggest")
+@app.command("suggest", epilog=examples(
+    'mloop match suggest',
+    'mloop match suggest --mentee dev.patel@example.org',
+    'mloop match suggest --limit 5 --apply',
+))
 def suggest(
     ctx: typer.Context,
     mentee: Annotated[Optional[str], typer.Option("--mentee", help="Suggest a mentor for this mentee only.")] = None,

@@ -6,10 +6,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commandline import HelpfulGroup
+from mloop.commandline import HelpfulGroup, examples
 from mloop.commands._common import JsonFlag, MilestoneKind, MilestoneRole, local, program_session
 
-app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, help="Define custom milestones, list them and mark them done.", no_args_is_help=True)
+app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+    'mloop milestone define "Mentoring agreement signed" --kind relationship --role mentee --due "2 weeks"',
+    'mloop milestone done "Mentoring agreement signed" --loop 2',
+), rich_markup_mode=None, help="Define custom milestones, list them and mark them done.", no_args_is_help=True)
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The milestone's name (see 'mloop milestone list').")]
 LoopOption = Annotated[Optional[int], typer.Option("--loop", metavar="LOOP",
@@ -21,7 +24,10 @@ def _definition(milestone) -> dict:
             "description": milestone.description}
 
 
-@app.command("define")
+@app.command("define", epilog=examples(
+    'mloop milestone define "Mentoring agreement signed" --kind relationship --role mentee --due "2 weeks"',
+    'mloop milestone define "Orientation session attended" --kind program --role mentee --due "10 days"',
+))
 def define(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="A name, unique in the program.")],
@@ -43,7 +49,10 @@ def define(
          message=f"Defined milestone {record['name']!r}: the {record['role']} marks it done, due {record['due']} after {after}.")
 
 
-@app.command("list")
+@app.command("list", epilog=examples(
+    'mloop milestone list',
+    'mloop milestone list --mine',
+))
 def list_(
     ctx: typer.Context,
     mine: Annotated[bool, typer.Option("--mine", help="A coordinator who also mentors: list your own milestones.")] = False,
@@ -91,7 +100,10 @@ def _draw_member_milestones(out, rows) -> None:
     out.print(table)
 
 
-@app.command("done")
+@app.command("done", epilog=examples(
+    'mloop milestone done "Mentoring agreement signed" --loop 2',
+    'mloop milestone done "Orientation session attended"',
+))
 def done(ctx: typer.Context, name: NameArg, loop_id: LoopOption = None, json_out: JsonFlag = False) -> None:
     """Mark a milestone done (only the role it belongs to can)."""
     from mloop.output import emit, pick_format
@@ -103,7 +115,10 @@ def done(ctx: typer.Context, name: NameArg, loop_id: LoopOption = None, json_out
     emit(pick_format(json_out), record, message=f"Milestone {record['name']!r} is done{where}. Well done!")
 
 
-@app.command("undo")
+@app.command("undo", epilog=examples(
+    'mloop milestone undo "Mentoring agreement signed" --loop 2',
+    'mloop milestone undo "Orientation session attended" --for ana.beltran@example.org',
+))
 def undo(
     ctx: typer.Context,
     name: NameArg,

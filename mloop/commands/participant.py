@@ -6,11 +6,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commandline import HelpfulGroup
+from mloop.commandline import HelpfulGroup, examples
 from mloop.commands._common import CsvFlag, JsonFlag, ParticipantRole, choices_metavar, program_session
 from mloop.rules import PARTICIPANT_ROLES
 
-app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, help="Add, edit, list, show and import the people of a program.", no_args_is_help=True)
+app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+    'mloop participant add --name "Ana Beltrán" --email ana.beltran@example.org --role mentee --seeks python',
+    'mloop participant list --role mentor',
+), rich_markup_mode=None, help="Add, edit, list, show and import the people of a program.", no_args_is_help=True)
 
 PEOPLE_COLUMNS = (
     ("email", "Email"), ("name", "Name"), ("roles", "Roles"), ("capacity", "Capacity"),
@@ -26,7 +29,10 @@ def _rows(app_ctx, records):
     return Rows([Column(k, label) for k, label in PEOPLE_COLUMNS], shown, empty="no participants yet: add one with 'mloop participant add'")
 
 
-@app.command("add")
+@app.command("add", epilog=examples(
+    'mloop participant add --name "Amara Okafor" --email amara.okafor@example.org --role mentor --capacity 3 --offers "python, data"',
+    'mloop participant add --name "Ana Beltrán" --email ana.beltran@example.org --role mentee --seeks python --timezone Europe/Madrid',
+))
 def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", help="Full name.")],
@@ -58,7 +64,10 @@ def add(
     emit(pick_format(json_out), record, message=f"Added {person.name} <{person.email}> as {', '.join(record['roles'])}.")
 
 
-@app.command("list")
+@app.command("list", epilog=examples(
+    'mloop participant list',
+    'mloop participant list --role mentor --csv > mentors.csv',
+))
 def list_(
     ctx: typer.Context,
     role: Annotated[Optional[ParticipantRole], typer.Option("--role", case_sensitive=False, help="Only the people with this role.")] = None,
@@ -75,7 +84,9 @@ def list_(
     emit(fmt, records, rows=_rows(app_ctx, records))
 
 
-@app.command("show")
+@app.command("show", epilog=examples(
+    'mloop participant show ana.beltran@example.org',
+))
 def show(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The person's email.")],
@@ -121,7 +132,10 @@ def show(
     emit(pick_format(json_out), record, human=human)
 
 
-@app.command("edit")
+@app.command("edit", epilog=examples(
+    'mloop participant edit amara.okafor@example.org --capacity 2',
+    'mloop participant edit ana.beltran@example.org --seeks "python, data" --department ""',
+))
 def edit(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The person's email.")],
@@ -146,7 +160,10 @@ def edit(
     emit(pick_format(json_out), record, message=f"Updated {person.name} <{person.email}>.")
 
 
-@app.command("import")
+@app.command("import", epilog=examples(
+    'mloop participant import people.csv',
+    'mloop participant import - < people.csv',
+))
 def import_(
     ctx: typer.Context,
     file: Annotated[str, typer.Argument(help="A .csv (header: name,email,role[,capacity,offers,seeks,joined_at,timezone,department,goals]) or .jsonl file; - for stdin (CSV).")],

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from mloop.commandline import examples
 from mloop.commands._common import JsonFlag, app_of
 
 from mloop.rules import DEFAULT_MOMENTUM_MEETINGS, DEFAULT_STALL_DAYS
@@ -18,7 +19,10 @@ DEMO_PROGRAM = "Spring 2026 Mentoring"
 app = typer.Typer(rich_markup_mode=None)
 
 
-@app.command("init")
+@app.command("init", epilog=examples(
+    'mloop init',
+    'mloop --program "Autumn 2026" init --stall-days 14',
+))
 def init(
     ctx: typer.Context,
     stall_days: Annotated[int, typer.Option("--stall-days", min=1, help="Days in one stage before someone counts as stalled.")] = DEFAULT_STALL_DAYS,
@@ -113,7 +117,10 @@ def _refresh_statistics(app_ctx, tables: list[str]) -> None:
             "reports may be slow until autovacuum has run")
 
 
-@app.command("import")
+@app.command("import", epilog=examples(
+    'mloop import spring-2026.jsonl',
+    'mloop --db copy.db import spring-2026.jsonl',
+))
 def import_(
     ctx: typer.Context,
     file: Annotated[str, typer.Argument(help="A JSON Lines file from 'mloop export' (or written to the same format); - for stdin.")],
@@ -128,7 +135,10 @@ def import_(
     emit(pick_format(json_out), record, message=f"Imported into {summary.program!r}: {parts or 'nothing'}.")
 
 
-@app.command("export")
+@app.command("export", epilog=examples(
+    'mloop export --as priya.raman@example.org --out spring-2026.jsonl',
+    'mloop export --as priya.raman@example.org | gzip > spring-2026.jsonl.gz',
+))
 def export(
     ctx: typer.Context,
     out: Annotated[Optional[str], typer.Option("--out", help="Write to this file instead of stdout ('-': stdout).")] = None,
@@ -169,7 +179,10 @@ def export(
         say(f"Exported {count} records of {program.name!r} to {out}.")
 
 
-@app.command("demo")
+@app.command("demo", epilog=examples(
+    'mloop demo',
+    'mloop --db demo.db demo --json',
+))
 def demo(
     ctx: typer.Context,
     force: Annotated[bool, typer.Option("--force", help="Load the demo even though the store already holds a program.")] = False,

@@ -6,12 +6,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commandline import HelpfulGroup
+from mloop.commandline import HelpfulGroup, examples
 from mloop.commands._common import JsonFlag, Term, app_of, local, program_session
 
-app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, no_args_is_help=True,
+app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+    'mloop program show',
+    'mloop program set --stall-days 14 --stage-stall-days first_meeting=10',
+), rich_markup_mode=None, no_args_is_help=True,
                   help="A program's settings (stall thresholds, momentum), the store's programs and starter goals.")
-goal_app = typer.Typer(cls=HelpfulGroup, rich_markup_mode=None, no_args_is_help=True,
+goal_app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+    'mloop program goal add "Agree how we work together" --locked',
+    'mloop program goal list',
+), rich_markup_mode=None, no_args_is_help=True,
                        help="Starter goals: given to every new loop when it is matched.")
 app.add_typer(goal_app, name="goal")
 
@@ -38,7 +44,10 @@ def _draw_settings(out, doc: dict, app_ctx) -> None:
         out.print("[dim]No starter goals: add one with 'mloop program goal add TITLE'.[/dim]")
 
 
-@app.command("show")
+@app.command("show", epilog=examples(
+    'mloop program show',
+    'mloop --program "Autumn 2026" program show --json',
+))
 def show(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     """The program's settings: stall thresholds per stage, momentum meetings, starter goals."""
     from mloop.output import emit, pick_format
@@ -49,7 +58,11 @@ def show(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     emit(pick_format(json_out), document, human=lambda out: _draw_settings(out, document, app_ctx))
 
 
-@app.command("set")
+@app.command("set", epilog=examples(
+    'mloop program set --stall-days 14',
+    'mloop program set --stage-stall-days first_meeting=10',
+    'mloop --program "Autumn 2026" program set --default',
+))
 def set_(
     ctx: typer.Context,
     name: Annotated[Optional[str], typer.Option("--name", help="Rename the program.")] = None,
@@ -79,7 +92,10 @@ def set_(
     emit(pick_format(json_out), document, message=message)
 
 
-@app.command("list")
+@app.command("list", epilog=examples(
+    'mloop program list',
+    'mloop program list --json',
+))
 def list_(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     """The programs in this store; the default one is used without --program."""
     from mloop.output import Column, Rows, emit, pick_format
@@ -96,7 +112,10 @@ def list_(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     emit(pick_format(json_out), {"programs": programs}, rows=rows)
 
 
-@goal_app.command("add")
+@goal_app.command("add", epilog=examples(
+    'mloop program goal add "Agree how we work together" --locked',
+    'mloop program goal add "Plan your next career step" --term long',
+))
 def goal_add(
     ctx: typer.Context,
     title: Annotated[str, typer.Argument(help="The goal every new loop starts with.")],
@@ -117,7 +136,9 @@ def goal_add(
          message=f"Added starter goal {goal.id}{lock}: every loop matched from now on starts with it.")
 
 
-@goal_app.command("list")
+@goal_app.command("list", epilog=examples(
+    'mloop program goal list',
+))
 def goal_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     """The program's starter goals."""
     from mloop.output import Column, Rows, emit, pick_format
@@ -130,7 +151,9 @@ def goal_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     emit(pick_format(json_out), records, rows=rows)
 
 
-@goal_app.command("remove")
+@goal_app.command("remove", epilog=examples(
+    'mloop program goal remove 1',
+))
 def goal_remove(
     ctx: typer.Context,
     goal_id: Annotated[int, typer.Argument(metavar="ID", help="The starter goal's id (see 'mloop program goal list').")],
