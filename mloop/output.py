@@ -17,6 +17,10 @@ from typing import Any
 
 TABLE, JSON, CSV = "table", "json", "csv"
 
+# Piped or redirected, a table keeps its full width, as gh's and git's output
+# does: Rich would otherwise wrap and cut it at 80 columns for the next program.
+PIPED_WIDTH = 100_000
+
 
 def pick_format(json_flag: bool = False, csv_flag: bool = False) -> str:
     if json_flag and csv_flag:
@@ -54,7 +58,10 @@ def console(stderr: bool = False):
             # Rich would exit 1 itself; a reader gone early is for the CLI's one exit point.
             raise BrokenPipeError(errno.EPIPE, "the reader of the output has gone")
 
-    return _Console(stderr=stderr, highlight=False, soft_wrap=False)
+    out = _Console(stderr=stderr, highlight=False, soft_wrap=False)
+    if not out.is_terminal:
+        out.width = PIPED_WIDTH
+    return out
 
 
 def say(message: str) -> None:

@@ -142,3 +142,29 @@ def test_the_examples_helper_keeps_one_to_three_commands_on_their_own_lines():
         with pytest.raises(ValueError):
             examples(*wrong)
 
+
+# --- tables in a pipe keep their full width -------------------------------------------------
+
+
+def test_a_table_in_a_pipe_is_not_cut_to_the_terminal_width(cli, make_program, add_person):
+    make_program()
+    add_person("cora@example.org", "coordinator")
+    long_name = "Maximiliana Wilhelmina von Hohenzollern-Sigmaringen Ostermann-Castellanos"
+    add_person("max@example.org", "mentor", name=long_name, offers="python, data engineering, public speaking")
+    result = cli.ok("participant", "list", user="cora@example.org", env={"COLUMNS": "80"})
+    [row] = [line for line in result.stdout.splitlines() if "max@example.org" in line]
+    assert long_name in row and "python, data engineering, public speaking" in row
+    assert len(row) > 80 and "…" not in result.stdout
+
+
+def test_a_console_on_a_terminal_keeps_the_terminal_width():
+    import io
+
+    from mloop.output import PIPED_WIDTH, console
+
+    piped = console()
+    assert piped.width == PIPED_WIDTH  # pytest's stdout is not a terminal
+    from rich.console import Console
+
+    assert Console(file=io.StringIO(), force_terminal=True, width=100).width == 100
+
