@@ -31,6 +31,7 @@ def _fail(message: str, code: int) -> None:
 # Options of the root command that people naturally type after the subcommand
 # too ('mloop status --as ana@example.org'); they are moved to the front.
 GLOBAL_OPTIONS = ("--db", "--as", "--now", "--tz", "--program")
+GLOBAL_FLAGS = ("--no-pager",)
 
 
 def hoist_global_options(args: list[str]) -> list[str]:
@@ -43,6 +44,10 @@ def hoist_global_options(args: list[str]) -> list[str]:
             rest.extend(args[i:])
             break
         name = arg.split("=", 1)[0]
+        if arg in GLOBAL_FLAGS and rest:
+            front.append(arg)
+            i += 1
+            continue
         if name in GLOBAL_OPTIONS and rest:
             if "=" in arg:
                 front.append(arg)
@@ -220,6 +225,10 @@ def root(
         Optional[str],
         typer.Option("--program", envvar="MLOOP_PROGRAM", help="Program to work on (default: the store's default program)."),
     ] = None,
+    no_pager: Annotated[
+        bool,
+        typer.Option("--no-pager", help="Never page long output (it is paged only on a terminal, never for --json)."),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option("--version", "-V", callback=_version, is_eager=True, help="Show the version and exit."),
@@ -244,7 +253,7 @@ def root(
                 clock = parse_when(now, clock, zone)
             except WhenError as error:
                 raise UsageError(f"--now/MLOOP_NOW: {error}") from None
-    ctx.obj = AppContext(db=db, acting_email=acting, now=clock, tz=zone, program_name=program)
+    ctx.obj = AppContext(db=db, acting_email=acting, now=clock, tz=zone, program_name=program, pager=not no_pager)
     ctx.call_on_close(ctx.obj.close)
 
 

@@ -13,6 +13,9 @@ from typer.core import TyperGroup
 
 EXAMPLES_HEADING = "Examples:"
 
+# Where the pager of long output comes from, first set first (mloop.output pages).
+PAGER_VARIABLES = ("MLOOP_PAGER", "PAGER")
+
 
 def examples(*commands: str) -> str:
     """A help's epilog: 'Examples:' and one to three commands, shown as written.

@@ -103,8 +103,9 @@ def parse_example(example: str) -> list[str]:
     args = cli.hoist_global_options(tokens[1:])
     root = COMMANDS[0][1]
     global_args = []
-    while args and args[0] in cli.GLOBAL_OPTIONS:
-        global_args, args = global_args + args[:2], args[2:]
+    while args and args[0] in (*cli.GLOBAL_OPTIONS, *cli.GLOBAL_FLAGS):
+        take = 1 if args[0] in cli.GLOBAL_FLAGS else 2
+        global_args, args = global_args + args[:take], args[take:]
     context = root.make_context("mloop", [*global_args, *args[:1]])
     command, path = root, []
     while hasattr(command, "list_commands") and args and args[0] in command.list_commands(context):
@@ -167,4 +168,53 @@ def test_a_console_on_a_terminal_keeps_the_terminal_width():
     from rich.console import Console
 
     assert Console(file=io.StringIO(), force_terminal=True, width=100).width == 100
+
+
+# --- the pager: on a terminal only ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("environ, wanted, terminal, fmt, expected", [
+    ({}, True, True, "table", ["less"]),
+    ({"PAGER": "more"}, True, True, "table", ["more"]),
+    ({"PAGER": "more", "MLOOP_PAGER": "less -S"}, True, True, "table", ["less", "-S"]),
+    ({"MLOOP_PAGER": ""}, True, True, "table", None),
+    ({"PAGER": "cat"}, True, True, "table", None),
+    ({}, False, True, "table", None),  # --no-pager
+    ({}, True, False, "table", None),  # a pipe or a file
+    ({"MLOOP_PAGER": "less"}, True, True, "json", None),
+    ({"MLOOP_PAGER": "less"}, True, True, "csv", None),
+])
+def test_the_pager_decision(environ, wanted, terminal, fmt, expected):
+    from mloop.output import pager_command
+
+    assert pager_command(environ, wanted=wanted, terminal=terminal, fmt=fmt) == expected
+
+
+def test_output_that_is_not_on_a_terminal_is_never_paged(cli, make_program, add_person, tmp_path):
+    make_program()
+    add_person("cora@example.org", "coordinator")
+    marker = tmp_path / "paged"
+    pager = f"touch {marker}"
+    for args in (("participant", "list"), ("coordinator", "report"), ("--no-pager", "participant", "list")):
+        result = cli.ok(*args, user="cora@example.org", env={"MLOOP_PAGER": pager, "PAGER": pager})
+        assert "cora@example.org" in result.stdout or "Milestone funnel" in result.stdout
+    assert not marker.exists()
+
+
+def test_the_pager_gets_the_page_on_its_input_with_less_options_as_git_sets_them(tmp_path, monkeypatch):
+    import sys
+
+    from mloop.output import _pager
+
+    monkeypatch.delenv("LESS", raising=False)
+    seen = tmp_path / "seen"
+    command = [sys.executable, "-c", f"import os, sys; open({str(seen)!r}, 'w').write(os.environ['LESS'] + '|' + sys.stdin.read())"]
+    _pager(command).show("a long table\n")
+    assert seen.read_text() == "FRX|a long table\n"
+
+
+def test_no_pager_is_a_global_option_also_after_the_command():
+    from mloop.cli import hoist_global_options
+
+    assert hoist_global_options(["participant", "list", "--no-pager", "--json"]) == ["--no-pager", "participant", "list", "--json"]
 

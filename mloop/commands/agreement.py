@@ -72,4 +72,4 @@ def show(ctx: typer.Context, loop_id: LoopArg, json_out: JsonFlag = False) -> No
         out.print(f"[dim]Set by {escape(record['set_by'])} on {local(app_ctx, record['updated_at'])}.[/dim]",
                   highlight=False)
 
-    emit(pick_format(json_out), {"loop_id": loop.id, "agreement": record}, human=human)
+    emit(pick_format(json_out), {"loop_id": loop.id, "agreement": record}, human=human, pager=app_ctx.pager)

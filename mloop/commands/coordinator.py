@@ -75,7 +75,7 @@ def report(
                     [dict(m, stage_since=isoformat_utc(m["stage_since"])) for m in members])
     emit(fmt, document, rows=csv_rows,
          human=lambda out: draw_report(out, document, app_ctx, stage=chosen_stage, stalled=stalled,
-                                     at_risk=at_risk))
+                                     at_risk=at_risk), pager=app_ctx.pager)
 
 
 @app.command("participant", epilog=examples(
@@ -120,7 +120,7 @@ def participant(
             out.print(f"  meetings held: {loop['meetings_held']} · last activity: {local(app_ctx, loop['last_activity']) or '-'} · feedback: {ratings}")
             out.print(f"  {_nudged(loop['nudges'], card['as_of'])}")
 
-    emit(pick_format(json_out), card, human=human)
+    emit(pick_format(json_out), card, human=human, pager=app_ctx.pager)
 
 
 def _nudged(nudges: list[dict], now) -> str:
@@ -177,7 +177,7 @@ def nudge(
                 write_messages(out_dir, plan.sent, app_ctx.now, who.person)  # a failure rolls the records back
     sent = [{k: v for k, v in m.items() if k != "participant_id"} for m in plan.sent]
     document = {"sent": sent, "skipped": plan.skipped, "dry_run": dry_run, "out": out_dir}
-    emit(fmt, document, human=lambda out: draw_nudges(out, document))
+    emit(fmt, document, human=lambda out: draw_nudges(out, document), pager=app_ctx.pager)
 
 
 template_app = typer.Typer(cls=HelpfulGroup, epilog=examples(
@@ -197,12 +197,12 @@ def template_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     from mloop.store.access import require_coordinator
     from mloop.store.nudges import PLACEHOLDERS, templates
 
-    with program_session(ctx, write=False) as (_app_ctx, session, program, who):
+    with program_session(ctx, write=False) as (app_ctx, session, program, who):
         require_coordinator(who, "the nudge templates")
         found = list(templates(session, program).values())
     rows = Rows([Column("stage", "Stage"), Column("custom", "Own"), Column("subject", "Subject")], found,
                 title="Nudge templates", caption="Placeholders: " + ", ".join("{" + p + "}" for p in PLACEHOLDERS))
-    emit(pick_format(json_out), found, rows=rows)
+    emit(pick_format(json_out), found, rows=rows, pager=app_ctx.pager)
 
 
 @template_app.command("set", epilog=examples(

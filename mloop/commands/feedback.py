@@ -86,4 +86,4 @@ def list_(
     columns = [Column("id", "Id", "right"), Column("loop_id", "Loop", "right"), Column("meeting_id", "Meeting", "right"),
                Column("author", "Author"), Column("rating", "Rating", "right"), Column("sentiment", "Sentiment"),
                Column("when", "When"), Column("comment", "Comment")]
-    emit(fmt, records, rows=Rows(columns, shown, empty="no feedback yet"))
+    emit(fmt, records, rows=Rows(columns, shown, empty="no feedback yet"), pager=app_ctx.pager)

@@ -160,7 +160,7 @@ def list_(
     if not coordinator_view:
         columns.append(Column("title", "Title"))
     columns += [Column("term", "Term"), Column("state", "State"), Column("due_local", "Due"), Column("tasks_done", "Tasks")]
-    emit(fmt, records, rows=Rows(columns, shown, empty="no goals yet: add one with 'mloop goal add LOOP TITLE'"))
+    emit(fmt, records, rows=Rows(columns, shown, empty="no goals yet: add one with 'mloop goal add LOOP TITLE'"), pager=app_ctx.pager)
 
 
 @task_app.command("add", epilog=examples(
@@ -234,4 +234,4 @@ def task_list(
     if all("title" in r for r in records):
         columns += [Column("title", "Title"), Column("due_local", "Due")]
     columns.append(Column("done_local", "Done"))
-    emit(fmt, records, rows=Rows(columns, shown, empty="no tasks yet: add one with 'mloop goal task add GOAL TITLE'"))
+    emit(fmt, records, rows=Rows(columns, shown, empty="no tasks yet: add one with 'mloop goal task add GOAL TITLE'"), pager=app_ctx.pager)

@@ -36,7 +36,7 @@ def status(
             raise Forbidden("status shows one person's loops: say who you are with --as EMAIL or MLOOP_USER "
                             "(coordinators: see 'mloop coordinator report')")
         document = participant_status(session, program, who.person, app_ctx.now, loop_id=loop_id, history=history)
-    emit(pick_format(json_out), document, human=lambda out: _draw_status(out, document, app_ctx))
+    emit(pick_format(json_out), document, human=lambda out: _draw_status(out, document, app_ctx), pager=app_ctx.pager)
 
 
 def _draw_status(out, doc: dict, app_ctx) -> None:
@@ -167,4 +167,4 @@ def share(
         out.print(f"Certificate: {', '.join(files)} (credential ID {record['credential_id']})",
                   markup=False, highlight=False, soft_wrap=True)
 
-    emit(fmt, record, human=human)
+    emit(fmt, record, human=human, pager=app_ctx.pager)

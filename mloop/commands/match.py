@@ -72,7 +72,7 @@ def list_(
     if fmt == "csv":
         columns = [Column(k, k) for k in ("loop_id", "mentor", "mentor_name", "mentee", "mentee_name", "matched_at", "status", "ended_at", "end_reason")]
         shown = [dict(r, matched_at=_iso(r["matched_at"]), ended_at=_iso(r["ended_at"])) for r in records]
-    emit(fmt, records, rows=Rows(columns, shown, empty="no loops yet: create one with 'mloop match create'"))
+    emit(fmt, records, rows=Rows(columns, shown, empty="no loops yet: create one with 'mloop match create'"), pager=app_ctx.pager)
 
 
 def _iso(value):
@@ -142,7 +142,7 @@ def suggest(
         loop_ids = [loop.id for loop in result.loops]
     document = {"suggestions": [s.as_record() for s in result.suggestions], "applied": apply, "loops": loop_ids,
                 "unmatched": result.unmatched}
-    emit(fmt, document, rows=_suggestion_rows(fmt, result, loop_ids if apply else None))
+    emit(fmt, document, rows=_suggestion_rows(fmt, result, loop_ids if apply else None), pager=app_ctx.pager)
 
 
 def _suggestion_rows(fmt: str, result, loop_ids: list[int] | None):

@@ -214,7 +214,7 @@ def list_(
     columns = [Column("id", "Meeting", "right"), Column("loop_id", "Loop", "right"), Column("when", "When"),
                Column("duration_min", "Min", "right"), Column("status", "Status"), Column("where", "Where"),
                Column("agenda", "Agenda")]
-    emit(fmt, records, rows=Rows(columns, shown, empty="no meetings: book one with 'mloop meet schedule LOOP --at WHEN'"))
+    emit(fmt, records, rows=Rows(columns, shown, empty="no meetings: book one with 'mloop meet schedule LOOP --at WHEN'"), pager=app_ctx.pager)
 
 
 @app.command("export", epilog=examples(

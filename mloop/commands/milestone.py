@@ -71,7 +71,7 @@ def list_(
                        for m in list_milestones(session, program)]
             columns = [Column("name", "Milestone"), Column("kind", "Kind"), Column("role", "Marked by"),
                        Column("due", "Due after"), Column("done", "Done", "right"), Column("overdue", "Overdue", "right")]
-            emit(fmt, records, rows=Rows(columns, records, empty="no milestones yet: define one with 'mloop milestone define'"))
+            emit(fmt, records, rows=Rows(columns, records, empty="no milestones yet: define one with 'mloop milestone define'"), pager=app_ctx.pager)
             return
         if who.person is None:
             raise Forbidden("your milestones are listed by person: say who you are with --as EMAIL or MLOOP_USER")
@@ -80,7 +80,7 @@ def list_(
     columns = [Column("name", "Milestone"), Column("loop", "Loop", "right"), Column("role", "As"),
                Column("due_local", "Due"), Column("state", "State")]
     rows = Rows(columns, shown, empty="you have no milestones in this program")
-    emit(fmt, records, rows=rows, human=lambda out: _draw_member_milestones(out, rows))
+    emit(fmt, records, rows=rows, human=lambda out: _draw_member_milestones(out, rows), pager=app_ctx.pager)
 
 
 def _draw_member_milestones(out, rows) -> None:
@@ -90,7 +90,7 @@ def _draw_member_milestones(out, rows) -> None:
     from mloop.output import Rows, add_plain_row, print_rows, rich_table
 
     if not rows.records:
-        print_rows(rows)
+        print_rows(rows, out)
         return
     table = rich_table(Rows(rows.columns, []))
     for record in rows.records:

@@ -81,7 +81,7 @@ def list_(
     fmt = pick_format(json_out, csv_out)
     with program_session(ctx, write=False) as (app_ctx, session, program, _who):
         records = [person_record(p) for p in list_participants(session, program, role)]
-    emit(fmt, records, rows=_rows(app_ctx, records))
+    emit(fmt, records, rows=_rows(app_ctx, records), pager=app_ctx.pager)
 
 
 @app.command("show", epilog=examples(
@@ -129,7 +129,7 @@ def show(
         for loop in record.get("loops", []):
             out.print(f"  loop {loop['loop_id']}: {loop['mentor']} → {loop['mentee']} ({loop['status']})", markup=False)
 
-    emit(pick_format(json_out), record, human=human)
+    emit(pick_format(json_out), record, human=human, pager=app_ctx.pager)
 
 
 @app.command("edit", epilog=examples(

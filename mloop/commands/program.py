@@ -214,7 +214,7 @@ def demo(
         actor(session, program, None)
         document, _ = coordinator_report(session, program, clock)
     app_ctx.now = clock
-    emit(pick_format(json_out), document, human=lambda out: _draw_report(out, document, app_ctx, stage=None, stalled=False, at_risk=False))
+    emit(pick_format(json_out), document, human=lambda out: _draw_report(out, document, app_ctx, stage=None, stalled=False, at_risk=False), pager=app_ctx.pager)
     if not json_out:
         say(f"The demo's clock is {DEMO_NOW}; to look around at that moment, set it for each command, e.g.\n"
             f"  MLOOP_NOW={DEMO_NOW} mloop status --as ana.beltran@example.org")

@@ -55,7 +55,7 @@ def show(ctx: typer.Context, json_out: JsonFlag = False) -> None:
 
     with program_session(ctx, write=False) as (app_ctx, session, program, _who):
         document = settings(session, program)
-    emit(pick_format(json_out), document, human=lambda out: _draw_settings(out, document, app_ctx))
+    emit(pick_format(json_out), document, human=lambda out: _draw_settings(out, document, app_ctx), pager=app_ctx.pager)
 
 
 @app.command("set", epilog=examples(
@@ -109,7 +109,7 @@ def list_(ctx: typer.Context, json_out: JsonFlag = False) -> None:
                  Column("momentum_meetings", "Momentum", "right"), Column("loops", "Loops", "right"),
                  Column("created_at", "Created")],
                 records, title="Programs", empty="No programs yet: run 'mloop init' or 'mloop demo'.")
-    emit(pick_format(json_out), {"programs": programs}, rows=rows)
+    emit(pick_format(json_out), {"programs": programs}, rows=rows, pager=app_ctx.pager)
 
 
 @goal_app.command("add", epilog=examples(
@@ -144,11 +144,11 @@ def goal_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     from mloop.output import Column, Rows, emit, pick_format
     from mloop.store.programs import list_starter_goals, starter_record
 
-    with program_session(ctx, write=False) as (_app, session, program, _who):
+    with program_session(ctx, write=False) as (app_ctx, session, program, _who):
         records = [starter_record(g) for g in list_starter_goals(session, program)]
     rows = Rows([Column("id", "Id", "right"), Column("title", "Title"), Column("term", "Term"), Column("locked", "Locked")],
                 records, title="Starter goals", empty="No starter goals: add one with 'mloop program goal add TITLE'.")
-    emit(pick_format(json_out), records, rows=rows)
+    emit(pick_format(json_out), records, rows=rows, pager=app_ctx.pager)
 
 
 @goal_app.command("remove", epilog=examples(
