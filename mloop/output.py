@@ -119,6 +119,34 @@ def paged(pager: bool) -> Iterator[Any]:
         yield out
 
 
+def progress_shown(*, json_out: bool, stdout_terminal: bool, stderr_terminal: bool) -> bool:
+    """A progress bar is for someone watching the terminal: never under --json,
+    nor when the output goes to a pipe or a file, nor when stderr does."""
+    return not json_out and stdout_terminal and stderr_terminal
+
+
+def watching(json_out: bool) -> bool:
+    """Whether someone watches this command's progress (``progress_shown`` of this process)."""
+    return progress_shown(json_out=json_out, stdout_terminal=sys.stdout.isatty(), stderr_terminal=sys.stderr.isatty())
+
+
+@contextmanager
+def progress(label: str, *, shown: bool, total: int | None = None, out=None) -> Iterator[Callable[..., None]]:
+    """A transient Rich progress bar on stderr (or ``out``) while a long step
+    runs; yields ``advance(n=1)``, a no-op when the bar is not ``shown``.
+    Without a total the bar pulses and counts."""
+    if not shown:
+        yield lambda n=1: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    count = MofNCompleteColumn() if total else TextColumn("{task.completed:,}")
+    with Progress(TextColumn(label), BarColumn(), count, TimeElapsedColumn(),
+                  console=out or console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n=1: bar.advance(task, n)
+
+
 def say(message: str) -> None:
     """Talk to the person: stderr, so stdout stays clean for data."""
     print(message, file=sys.stderr)

@@ -218,3 +218,48 @@ def test_no_pager_is_a_global_option_also_after_the_command():
 
     assert hoist_global_options(["participant", "list", "--no-pager", "--json"]) == ["--no-pager", "participant", "list", "--json"]
 
+
+# --- progress bars: only where someone watches --------------------------------------------------
+
+
+@pytest.mark.parametrize("json_out, stdout_terminal, stderr_terminal, shown", [
+    (False, True, True, True),
+    (True, True, True, False),
+    (False, False, True, False),
+    (False, True, False, False),
+])
+def test_the_progress_decision(json_out, stdout_terminal, stderr_terminal, shown):
+    from mloop.output import progress_shown
+
+    assert progress_shown(json_out=json_out, stdout_terminal=stdout_terminal, stderr_terminal=stderr_terminal) is shown
+
+
+def test_export_and_suggest_show_no_progress_bar_in_a_pipe(cli, make_program, add_person, tmp_path):
+    make_program()
+    add_person("cora@example.org", "coordinator")
+    add_person("amara@example.org", "mentor", offers="python")
+    add_person("ana@example.org", "mentee", seeks="python")
+    out = tmp_path / "spring.jsonl"
+    exported = cli.ok("export", "--out", out, user="cora@example.org")
+    assert exported.stderr == f"Exported 4 records of 'Spring 2026' to {out}.\n"
+    suggested = cli.ok("match", "suggest", user="cora@example.org")
+    assert suggested.stderr == "" and "amara@example.org" in suggested.stdout
+
+
+def test_the_progress_bar_on_a_terminal():
+    import io
+
+    from rich.console import Console
+
+    from mloop.output import progress
+
+    screen = io.StringIO()
+    with progress("exporting", shown=True, out=Console(file=screen, force_terminal=True, width=80)) as advance:
+        for _ in range(3):
+            advance()
+    assert "exporting" in screen.getvalue() and "3" in screen.getvalue()
+    hidden = io.StringIO()
+    with progress("exporting", shown=False, out=Console(file=hidden, force_terminal=True)) as advance:
+        advance()
+    assert hidden.getvalue() == ""
+

@@ -130,13 +130,14 @@ def suggest(
     different departments; never a former partner or oneself) and picks the
     assignment with the largest total within every mentor's remaining capacity."""
     from mloop.errors import UsageError
-    from mloop.output import emit, pick_format
+    from mloop.output import emit, pick_format, progress, watching
     from mloop.store.matching import suggest_matches
 
     fmt = pick_format(json_out, csv_out)
     if apply and dry_run:
         raise UsageError("choose one of --apply and --dry-run")
-    with program_session(ctx, write=apply) as (app_ctx, session, program, who):
+    with program_session(ctx, write=apply) as (app_ctx, session, program, who), \
+            progress("scoring pairs", shown=watching(json_out)):
         result = suggest_matches(session, program, who, now=app_ctx.now, mentee_email=mentee,
                                  min_score=min_score, limit=limit, apply=apply, include_alumni=include_alumni)
         loop_ids = [loop.id for loop in result.loops]

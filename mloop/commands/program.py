@@ -152,7 +152,7 @@ def export(
     import json
 
     from mloop.commands._files import atomic_file, is_stdout
-    from mloop.output import emit, print_json, say
+    from mloop.output import emit, print_json, progress, say, watching
     from mloop.store.access import actor, current_program, require_coordinator
     from mloop.store.transfer import export_records
 
@@ -169,10 +169,11 @@ def export(
                 write(json.dumps(record, ensure_ascii=False) + "\n")
             return
         count = 0
-        with atomic_file(out) as handle:
+        with atomic_file(out) as handle, progress("exporting", shown=watching(json_out)) as advance:
             for record in export_records(session, program):
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
                 count += 1
+                advance()
     if json_out:
         emit("json", {"program": program.name, "out": out, "records": count})
     else:
