@@ -13,7 +13,7 @@ from typing import Annotated, NamedTuple, Optional
 import typer
 
 from mloop import __version__
-from mloop.commandline import HelpfulGroup, examples
+from mloop.commandline import PAGER_VARIABLES, HelpfulGroup, examples
 from mloop.errors import MloopError
 
 PROG = "mloop"
@@ -115,6 +115,21 @@ class MloopGroup(HelpfulGroup):
         group.name = name
         return group
 
+    def format_epilog(self, ctx, formatter):
+        """After the options: where the store is, the environment, then the examples."""
+        from mloop.paths import default_db_path
+
+        with formatter.section("Store"):
+            chosen = " (MLOOP_DB is set here)" if os.environ.get("MLOOP_DB") else ""
+            formatter.write_text(f"--db FILE or MLOOP_DB names the store{chosen}; without either it is:")
+            formatter.write(f"{'':>{formatter.current_indent}}{default_db_path()}\n")  # never wrapped
+        with formatter.section("Environment"):
+            rows = [(param.envvar, f"as {param.opts[0]}") for param in self.get_params(ctx) if param.envvar]
+            rows.append((", ".join(PAGER_VARIABLES), "the pager for long output (--no-pager: none)"))
+            rows.append(("MLOOP_DEBUG", "1: show the traceback of an unexpected error"))
+            formatter.write_dl(rows)
+        super().format_epilog(ctx, formatter)
+
     def format_commands(self, ctx, formatter):
         # Click's own listing builds every command to read its help line, which
         # doubles the time of 'mloop --help'; the lines are kept in COMMANDS.
@@ -207,7 +222,7 @@ def root(
     db: Annotated[
         Optional[str],
         typer.Option("--db", envvar="MLOOP_DB", help="Store: a file path or an SQLAlchemy URL "
-                     "(postgresql+psycopg://…). Default: a file in your user data folder."),
+                     "(postgresql+psycopg://…); see Store below."),
     ] = None,
     acting: Annotated[
         Optional[str],

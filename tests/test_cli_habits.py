@@ -263,3 +263,35 @@ def test_the_progress_bar_on_a_terminal():
         advance()
     assert hidden.getvalue() == ""
 
+
+# --- where the store lives ------------------------------------------------------------------------
+
+
+def test_root_help_says_where_the_store_is_and_lists_the_environment(cli, tmp_path, monkeypatch):
+    from mloop.paths import default_db_path
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    result = cli("--help", env={"MLOOP_DB": None})
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    assert str(default_db_path()) == str(tmp_path / "data" / "mloop" / "mloop.db")
+    assert "Store: --db FILE or MLOOP_DB names the store; without either it is:" in text
+    assert f"\n  {default_db_path()}\n" in result.stdout
+    assert result.stdout.split("Environment:\n")[1].split("\n\n")[0].splitlines() == [
+        "  MLOOP_DB            as --db",
+        "  MLOOP_USER          as --as",
+        "  MLOOP_NOW           as --now",
+        "  MLOOP_TZ            as --tz",
+        "  MLOOP_PROGRAM       as --program",
+        "  MLOOP_PAGER, PAGER  the pager for long output (--no-pager: none)",
+        "  MLOOP_DEBUG         1: show the traceback of an unexpected error",
+    ]
+    with_db = " ".join(cli("--help").stdout.split())
+    assert "names the store (MLOOP_DB is set here); without either" in with_db
+
+
+def test_the_default_path_shown_is_the_stores():
+    from mloop.paths import default_db_path
+    from mloop.store.db import default_db_path as store_default
+
+    assert default_db_path() == store_default()
