@@ -29,7 +29,8 @@ def examples(*commands: str) -> str:
 
 
 def did_you_mean(name: str, known: list[str]) -> str:
-    """" Did you mean 'status'?" for a name close to known ones, else ''."""
+    """The hint after 'No such command': " Did you mean 'status'?" for a name close
+    to known ones, else ''."""
     from difflib import get_close_matches
 
     near = get_close_matches(name, known)
