@@ -11,15 +11,9 @@ import sys
 from typing import Annotated, NamedTuple, Optional
 
 import typer
-import typer.core
-from typer.core import TyperGroup
-
-# Recent Typer releases carry their own copy of Click; older ones use Click itself.
-click = getattr(typer.core, "_click", None)
-if click is None:  # pragma: no cover - depends on the installed Typer
-    import click
 
 from mloop import __version__
+from mloop.commandline import PAGER_VARIABLES, HelpfulGroup, examples
 from mloop.errors import MloopError
 
 PROG = "mloop"
@@ -34,11 +28,10 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-_NoArgsIsHelp = getattr(click.exceptions, "NoArgsIsHelpError", ())
-
 # Options of the root command that people naturally type after the subcommand
 # too ('mloop status --as ana@example.org'); they are moved to the front.
 GLOBAL_OPTIONS = ("--db", "--as", "--now", "--tz", "--program")
+GLOBAL_FLAGS = ("--no-pager",)
 
 
 def hoist_global_options(args: list[str]) -> list[str]:
@@ -51,6 +44,10 @@ def hoist_global_options(args: list[str]) -> list[str]:
             rest.extend(args[i:])
             break
         name = arg.split("=", 1)[0]
+        if arg in GLOBAL_FLAGS and rest:
+            front.append(arg)
+            i += 1
+            continue
         if name in GLOBAL_OPTIONS and rest:
             if "=" in arg:
                 front.append(arg)
@@ -98,7 +95,7 @@ class ReaderGone(Exception):
     so that MloopGroup.main, the one exit point, decides."""
 
 
-class MloopGroup(TyperGroup):
+class MloopGroup(HelpfulGroup):
     """Root group: imports a command's module only when the command line
     names it (Click's lazy-loading pattern: list_commands and get_command),
     and turns every failure into one line on stderr and an exit code."""
@@ -117,6 +114,21 @@ class MloopGroup(TyperGroup):
             return group.get_command(ctx, name)
         group.name = name
         return group
+
+    def format_epilog(self, ctx, formatter):
+        """After the options: where the store is, the environment, then the examples."""
+        from mloop.paths import default_db_path
+
+        with formatter.section("Store"):
+            chosen = " (MLOOP_DB is set here)" if os.environ.get("MLOOP_DB") else ""
+            formatter.write_text(f"--db FILE or MLOOP_DB names the store{chosen}; without either it is:")
+            formatter.write(f"{'':>{formatter.current_indent}}{default_db_path()}\n")  # never wrapped
+        with formatter.section("Environment"):
+            rows = [(param.envvar, f"as {param.opts[0]}") for param in self.get_params(ctx) if param.envvar]
+            rows.append((", ".join(PAGER_VARIABLES), "the pager for long output (--no-pager: none)"))
+            rows.append(("MLOOP_DEBUG", "1: show the traceback of an unexpected error"))
+            formatter.write_dl(rows)
+        super().format_epilog(ctx, formatter)
 
     def format_commands(self, ctx, formatter):
         # Click's own listing builds every command to read its help line, which
@@ -141,18 +153,13 @@ class MloopGroup(TyperGroup):
             args = sys.argv[1:]
         args = hoist_global_options(list(args))
         try:
-            try:
-                result = super().main(
-                    args=args,
-                    prog_name=prog_name or PROG,
-                    complete_var=complete_var,
-                    standalone_mode=False,
-                    **extra,
-                )
-            except _NoArgsIsHelp as bare:
-                # 'mloop' or 'mloop meet' alone: the help, as --help prints it.
-                typer.echo(bare.ctx.get_help() if bare.ctx else bare.format_message())
-                result = 0
+            result = super().main(
+                args=args,
+                prog_name=prog_name or PROG,
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
             sys.stdout.flush()  # here, where a reader gone early is still caught below
         except (ReaderGone, BrokenPipeError):
             # The reader has gone ('mloop ... | head'): it has all it wanted, so
@@ -164,10 +171,10 @@ class MloopGroup(TyperGroup):
             sys.exit(0)
         except MloopError as error:
             _fail(error.message, error.exit_code)
-        except click.exceptions.UsageError as error:
-            where = error.ctx.command_path if error.ctx else PROG
-            _fail(f"{error.format_message()} (see '{where} --help')", 2)
-        except click.exceptions.ClickException as error:
+        except typer.TyperException as error:  # Click's errors: a usage error carries its context
+            if error.exit_code == 2:
+                where = error.ctx.command_path if getattr(error, "ctx", None) else PROG
+                _fail(f"{error.format_message()} (see '{where} --help')", 2)
             _fail(error.format_message(), error.exit_code)
         except typer.Abort:
             _fail("aborted", 1)
@@ -193,6 +200,11 @@ app = typer.Typer(
     help="Track a mentoring program from the terminal: people, matches, meetings, goals, "
     "feedback and the milestone funnel.",
     no_args_is_help=True,
+    epilog=examples(
+        "mloop demo",
+        "mloop status --as ana.beltran@example.org",
+        "mloop coordinator report --as priya.raman@example.org",
+    ),
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )
@@ -210,7 +222,7 @@ def root(
     db: Annotated[
         Optional[str],
         typer.Option("--db", envvar="MLOOP_DB", help="Store: a file path or an SQLAlchemy URL "
-                     "(postgresql+psycopg://…). Default: a file in your user data folder."),
+                     "(postgresql+psycopg://…); see Store below."),
     ] = None,
     acting: Annotated[
         Optional[str],
@@ -228,9 +240,13 @@ def root(
         Optional[str],
         typer.Option("--program", envvar="MLOOP_PROGRAM", help="Program to work on (default: the store's default program)."),
     ] = None,
+    no_pager: Annotated[
+        bool,
+        typer.Option("--no-pager", help="Never page long output (it is paged only on a terminal, never for --json)."),
+    ] = False,
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+        typer.Option("--version", "-V", callback=_version, is_eager=True, help="Show the version and exit."),
     ] = False,
 ) -> None:
     from datetime import datetime, timezone
@@ -252,7 +268,7 @@ def root(
                 clock = parse_when(now, clock, zone)
             except WhenError as error:
                 raise UsageError(f"--now/MLOOP_NOW: {error}") from None
-    ctx.obj = AppContext(db=db, acting_email=acting, now=clock, tz=zone, program_name=program)
+    ctx.obj = AppContext(db=db, acting_email=acting, now=clock, tz=zone, program_name=program, pager=not no_pager)
     ctx.call_on_close(ctx.obj.close)
 
 

@@ -16,6 +16,7 @@ class AppContext:
     now: datetime  # aware UTC, read once per invocation
     tz: tzinfo  # local zone for input without an offset and for display
     program_name: str | None = None
+    pager: bool = True  # long output on a terminal goes through the pager (--no-pager: never)
     _engine: Any = field(default=None, repr=False)
 
     @property

@@ -10,12 +10,26 @@ report, the nudges) are drawn here too, from the documents --json prints.
 from __future__ import annotations
 
 import errno
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from mloop.commandline import PAGER_VARIABLES
+
 TABLE, JSON, CSV = "table", "json", "csv"
+
+# Piped or redirected, a table keeps its full width, as gh's and git's output
+# does: Rich would otherwise wrap and cut it at 80 columns for the next program.
+PIPED_WIDTH = 100_000
+
+# The pager of long output on a terminal: the first of PAGER_VARIABLES that is
+# set, else DEFAULT_PAGER; empty or "cat" means none.  LESS defaults to FRX, as
+# for git: quit when the output fits one screen, keep colours, leave it on the screen.
+DEFAULT_PAGER = "less"
+DEFAULT_LESS = "FRX"
 
 
 def pick_format(json_flag: bool = False, csv_flag: bool = False) -> str:
@@ -54,7 +68,83 @@ def console(stderr: bool = False):
             # Rich would exit 1 itself; a reader gone early is for the CLI's one exit point.
             raise BrokenPipeError(errno.EPIPE, "the reader of the output has gone")
 
-    return _Console(stderr=stderr, highlight=False, soft_wrap=False)
+    out = _Console(stderr=stderr, highlight=False, soft_wrap=False)
+    if not out.is_terminal:
+        out.width = PIPED_WIDTH
+    return out
+
+
+def pager_command(environ: Mapping[str, str], *, wanted: bool, terminal: bool, fmt: str) -> list[str] | None:
+    """The pager to show a table or report through, as a command line, or None:
+    only for a table (never JSON or CSV), only on a terminal, not with
+    --no-pager (``wanted``); then MLOOP_PAGER, PAGER, or less."""
+    if not wanted or not terminal or fmt != TABLE:
+        return None
+    chosen = next((environ[name] for name in PAGER_VARIABLES if name in environ), DEFAULT_PAGER)
+    if chosen.strip() in ("", "cat"):
+        return None
+    import shlex
+
+    return shlex.split(chosen)
+
+
+def _pager(command: list[str]):
+    """A Rich pager that runs ``command`` with the page on its standard input."""
+    from rich.pager import Pager
+
+    class CommandPager(Pager):
+        def show(self, content: str) -> None:
+            import subprocess
+
+            environ = dict(os.environ)
+            environ.setdefault("LESS", DEFAULT_LESS)
+            try:
+                subprocess.run(command, input=content, text=True, env=environ, check=False)
+            except OSError:  # no such pager: the page as it is
+                sys.stdout.write(content)
+
+    return CommandPager()
+
+
+@contextmanager
+def paged(pager: bool) -> Iterator[Any]:
+    """A console for a table or a report: on a terminal, what is printed on it
+    goes through the pager when it is done (see ``pager_command``)."""
+    out = console()
+    command = pager_command(os.environ, wanted=pager, terminal=sys.stdout.isatty(), fmt=TABLE)
+    if command is None:
+        yield out
+        return
+    with out.pager(_pager(command), styles=True):
+        yield out
+
+
+def progress_shown(*, json_out: bool, stdout_terminal: bool, stderr_terminal: bool) -> bool:
+    """A progress bar is for someone watching the terminal: never under --json,
+    nor when the output goes to a pipe or a file, nor when stderr does."""
+    return not json_out and stdout_terminal and stderr_terminal
+
+
+def watching(json_out: bool) -> bool:
+    """Whether someone watches this command's progress (``progress_shown`` of this process)."""
+    return progress_shown(json_out=json_out, stdout_terminal=sys.stdout.isatty(), stderr_terminal=sys.stderr.isatty())
+
+
+@contextmanager
+def progress(label: str, *, shown: bool, total: int | None = None, out=None) -> Iterator[Callable[..., None]]:
+    """A transient Rich progress bar on stderr (or ``out``) while a long step
+    runs; yields ``advance(n=1)``, a no-op when the bar is not ``shown``.
+    Without a total the bar pulses and counts."""
+    if not shown:
+        yield lambda n=1: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    count = MofNCompleteColumn() if total else TextColumn("{task.completed:,}")
+    with Progress(TextColumn(label), BarColumn(), count, TimeElapsedColumn(),
+                  console=out or console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n=1: bar.advance(task, n)
 
 
 def say(message: str) -> None:
@@ -138,10 +228,10 @@ def add_plain_row(table, *cells, style: str | None = None) -> None:
     table.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in cells), style=style)
 
 
-def print_rows(rows: Rows) -> None:
+def print_rows(rows: Rows, out=None) -> None:
     from rich.text import Text
 
-    out = console()
+    out = out or console()
     if not rows.records:
         if rows.title:
             out.print(Text(rows.title, style="bold"))
@@ -157,12 +247,15 @@ def emit(
     rows: Rows | None = None,
     human: Callable[[Any], None] | None = None,
     message: str | None = None,
+    pager: bool = True,
 ) -> None:
     """Print one result in the chosen format.
 
     ``data`` is the JSON document (defaults to the listing's records);
     ``human`` draws the result on a Rich console; ``message`` is a one-line
-    confirmation for commands that change something.
+    confirmation for commands that change something.  A table or a drawn
+    result goes through the pager on a terminal, unless ``pager`` is False
+    (--no-pager).
     """
     if fmt == JSON:
         if data is None and rows is not None:
@@ -175,9 +268,11 @@ def emit(
             raise UsageError("this command has no CSV output: use --json")
         print_csv(rows)
     elif human is not None:
-        human(console())
+        with paged(pager) as out:
+            human(out)
     elif rows is not None:
-        print_rows(rows)
+        with paged(pager) as out:
+            print_rows(rows, out)
     elif message is not None:
         console().print(message, markup=False)  # it names what the user typed: plain text
     else:

@@ -345,7 +345,7 @@ def test_milestones_reached_at_the_same_time_come_in_stage_order(cli, tmp_path, 
 @pytest.mark.parametrize(
     ("args", "user", "code", "match"),
     [
-        (("--format", "pdf"), ANA, 2, "unknown --format 'pdf': use svg or html"),
+        (("--format", "pdf"), ANA, 2, "Invalid value for '--format': Value error, 'pdf' is not one of 'svg', 'html'."),
         (("--out", "a-file"), ANA, 1, "cannot write to a-file: it is a file, give a folder for --out"),
         (("--out", "a-file/below"), ANA, 1, "cannot make folder a-file/below: Not a directory"),
         ((), CORA, 1, "not a coordinator"),

@@ -102,7 +102,8 @@ def test_stage_filter_and_bad_stages(cli, stalled_program):
     assert [m["email"] for m in rest["sent"]] == [DEE] and len(rest["skipped"]) == 2
     before = cli.snapshot()
     cli.fails("coordinator", "nudge", "--stage", "completed", now=day(31), code=2, match="nobody is nudged at completed")
-    cli.fails("coordinator", "nudge", "--stage", "lunch", now=day(31), code=2, match="unknown stage")
+    cli.fails("coordinator", "nudge", "--stage", "lunch", now=day(31), code=2,
+              match="Invalid value for '--stage': Value error, 'lunch' is not one of 'getting_started'")
     assert cli.snapshot() == before
 
 

@@ -24,5 +24,5 @@ def activity_report_command(ctx, since: str | None, fmt: str) -> None:
         document = activity_report(session, program, app_ctx.now, start)
     rows = Rows([Column("section", "section"), Column("key", "key"), Column("count", "count")],
                 activity_csv_rows(document))
-    emit(fmt, document, rows=rows, human=lambda out: draw_activity(out, document, app_ctx))
+    emit(fmt, document, rows=rows, human=lambda out: draw_activity(out, document, app_ctx), pager=app_ctx.pager)
 

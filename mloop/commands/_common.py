@@ -4,14 +4,37 @@ to the program and the acting person."""
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import typer
 
+from mloop import rules
 from mloop.context import AppContext
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 CsvFlag = Annotated[bool, typer.Option("--csv", help="Print CSV on stdout (for spreadsheets).")]
+
+
+def choice(words: tuple[str, ...]) -> Any:
+    """A parameter type of fixed words: --help lists them (<completed|cancelled>)
+    and any other word is a usage error.  The words come from the vocabularies
+    of mloop.rules; an option of this type passes ``case_sensitive=False``."""
+    return Literal[words]
+
+
+def choices_metavar(words: tuple[str, ...]) -> str:
+    """How --help shows a choice that also takes a comma-separated list of them."""
+    return f"<{'|'.join(words)}>"
+
+
+Outcome = choice(rules.OUTCOMES)
+MemberRole = choice(rules.MEMBER_ROLES)
+ParticipantRole = choice(rules.PARTICIPANT_ROLES)
+Fit = choice(rules.FITS)
+Term = choice(rules.TERMS)
+Stage = choice(rules.STAGES)
+MilestoneKind = choice(rules.MILESTONE_KINDS)
+MilestoneRole = choice(rules.MILESTONE_ROLES)
 
 
 def app_of(ctx: typer.Context) -> AppContext:

@@ -6,9 +6,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commands._common import JsonFlag, local, program_session, when_or_none
+from mloop.commandline import HelpfulGroup, examples
+from mloop.commands._common import JsonFlag, MemberRole, local, program_session, when_or_none
 
-app = typer.Typer(rich_markup_mode=None, no_args_is_help=True,
+app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+    'mloop agreement set 2 --notes-by mentee --agenda-by mentor --cadence 2w',
+    'mloop agreement show 2',
+), rich_markup_mode=None, no_args_is_help=True,
                   help="The mentoring agreement: who takes notes, who sets agendas, how often you meet.")
 
 LoopArg = Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id (see 'mloop status').")]
@@ -20,12 +24,15 @@ def _describe(app_ctx, record: dict) -> str:
             f"meeting every {record['cadence']}{ends}")
 
 
-@app.command("set")
+@app.command("set", epilog=examples(
+    'mloop agreement set 2 --notes-by mentee --agenda-by mentor --cadence 2w',
+    'mloop agreement set 2 --notes-by mentor --agenda-by mentee --cadence "1 month" --ends 2026-09-30',
+))
 def set_(
     ctx: typer.Context,
     loop_id: LoopArg,
-    notes_by: Annotated[str, typer.Option("--notes-by", help="Who takes notes: mentor or mentee.")],
-    agenda_by: Annotated[str, typer.Option("--agenda-by", help="Who sets agendas: mentor or mentee.")],
+    notes_by: Annotated[MemberRole, typer.Option("--notes-by", case_sensitive=False, help="Who takes notes.")],
+    agenda_by: Annotated[MemberRole, typer.Option("--agenda-by", case_sensitive=False, help="Who sets agendas.")],
     cadence: Annotated[str, typer.Option("--cadence", help="How often you meet: 1w, 2w, 1 month.")],
     ends: Annotated[Optional[str], typer.Option("--ends", help="When the mentoring ends (WHEN).")] = None,
     json_out: JsonFlag = False,
@@ -42,7 +49,10 @@ def set_(
     emit(pick_format(json_out), dict(record, created=created), message=f"{verb} the agreement. {_describe(app_ctx, record)}.")
 
 
-@app.command("show")
+@app.command("show", epilog=examples(
+    'mloop agreement show 2',
+    'mloop agreement show 2 --json',
+))
 def show(ctx: typer.Context, loop_id: LoopArg, json_out: JsonFlag = False) -> None:
     """The loop's agreement (its members and coordinators)."""
     from mloop.output import emit, pick_format
@@ -62,4 +72,4 @@ def show(ctx: typer.Context, loop_id: LoopArg, json_out: JsonFlag = False) -> No
         out.print(f"[dim]Set by {escape(record['set_by'])} on {local(app_ctx, record['updated_at'])}.[/dim]",
                   highlight=False)
 
-    emit(pick_format(json_out), {"loop_id": loop.id, "agreement": record}, human=human)
+    emit(pick_format(json_out), {"loop_id": loop.id, "agreement": record}, human=human, pager=app_ctx.pager)

@@ -6,19 +6,27 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commands._common import CsvFlag, JsonFlag, local, program_session
+from mloop.commandline import HelpfulGroup, examples
+from mloop.commands._common import CsvFlag, JsonFlag, Stage, local, program_session
 
-app = typer.Typer(rich_markup_mode=None, help="Coordinator views: the milestone funnel, stalled and at-risk people.", no_args_is_help=True)
+app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+    'mloop coordinator report',
+    'mloop coordinator nudge --dry-run',
+), rich_markup_mode=None, help="Coordinator views: the milestone funnel, stalled and at-risk people.", no_args_is_help=True)
 
 DEFAULT_LIMIT = 25
 MEMBER_COLUMNS = ("email", "name", "role", "loop_id", "partner", "stage", "stage_since", "days_in_stage",
                   "stalled", "at_risk", "meetings_held")
 
 
-@app.command("report")
+@app.command("report", epilog=examples(
+    'mloop coordinator report',
+    'mloop coordinator report --stage first_meeting',
+    'mloop coordinator report --activity --since 2026-03-01',
+))
 def report(
     ctx: typer.Context,
-    stage: Annotated[Optional[str], typer.Option("--stage", help="Only people at this stage (e.g. first_meeting).")] = None,
+    stage: Annotated[Optional[Stage], typer.Option("--stage", case_sensitive=False, help="Only people at this stage.")] = None,
     stalled: Annotated[bool, typer.Option("--stalled", help="Only stalled people.")] = False,
     at_risk: Annotated[bool, typer.Option("--at-risk", help="Only loops at risk (the latest feedback by a member is negative).")] = False,
     limit: Annotated[int, typer.Option("--limit", min=0, metavar="N",
@@ -43,7 +51,7 @@ def report(
     """
     from mloop.output import TABLE, Column, Rows, draw_report, emit, pick_format
     from mloop.store.access import require_coordinator
-    from mloop.store.funnel import coordinator_report, parse_stage
+    from mloop.store.funnel import coordinator_report
     from mloop.timeparse import isoformat_utc
 
     fmt = pick_format(json_out, csv_out)
@@ -56,7 +64,7 @@ def report(
         if stage or stalled or at_risk:
             raise UsageError("--activity reports the whole program: drop --stage, --stalled and --at-risk")
         return activity_report_command(ctx, since, fmt)
-    chosen_stage = parse_stage(stage) if stage else None
+    chosen_stage = stage
     with program_session(ctx, write=False) as (app_ctx, session, program, who):
         require_coordinator(who, "the coordinator report")
         document, members = coordinator_report(
@@ -67,10 +75,12 @@ def report(
                     [dict(m, stage_since=isoformat_utc(m["stage_since"])) for m in members])
     emit(fmt, document, rows=csv_rows,
          human=lambda out: draw_report(out, document, app_ctx, stage=chosen_stage, stalled=stalled,
-                                     at_risk=at_risk))
+                                     at_risk=at_risk), pager=app_ctx.pager)
 
 
-@app.command("participant")
+@app.command("participant", epilog=examples(
+    'mloop coordinator participant ana.beltran@example.org',
+))
 def participant(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The person's email.")],
@@ -110,7 +120,7 @@ def participant(
             out.print(f"  meetings held: {loop['meetings_held']} · last activity: {local(app_ctx, loop['last_activity']) or '-'} · feedback: {ratings}")
             out.print(f"  {_nudged(loop['nudges'], card['as_of'])}")
 
-    emit(pick_format(json_out), card, human=human)
+    emit(pick_format(json_out), card, human=human, pager=app_ctx.pager)
 
 
 def _nudged(nudges: list[dict], now) -> str:
@@ -128,12 +138,15 @@ def _nudged(nudges: list[dict], now) -> str:
 
 # --- nudges ------------------------------------------------------------------
 
-@app.command("nudge")
+@app.command("nudge", epilog=examples(
+    'mloop coordinator nudge --dry-run',
+    'mloop coordinator nudge --stage matched --out nudges',
+))
 def nudge(
     ctx: typer.Context,
     stalled: Annotated[bool, typer.Option("--stalled", help="Nudge the stalled people (what nudge always does; "
                                           "accepted for clarity).")] = False,
-    stage: Annotated[Optional[str], typer.Option("--stage", help="Only stalled people at this stage (e.g. matched).")] = None,
+    stage: Annotated[Optional[Stage], typer.Option("--stage", case_sensitive=False, help="Only stalled people at this stage.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be sent; record and write nothing.")] = False,
     out_dir: Annotated[Optional[str], typer.Option("--out", metavar="DIR",
                                                    help="Also write one .eml file per message into DIR.")] = None,
@@ -164,33 +177,40 @@ def nudge(
                 write_messages(out_dir, plan.sent, app_ctx.now, who.person)  # a failure rolls the records back
     sent = [{k: v for k, v in m.items() if k != "participant_id"} for m in plan.sent]
     document = {"sent": sent, "skipped": plan.skipped, "dry_run": dry_run, "out": out_dir}
-    emit(fmt, document, human=lambda out: draw_nudges(out, document))
+    emit(fmt, document, human=lambda out: draw_nudges(out, document), pager=app_ctx.pager)
 
 
-template_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True,
+template_app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+    'mloop coordinator nudge-template list',
+    'mloop coordinator nudge-template reset matched',
+), rich_markup_mode=None, no_args_is_help=True,
                            help="The program's own nudge messages, one per stage, replacing the built-in ones.")
 app.add_typer(template_app, name="nudge-template")
 
 
-@template_app.command("list")
+@template_app.command("list", epilog=examples(
+    'mloop coordinator nudge-template list',
+))
 def template_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     """Each stage's nudge (the program's own or the built-in one) and the placeholders a template may use."""
     from mloop.output import Column, Rows, emit, pick_format
     from mloop.store.access import require_coordinator
     from mloop.store.nudges import PLACEHOLDERS, templates
 
-    with program_session(ctx, write=False) as (_app_ctx, session, program, who):
+    with program_session(ctx, write=False) as (app_ctx, session, program, who):
         require_coordinator(who, "the nudge templates")
         found = list(templates(session, program).values())
     rows = Rows([Column("stage", "Stage"), Column("custom", "Own"), Column("subject", "Subject")], found,
                 title="Nudge templates", caption="Placeholders: " + ", ".join("{" + p + "}" for p in PLACEHOLDERS))
-    emit(pick_format(json_out), found, rows=rows)
+    emit(pick_format(json_out), found, rows=rows, pager=app_ctx.pager)
 
 
-@template_app.command("set")
+@template_app.command("set", epilog=examples(
+    "mloop coordinator nudge-template set matched --subject '{first_name}, time to meet {partner}' --body-file matched.txt",
+))
 def template_set(
     ctx: typer.Context,
-    stage: Annotated[str, typer.Argument(help="The stage: getting_started, matched, first_meeting, grow_together or levelling_up.")],
+    stage: Annotated[Stage, typer.Argument(case_sensitive=False, help="The stage whose nudge this is (nobody is nudged at completed).")],
     subject: Annotated[str, typer.Option("--subject", help="The subject line; may use placeholders such as {first_name}.")],
     body_file: Annotated[str, typer.Option("--body-file", metavar="FILE",
                                            help="A UTF-8 text file with the message ('-': standard input).")],
@@ -216,10 +236,13 @@ def template_set(
     emit(fmt, record, message=f"The {chosen} nudge is now the program's own.")
 
 
-@template_app.command("reset")
+@template_app.command("reset", epilog=examples(
+    'mloop coordinator nudge-template reset matched',
+    'mloop coordinator nudge-template reset',
+))
 def template_reset(
     ctx: typer.Context,
-    stage: Annotated[Optional[str], typer.Argument(help="The stage to reset (default: every stage).")] = None,
+    stage: Annotated[Optional[Stage], typer.Argument(case_sensitive=False, help="The stage to reset (default: every stage).")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Go back to the built-in nudge for a stage, or for every stage."""

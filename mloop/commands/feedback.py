@@ -6,20 +6,28 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commands._common import CsvFlag, JsonFlag, local, program_session
+from mloop.commandline import HelpfulGroup, examples
+from mloop.commands._common import CsvFlag, Fit, JsonFlag, local, program_session
 
-app = typer.Typer(rich_markup_mode=None, help="Give and list feedback (private to its author and coordinators).", no_args_is_help=True)
+app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+    'mloop feedback give 2 --rating 5 --comment "Clear next steps every time"',
+    'mloop feedback list --loop 2',
+), rich_markup_mode=None, help="Give and list feedback (private to its author and coordinators).", no_args_is_help=True)
 
 
-@app.command("give")
+@app.command("give", epilog=examples(
+    'mloop feedback give 2 --meeting 7 --rating 5 --comment "Clear next steps"',
+    'mloop feedback give 2 --fit good',
+    'mloop feedback give 2 --rating 4',
+))
 def give(
     ctx: typer.Context,
     loop_id: Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id.")],
     rating: Annotated[Optional[int], typer.Option("--rating", help="1 (poor) to 5 (great).")] = None,
     meeting: Annotated[Optional[int], typer.Option("--meeting", help="Rate this held meeting instead of the loop.")] = None,
     comment: Annotated[Optional[str], typer.Option("--comment", help="What went well or not.")] = None,
-    fit: Annotated[Optional[str], typer.Option(
-        "--fit", help="After your first held meeting: how the pairing fits you, good, unsure or poor "
+    fit: Annotated[Optional[Fit], typer.Option(
+        "--fit", case_sensitive=False, help="After your first held meeting: how the pairing fits you "
                       "(poor puts the loop at risk and up for re-pairing).")] = None,
     json_out: JsonFlag = False,
 ) -> None:
@@ -52,7 +60,10 @@ def give(
     emit(pick_format(json_out), record, message="Thanks: " + "; ".join(said) + ".")
 
 
-@app.command("list")
+@app.command("list", epilog=examples(
+    'mloop feedback list',
+    'mloop feedback list --loop 2 --csv > feedback.csv',
+))
 def list_(
     ctx: typer.Context,
     loop_id: Annotated[Optional[int], typer.Option("--loop", help="Only this loop.")] = None,
@@ -75,4 +86,4 @@ def list_(
     columns = [Column("id", "Id", "right"), Column("loop_id", "Loop", "right"), Column("meeting_id", "Meeting", "right"),
                Column("author", "Author"), Column("rating", "Rating", "right"), Column("sentiment", "Sentiment"),
                Column("when", "When"), Column("comment", "Comment")]
-    emit(fmt, records, rows=Rows(columns, shown, empty="no feedback yet"))
+    emit(fmt, records, rows=Rows(columns, shown, empty="no feedback yet"), pager=app_ctx.pager)

@@ -6,10 +6,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commands._common import CsvFlag, JsonFlag, local, program_session, when_or_none
+from mloop.commandline import HelpfulGroup, examples
+from mloop.commands._common import CsvFlag, JsonFlag, Term, local, program_session, when_or_none
 
-app = typer.Typer(rich_markup_mode=None, help="Set, share and complete goals; add tasks to them.", no_args_is_help=True)
-task_app = typer.Typer(rich_markup_mode=None, help="Tasks that break a goal down.", no_args_is_help=True)
+app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+    'mloop goal add 2 "Ship a first open-source contribution" --due 2026-04-30',
+    'mloop goal list --loop 2',
+), rich_markup_mode=None, help="Set, share and complete goals; add tasks to them.", no_args_is_help=True)
+task_app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+    'mloop goal task add 3 "Pick a good first issue"',
+    'mloop goal task list --goal 3',
+), rich_markup_mode=None, help="Tasks that break a goal down.", no_args_is_help=True)
 app.add_typer(task_app, name="task")
 
 GoalArg = Annotated[int, typer.Argument(metavar="GOAL", help="The goal's id (see 'mloop goal list').")]
@@ -29,12 +36,15 @@ def _record(goal, who=None, loop=None) -> dict:
     return record
 
 
-@app.command("add")
+@app.command("add", epilog=examples(
+    'mloop goal add 2 "Ship a first open-source contribution" --due 2026-04-30',
+    'mloop goal add 2 "Move into a data role" --term long --private',
+))
 def add(
     ctx: typer.Context,
     loop_id: Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id.")],
     title: Annotated[str, typer.Argument(help="What you want to achieve.")],
-    term: Annotated[str, typer.Option("--term", help="short or long.")] = "short",
+    term: Annotated[Term, typer.Option("--term", case_sensitive=False, help="A short- or long-term goal.")] = "short",
     due: Annotated[Optional[str], typer.Option("--due", help="Target date (WHEN).")] = None,
     private: Annotated[bool, typer.Option("--private", help="Keep it to yourself until 'goal share'.")] = False,
     json_out: JsonFlag = False,
@@ -62,7 +72,9 @@ def _goal_action(ctx, goal_id, json_out, action, message):
     emit(pick_format(json_out), record, message=message.format(id=goal.id))
 
 
-@app.command("done")
+@app.command("done", epilog=examples(
+    'mloop goal done 3',
+))
 def done(ctx: typer.Context, goal_id: GoalArg, json_out: JsonFlag = False) -> None:
     """Mark a goal as achieved."""
     from mloop.store.goals import complete_goal
@@ -70,7 +82,9 @@ def done(ctx: typer.Context, goal_id: GoalArg, json_out: JsonFlag = False) -> No
     _goal_action(ctx, goal_id, json_out, complete_goal, "Goal {id} is done. Well done!")
 
 
-@app.command("share")
+@app.command("share", epilog=examples(
+    'mloop goal share 4',
+))
 def share(ctx: typer.Context, goal_id: GoalArg, json_out: JsonFlag = False) -> None:
     """Share a private goal with your partner."""
     from mloop.store.goals import share_goal
@@ -78,12 +92,15 @@ def share(ctx: typer.Context, goal_id: GoalArg, json_out: JsonFlag = False) -> N
     _goal_action(ctx, goal_id, json_out, share_goal, "Goal {id} is shared with your partner.")
 
 
-@app.command("edit")
+@app.command("edit", epilog=examples(
+    'mloop goal edit 3 --due 2026-05-15',
+    'mloop goal edit 4 --title "Move into a data engineering role" --term long',
+))
 def edit(
     ctx: typer.Context,
     goal_id: GoalArg,
     title: Annotated[Optional[str], typer.Option("--title", help="New title.")] = None,
-    term: Annotated[Optional[str], typer.Option("--term", help="short or long.")] = None,
+    term: Annotated[Optional[Term], typer.Option("--term", case_sensitive=False, help="A short- or long-term goal.")] = None,
     due: Annotated[Optional[str], typer.Option("--due", help="New target date (WHEN).")] = None,
     json_out: JsonFlag = False,
 ) -> None:
@@ -98,7 +115,9 @@ def edit(
     emit(pick_format(json_out), record, message=f"Goal {goal.id} is updated.")
 
 
-@app.command("delete")
+@app.command("delete", epilog=examples(
+    'mloop goal delete 4',
+))
 def delete(ctx: typer.Context, goal_id: GoalArg, json_out: JsonFlag = False) -> None:
     """Delete a goal and its tasks (not a locked program goal)."""
     from mloop.store.goals import delete_goal
@@ -106,7 +125,10 @@ def delete(ctx: typer.Context, goal_id: GoalArg, json_out: JsonFlag = False) -> 
     _goal_action(ctx, goal_id, json_out, delete_goal, "Goal {id} is deleted.")
 
 
-@app.command("list")
+@app.command("list", epilog=examples(
+    'mloop goal list',
+    'mloop goal list --loop 2 --csv > goals.csv',
+))
 def list_(
     ctx: typer.Context,
     loop_id: Annotated[Optional[int], typer.Option("--loop", help="Only this loop.")] = None,
@@ -138,10 +160,13 @@ def list_(
     if not coordinator_view:
         columns.append(Column("title", "Title"))
     columns += [Column("term", "Term"), Column("state", "State"), Column("due_local", "Due"), Column("tasks_done", "Tasks")]
-    emit(fmt, records, rows=Rows(columns, shown, empty="no goals yet: add one with 'mloop goal add LOOP TITLE'"))
+    emit(fmt, records, rows=Rows(columns, shown, empty="no goals yet: add one with 'mloop goal add LOOP TITLE'"), pager=app_ctx.pager)
 
 
-@task_app.command("add")
+@task_app.command("add", epilog=examples(
+    'mloop goal task add 3 "Pick a good first issue"',
+    'mloop goal task add 3 "Open the pull request" --due "next fri"',
+))
 def task_add(
     ctx: typer.Context,
     goal_id: GoalArg,
@@ -169,7 +194,9 @@ def _task_record(task, who=None, loop=None) -> dict:
     return record
 
 
-@task_app.command("done")
+@task_app.command("done", epilog=examples(
+    'mloop goal task done 1',
+))
 def task_done(
     ctx: typer.Context,
     task_id: Annotated[int, typer.Argument(metavar="TASK", help="The task's id (see 'mloop goal task list').")],
@@ -184,7 +211,10 @@ def task_done(
     emit(pick_format(json_out), record, message=f"Task {record['id']} of goal {record['goal_id']} is done.")
 
 
-@task_app.command("list")
+@task_app.command("list", epilog=examples(
+    'mloop goal task list',
+    'mloop goal task list --goal 3',
+))
 def task_list(
     ctx: typer.Context,
     goal_id: Annotated[Optional[int], typer.Option("--goal", metavar="GOAL", help="Only this goal's tasks.")] = None,
@@ -204,4 +234,4 @@ def task_list(
     if all("title" in r for r in records):
         columns += [Column("title", "Title"), Column("due_local", "Due")]
     columns.append(Column("done_local", "Done"))
-    emit(fmt, records, rows=Rows(columns, shown, empty="no tasks yet: add one with 'mloop goal task add GOAL TITLE'"))
+    emit(fmt, records, rows=Rows(columns, shown, empty="no tasks yet: add one with 'mloop goal task add GOAL TITLE'"), pager=app_ctx.pager)

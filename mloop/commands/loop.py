@@ -6,13 +6,20 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commands._common import JsonFlag, local, program_session
+from mloop.certificate import FORMATS
+from mloop.commandline import examples
+from mloop.commands._common import JsonFlag, choice, local, program_session
 
 
 app = typer.Typer(rich_markup_mode=None)
 
+CertificateFormat = choice(FORMATS)
 
-@app.command("status")
+
+@app.command("status", epilog=examples(
+    'mloop status --as ana.beltran@example.org',
+    'mloop status --as ana.beltran@example.org --loop 2 --history',
+))
 def status(
     ctx: typer.Context,
     loop_id: Annotated[Optional[int], typer.Option("--loop", help="Only this loop.")] = None,
@@ -29,7 +36,7 @@ def status(
             raise Forbidden("status shows one person's loops: say who you are with --as EMAIL or MLOOP_USER "
                             "(coordinators: see 'mloop coordinator report')")
         document = participant_status(session, program, who.person, app_ctx.now, loop_id=loop_id, history=history)
-    emit(pick_format(json_out), document, human=lambda out: _draw_status(out, document, app_ctx))
+    emit(pick_format(json_out), document, human=lambda out: _draw_status(out, document, app_ctx), pager=app_ctx.pager)
 
 
 def _draw_status(out, doc: dict, app_ctx) -> None:
@@ -100,12 +107,15 @@ def _draw_milestones(out, milestones: list[dict], app_ctx, loop_option: str) -> 
             out.print(f"  • Milestone {name}: due {local(app_ctx, m['due'])} — {mark}")
 
 
-@app.command("share")
+@app.command("share", epilog=examples(
+    'mloop share 2 --as ana.beltran@example.org',
+    'mloop share 2 --as ana.beltran@example.org --format html --out certificates',
+))
 def share(
     ctx: typer.Context,
     loop_id: Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id.")],
     out_dir: Annotated[str, typer.Option("--out", metavar="DIR", help="Folder to write the certificate into (made if missing).")] = ".",
-    file_format: Annotated[str, typer.Option("--format", metavar="svg|html", help="The certificate's format (a Markdown copy is always written too).")] = "svg",
+    file_format: Annotated[CertificateFormat, typer.Option("--format", case_sensitive=False, help="The certificate's format (a Markdown copy is always written too).")] = "svg",
     issuer: Annotated[Optional[str], typer.Option("--issuer", help="Issuing organization on the certificate (default: the program's name).")] = None,
     json_out: JsonFlag = False,
 ) -> None:
@@ -118,15 +128,13 @@ def share(
     """
     import os
 
-    from mloop.certificate import FORMATS, RENDERERS, credential_id, file_stem, issue_date, render_markdown
+    from mloop.certificate import RENDERERS, credential_id, file_stem, issue_date, render_markdown
     from mloop.commands._files import atomic_file, make_folder
-    from mloop.errors import MloopError, UsageError
+    from mloop.errors import MloopError
     from mloop.output import emit, pick_format
     from mloop.store.journey import share_journey
 
-    chosen = file_format.strip().lower()
-    if chosen not in FORMATS:
-        raise UsageError(f"unknown --format {file_format!r}: use svg or html")
+    chosen = file_format
     fmt = pick_format(json_out)
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
         shared = share_journey(session, program, who, loop_id, now=app_ctx.now, issuer=issuer)
@@ -159,4 +167,4 @@ def share(
         out.print(f"Certificate: {', '.join(files)} (credential ID {record['credential_id']})",
                   markup=False, highlight=False, soft_wrap=True)
 
-    emit(fmt, record, human=human)
+    emit(fmt, record, human=human, pager=app_ctx.pager)

@@ -6,12 +6,19 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commands._common import CsvFlag, JsonFlag, local, program_session
+from mloop.commandline import HelpfulGroup, examples
+from mloop.commands._common import CsvFlag, JsonFlag, Outcome, local, program_session
 
-app = typer.Typer(rich_markup_mode=None, help="Create, suggest, list and end matches (loops).", no_args_is_help=True)
+app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+    'mloop match suggest',
+    'mloop match create --mentor amara.okafor@example.org --mentee ana.beltran@example.org',
+), rich_markup_mode=None, help="Create, suggest, list and end matches (loops).", no_args_is_help=True)
 
 
-@app.command("create")
+@app.command("create", epilog=examples(
+    'mloop match create --mentor amara.okafor@example.org --mentee ana.beltran@example.org',
+    'mloop match create --mentor daniel.kim@example.org --mentee dev.patel@example.org --at 2026-05-04',
+))
 def create(
     ctx: typer.Context,
     mentor: Annotated[str, typer.Option("--mentor", help="The mentor's email.")],
@@ -31,7 +38,10 @@ def create(
     emit(pick_format(json_out), record, message=f"Created loop {loop.id}: {record['mentor']} mentors {record['mentee']}.")
 
 
-@app.command("list")
+@app.command("list", epilog=examples(
+    'mloop match list',
+    'mloop match list --all --csv > loops.csv',
+))
 def list_(
     ctx: typer.Context,
     all_: Annotated[bool, typer.Option("--all", help="Include ended loops.")] = False,
@@ -62,7 +72,7 @@ def list_(
     if fmt == "csv":
         columns = [Column(k, k) for k in ("loop_id", "mentor", "mentor_name", "mentee", "mentee_name", "matched_at", "status", "ended_at", "end_reason")]
         shown = [dict(r, matched_at=_iso(r["matched_at"]), ended_at=_iso(r["ended_at"])) for r in records]
-    emit(fmt, records, rows=Rows(columns, shown, empty="no loops yet: create one with 'mloop match create'"))
+    emit(fmt, records, rows=Rows(columns, shown, empty="no loops yet: create one with 'mloop match create'"), pager=app_ctx.pager)
 
 
 def _iso(value):
@@ -71,11 +81,14 @@ def _iso(value):
     return isoformat_utc(value)
 
 
-@app.command("end")
+@app.command("end", epilog=examples(
+    'mloop match end 2 --outcome completed --reason "Goals met"',
+    'mloop match end 4 --outcome cancelled --reason "Moved away"',
+))
 def end(
     ctx: typer.Context,
     loop_id: Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id.")],
-    outcome: Annotated[str, typer.Option("--outcome", help="completed or cancelled.")],
+    outcome: Annotated[Outcome, typer.Option("--outcome", case_sensitive=False, help="How the loop ends.")],
     reason: Annotated[Optional[str], typer.Option("--reason", help="Why the loop ends.")] = None,
     json_out: JsonFlag = False,
 ) -> None:
@@ -91,7 +104,11 @@ def end(
     emit(pick_format(json_out), record, message=f"Ended loop {loop.id} ({loop.outcome}).")
 
 
-@app.command("suggest")
+@app.command("suggest", epilog=examples(
+    'mloop match suggest',
+    'mloop match suggest --mentee dev.patel@example.org',
+    'mloop match suggest --limit 5 --apply',
+))
 def suggest(
     ctx: typer.Context,
     mentee: Annotated[Optional[str], typer.Option("--mentee", help="Suggest a mentor for this mentee only.")] = None,
@@ -113,19 +130,20 @@ def suggest(
     different departments; never a former partner or oneself) and picks the
     assignment with the largest total within every mentor's remaining capacity."""
     from mloop.errors import UsageError
-    from mloop.output import emit, pick_format
+    from mloop.output import emit, pick_format, progress, watching
     from mloop.store.matching import suggest_matches
 
     fmt = pick_format(json_out, csv_out)
     if apply and dry_run:
         raise UsageError("choose one of --apply and --dry-run")
-    with program_session(ctx, write=apply) as (app_ctx, session, program, who):
+    with program_session(ctx, write=apply) as (app_ctx, session, program, who), \
+            progress("scoring pairs", shown=watching(json_out)):
         result = suggest_matches(session, program, who, now=app_ctx.now, mentee_email=mentee,
                                  min_score=min_score, limit=limit, apply=apply, include_alumni=include_alumni)
         loop_ids = [loop.id for loop in result.loops]
     document = {"suggestions": [s.as_record() for s in result.suggestions], "applied": apply, "loops": loop_ids,
                 "unmatched": result.unmatched}
-    emit(fmt, document, rows=_suggestion_rows(fmt, result, loop_ids if apply else None))
+    emit(fmt, document, rows=_suggestion_rows(fmt, result, loop_ids if apply else None), pager=app_ctx.pager)
 
 
 def _suggestion_rows(fmt: str, result, loop_ids: list[int] | None):

@@ -7,9 +7,13 @@ from typing import Annotated, Optional
 
 import typer
 
+from mloop.commandline import HelpfulGroup, examples
 from mloop.commands._common import CsvFlag, JsonFlag, local, program_session
 
-app = typer.Typer(rich_markup_mode=None, help="Book, log, complete, cancel and list meetings.", no_args_is_help=True)
+app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+    'mloop meet schedule 2 --at "next tue 14:00"',
+    'mloop meet list --upcoming',
+), rich_markup_mode=None, help="Book, log, complete, cancel and list meetings.", no_args_is_help=True)
 
 LoopArg = Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id (see 'mloop status').")]
 MeetingArg = Annotated[int, typer.Argument(metavar="MEETING", help="The meeting's id (see 'mloop meet list').")]
@@ -60,7 +64,10 @@ def _record(meeting, *, private_visible: bool) -> dict:
     return record
 
 
-@app.command("schedule")
+@app.command("schedule", epilog=examples(
+    'mloop meet schedule 2 --at "next tue 14:00" --agenda "Review the pull request"',
+    'mloop meet schedule 2 --at "next tue 14:00" --every 2w --count 4',
+))
 def schedule(
     ctx: typer.Context,
     loop_id: LoopArg,
@@ -102,7 +109,9 @@ def schedule(
     emit(pick_format(json_out), record, message=message)
 
 
-@app.command("log")
+@app.command("log", epilog=examples(
+    'mloop meet log 2 --at "yesterday 15:00" --notes "Picked a first issue" --action "Open a draft pull request"',
+))
 def log(
     ctx: typer.Context,
     loop_id: LoopArg,
@@ -125,7 +134,10 @@ def log(
     emit(pick_format(json_out), record, message=f"Logged meeting {meeting.id} in loop {loop_id} (held {local(app_ctx, meeting.start)}).")
 
 
-@app.command("done")
+@app.command("done", epilog=examples(
+    'mloop meet done 7',
+    'mloop meet done 7 --notes "Reviewed the draft" --action "Ana: answer the comments"',
+))
 def done(
     ctx: typer.Context,
     meeting_id: MeetingArg,
@@ -145,7 +157,10 @@ def done(
     emit(pick_format(json_out), record, message=f"Meeting {meeting.id} is marked as held.")
 
 
-@app.command("cancel")
+@app.command("cancel", epilog=examples(
+    'mloop meet cancel 8',
+    'mloop meet cancel 8 --rest',
+))
 def cancel(
     ctx: typer.Context,
     meeting_id: MeetingArg,
@@ -167,7 +182,10 @@ def cancel(
         emit(pick_format(json_out), records[0], message=f"Meeting {meeting_id} is cancelled.")
 
 
-@app.command("list")
+@app.command("list", epilog=examples(
+    'mloop meet list --upcoming',
+    'mloop meet list --loop 2 --within 2w',
+))
 def list_(
     ctx: typer.Context,
     loop_id: Annotated[Optional[int], typer.Option("--loop", help="Only this loop.")] = None,
@@ -196,10 +214,13 @@ def list_(
     columns = [Column("id", "Meeting", "right"), Column("loop_id", "Loop", "right"), Column("when", "When"),
                Column("duration_min", "Min", "right"), Column("status", "Status"), Column("where", "Where"),
                Column("agenda", "Agenda")]
-    emit(fmt, records, rows=Rows(columns, shown, empty="no meetings: book one with 'mloop meet schedule LOOP --at WHEN'"))
+    emit(fmt, records, rows=Rows(columns, shown, empty="no meetings: book one with 'mloop meet schedule LOOP --at WHEN'"), pager=app_ctx.pager)
 
 
-@app.command("export")
+@app.command("export", epilog=examples(
+    'mloop meet export --upcoming --out mentoring.ics',
+    'mloop meet export --loop 2 > loop-2.ics',
+))
 def export(
     ctx: typer.Context,
     loop_id: Annotated[Optional[int], typer.Option("--loop", help="Only this loop.")] = None,
@@ -237,7 +258,10 @@ def export(
         say(f"Exported {len(events)} meeting{'s' if len(events) != 1 else ''} to {out}.")
 
 
-@app.command("import")
+@app.command("import", epilog=examples(
+    'mloop meet import calendar.ics --loop 2',
+    'mloop meet import calendar.ics --loop 2 --from 2026-06-01 --until 2026-09-30',
+))
 def import_(
     ctx: typer.Context,
     path: Annotated[str, typer.Argument(metavar="FILE.ics", help="An iCalendar file ('-' reads standard input).")],

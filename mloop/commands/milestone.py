@@ -6,9 +6,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commands._common import JsonFlag, local, program_session
+from mloop.commandline import HelpfulGroup, examples
+from mloop.commands._common import JsonFlag, MilestoneKind, MilestoneRole, local, program_session
 
-app = typer.Typer(rich_markup_mode=None, help="Define custom milestones, list them and mark them done.", no_args_is_help=True)
+app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+    'mloop milestone define "Mentoring agreement signed" --kind relationship --role mentee --due "2 weeks"',
+    'mloop milestone done "Mentoring agreement signed" --loop 2',
+), rich_markup_mode=None, help="Define custom milestones, list them and mark them done.", no_args_is_help=True)
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The milestone's name (see 'mloop milestone list').")]
 LoopOption = Annotated[Optional[int], typer.Option("--loop", metavar="LOOP",
@@ -20,12 +24,15 @@ def _definition(milestone) -> dict:
             "description": milestone.description}
 
 
-@app.command("define")
+@app.command("define", epilog=examples(
+    'mloop milestone define "Mentoring agreement signed" --kind relationship --role mentee --due "2 weeks"',
+    'mloop milestone define "Orientation session attended" --kind program --role mentee --due "10 days"',
+))
 def define(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="A name, unique in the program.")],
-    kind: Annotated[str, typer.Option("--kind", help="relationship (due after the match) or program (due after joining).")],
-    role: Annotated[str, typer.Option("--role", help="Who marks it done: mentor or mentee.")],
+    kind: Annotated[MilestoneKind, typer.Option("--kind", case_sensitive=False, help="relationship: due after the match; program: due after joining.")],
+    role: Annotated[MilestoneRole, typer.Option("--role", case_sensitive=False, help="Who marks it done.")],
     due: Annotated[str, typer.Option("--due", help='How long after the match or join date: "10 days", "2 weeks", "3 months".')],
     description: Annotated[Optional[str], typer.Option("--description", help="What to do.")] = None,
     json_out: JsonFlag = False,
@@ -42,7 +49,10 @@ def define(
          message=f"Defined milestone {record['name']!r}: the {record['role']} marks it done, due {record['due']} after {after}.")
 
 
-@app.command("list")
+@app.command("list", epilog=examples(
+    'mloop milestone list',
+    'mloop milestone list --mine',
+))
 def list_(
     ctx: typer.Context,
     mine: Annotated[bool, typer.Option("--mine", help="A coordinator who also mentors: list your own milestones.")] = False,
@@ -61,7 +71,7 @@ def list_(
                        for m in list_milestones(session, program)]
             columns = [Column("name", "Milestone"), Column("kind", "Kind"), Column("role", "Marked by"),
                        Column("due", "Due after"), Column("done", "Done", "right"), Column("overdue", "Overdue", "right")]
-            emit(fmt, records, rows=Rows(columns, records, empty="no milestones yet: define one with 'mloop milestone define'"))
+            emit(fmt, records, rows=Rows(columns, records, empty="no milestones yet: define one with 'mloop milestone define'"), pager=app_ctx.pager)
             return
         if who.person is None:
             raise Forbidden("your milestones are listed by person: say who you are with --as EMAIL or MLOOP_USER")
@@ -70,7 +80,7 @@ def list_(
     columns = [Column("name", "Milestone"), Column("loop", "Loop", "right"), Column("role", "As"),
                Column("due_local", "Due"), Column("state", "State")]
     rows = Rows(columns, shown, empty="you have no milestones in this program")
-    emit(fmt, records, rows=rows, human=lambda out: _draw_member_milestones(out, rows))
+    emit(fmt, records, rows=rows, human=lambda out: _draw_member_milestones(out, rows), pager=app_ctx.pager)
 
 
 def _draw_member_milestones(out, rows) -> None:
@@ -80,7 +90,7 @@ def _draw_member_milestones(out, rows) -> None:
     from mloop.output import Rows, add_plain_row, print_rows, rich_table
 
     if not rows.records:
-        print_rows(rows)
+        print_rows(rows, out)
         return
     table = rich_table(Rows(rows.columns, []))
     for record in rows.records:
@@ -90,7 +100,10 @@ def _draw_member_milestones(out, rows) -> None:
     out.print(table)
 
 
-@app.command("done")
+@app.command("done", epilog=examples(
+    'mloop milestone done "Mentoring agreement signed" --loop 2',
+    'mloop milestone done "Orientation session attended"',
+))
 def done(ctx: typer.Context, name: NameArg, loop_id: LoopOption = None, json_out: JsonFlag = False) -> None:
     """Mark a milestone done (only the role it belongs to can)."""
     from mloop.output import emit, pick_format
@@ -102,7 +115,10 @@ def done(ctx: typer.Context, name: NameArg, loop_id: LoopOption = None, json_out
     emit(pick_format(json_out), record, message=f"Milestone {record['name']!r} is done{where}. Well done!")
 
 
-@app.command("undo")
+@app.command("undo", epilog=examples(
+    'mloop milestone undo "Mentoring agreement signed" --loop 2',
+    'mloop milestone undo "Orientation session attended" --for ana.beltran@example.org',
+))
 def undo(
     ctx: typer.Context,
     name: NameArg,

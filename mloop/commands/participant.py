@@ -6,9 +6,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commands._common import CsvFlag, JsonFlag, program_session
+from mloop.commandline import HelpfulGroup, examples
+from mloop.commands._common import CsvFlag, JsonFlag, ParticipantRole, choices_metavar, program_session
+from mloop.rules import PARTICIPANT_ROLES
 
-app = typer.Typer(rich_markup_mode=None, help="Add, edit, list, show and import the people of a program.", no_args_is_help=True)
+app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+    'mloop participant add --name "Ana Beltrán" --email ana.beltran@example.org --role mentee --seeks python',
+    'mloop participant list --role mentor',
+), rich_markup_mode=None, help="Add, edit, list, show and import the people of a program.", no_args_is_help=True)
 
 PEOPLE_COLUMNS = (
     ("email", "Email"), ("name", "Name"), ("roles", "Roles"), ("capacity", "Capacity"),
@@ -24,12 +29,15 @@ def _rows(app_ctx, records):
     return Rows([Column(k, label) for k, label in PEOPLE_COLUMNS], shown, empty="no participants yet: add one with 'mloop participant add'")
 
 
-@app.command("add")
+@app.command("add", epilog=examples(
+    'mloop participant add --name "Amara Okafor" --email amara.okafor@example.org --role mentor --capacity 3 --offers "python, data"',
+    'mloop participant add --name "Ana Beltrán" --email ana.beltran@example.org --role mentee --seeks python --timezone Europe/Madrid',
+))
 def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", help="Full name.")],
     email: Annotated[str, typer.Option("--email", help="Email address (unique in the program).")],
-    role: Annotated[list[str], typer.Option("--role", help="mentor, mentee or coordinator; repeat or comma-separate for several.")],
+    role: Annotated[list[str], typer.Option("--role", metavar=choices_metavar(PARTICIPANT_ROLES), help="Repeat or comma-separate for several.")],
     capacity: Annotated[int, typer.Option("--capacity", min=0, help="How many mentees a mentor takes at once.")] = 1,
     offers: Annotated[Optional[str], typer.Option("--offers", help="Skills offered, comma-separated.")] = None,
     seeks: Annotated[Optional[str], typer.Option("--seeks", help="Skills sought, comma-separated.")] = None,
@@ -56,10 +64,13 @@ def add(
     emit(pick_format(json_out), record, message=f"Added {person.name} <{person.email}> as {', '.join(record['roles'])}.")
 
 
-@app.command("list")
+@app.command("list", epilog=examples(
+    'mloop participant list',
+    'mloop participant list --role mentor --csv > mentors.csv',
+))
 def list_(
     ctx: typer.Context,
-    role: Annotated[Optional[str], typer.Option("--role", help="Only mentors, mentees or coordinators.")] = None,
+    role: Annotated[Optional[ParticipantRole], typer.Option("--role", case_sensitive=False, help="Only the people with this role.")] = None,
     json_out: JsonFlag = False,
     csv_out: CsvFlag = False,
 ) -> None:
@@ -70,10 +81,12 @@ def list_(
     fmt = pick_format(json_out, csv_out)
     with program_session(ctx, write=False) as (app_ctx, session, program, _who):
         records = [person_record(p) for p in list_participants(session, program, role)]
-    emit(fmt, records, rows=_rows(app_ctx, records))
+    emit(fmt, records, rows=_rows(app_ctx, records), pager=app_ctx.pager)
 
 
-@app.command("show")
+@app.command("show", epilog=examples(
+    'mloop participant show ana.beltran@example.org',
+))
 def show(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The person's email.")],
@@ -116,10 +129,13 @@ def show(
         for loop in record.get("loops", []):
             out.print(f"  loop {loop['loop_id']}: {loop['mentor']} → {loop['mentee']} ({loop['status']})", markup=False)
 
-    emit(pick_format(json_out), record, human=human)
+    emit(pick_format(json_out), record, human=human, pager=app_ctx.pager)
 
 
-@app.command("edit")
+@app.command("edit", epilog=examples(
+    'mloop participant edit amara.okafor@example.org --capacity 2',
+    'mloop participant edit ana.beltran@example.org --seeks "python, data" --department ""',
+))
 def edit(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The person's email.")],
@@ -144,7 +160,10 @@ def edit(
     emit(pick_format(json_out), record, message=f"Updated {person.name} <{person.email}>.")
 
 
-@app.command("import")
+@app.command("import", epilog=examples(
+    'mloop participant import people.csv',
+    'mloop participant import - < people.csv',
+))
 def import_(
     ctx: typer.Context,
     file: Annotated[str, typer.Argument(help="A .csv (header: name,email,role[,capacity,offers,seeks,joined_at,timezone,department,goals]) or .jsonl file; - for stdin (CSV).")],

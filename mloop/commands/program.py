@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from mloop.commandline import examples
 from mloop.commands._common import JsonFlag, app_of
 
 from mloop.rules import DEFAULT_MOMENTUM_MEETINGS, DEFAULT_STALL_DAYS
@@ -18,7 +19,10 @@ DEMO_PROGRAM = "Spring 2026 Mentoring"
 app = typer.Typer(rich_markup_mode=None)
 
 
-@app.command("init")
+@app.command("init", epilog=examples(
+    'mloop init',
+    'mloop --program "Autumn 2026" init --stall-days 14',
+))
 def init(
     ctx: typer.Context,
     stall_days: Annotated[int, typer.Option("--stall-days", min=1, help="Days in one stage before someone counts as stalled.")] = DEFAULT_STALL_DAYS,
@@ -116,7 +120,10 @@ def _refresh_statistics(app_ctx, tables: list[str]) -> None:
             "reports may be slow until autovacuum has run")
 
 
-@app.command("import")
+@app.command("import", epilog=examples(
+    'mloop import spring-2026.jsonl',
+    'mloop --db copy.db import spring-2026.jsonl',
+))
 def import_(
     ctx: typer.Context,
     file: Annotated[str, typer.Argument(help="A JSON Lines file from 'mloop export' (or written to the same format); - for stdin.")],
@@ -131,7 +138,10 @@ def import_(
     emit(pick_format(json_out), record, message=f"Imported into {summary.program!r}: {parts or 'nothing'}.")
 
 
-@app.command("export")
+@app.command("export", epilog=examples(
+    'mloop export --as priya.raman@example.org --out spring-2026.jsonl',
+    'mloop export --as priya.raman@example.org | gzip > spring-2026.jsonl.gz',
+))
 def export(
     ctx: typer.Context,
     out: Annotated[Optional[str], typer.Option("--out", help="Write to this file instead of stdout ('-': stdout).")] = None,
@@ -145,7 +155,7 @@ def export(
     import json
 
     from mloop.commands._files import atomic_file, is_stdout
-    from mloop.output import emit, print_json, say
+    from mloop.output import emit, print_json, progress, say, watching
     from mloop.store.access import actor, current_program, require_coordinator
     from mloop.store.transfer import export_records
 
@@ -162,17 +172,21 @@ def export(
                 write(json.dumps(record, ensure_ascii=False) + "\n")
             return
         count = 0
-        with atomic_file(out) as handle:
+        with atomic_file(out) as handle, progress("exporting", shown=watching(json_out)) as advance:
             for record in export_records(session, program):
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
                 count += 1
+                advance()
     if json_out:
         emit("json", {"program": program.name, "out": out, "records": count})
     else:
         say(f"Exported {count} records of {program.name!r} to {out}.")
 
 
-@app.command("demo")
+@app.command("demo", epilog=examples(
+    'mloop demo',
+    'mloop --db demo.db demo --json',
+))
 def demo(
     ctx: typer.Context,
     force: Annotated[bool, typer.Option("--force", help="Load the demo afresh: replace the demo program, or add it beside another program.")] = False,
@@ -214,7 +228,7 @@ def demo(
         actor(session, program, None)
         document, _ = coordinator_report(session, program, clock)
     app_ctx.now = clock
-    emit(pick_format(json_out), document, human=lambda out: _draw_report(out, document, app_ctx, stage=None, stalled=False, at_risk=False))
+    emit(pick_format(json_out), document, human=lambda out: _draw_report(out, document, app_ctx, stage=None, stalled=False, at_risk=False), pager=app_ctx.pager)
     if not json_out:
         if loaded and not force:
             say(f"The demo program {DEMO_PROGRAM!r} was already in this store: this is its report "

@@ -6,11 +6,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commands._common import JsonFlag, app_of, local, program_session
+from mloop.commandline import HelpfulGroup, examples
+from mloop.commands._common import JsonFlag, Term, app_of, local, program_session
 
-app = typer.Typer(rich_markup_mode=None, no_args_is_help=True,
+app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+    'mloop program show',
+    'mloop program set --stall-days 14 --stage-stall-days first_meeting=10',
+), rich_markup_mode=None, no_args_is_help=True,
                   help="A program's settings (stall thresholds, momentum), the store's programs and starter goals.")
-goal_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True,
+goal_app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+    'mloop program goal add "Agree how we work together" --locked',
+    'mloop program goal list',
+), rich_markup_mode=None, no_args_is_help=True,
                        help="Starter goals: given to every new loop when it is matched.")
 app.add_typer(goal_app, name="goal")
 
@@ -37,7 +44,10 @@ def _draw_settings(out, doc: dict, app_ctx) -> None:
         out.print("[dim]No starter goals: add one with 'mloop program goal add TITLE'.[/dim]")
 
 
-@app.command("show")
+@app.command("show", epilog=examples(
+    'mloop program show',
+    'mloop --program "Autumn 2026" program show --json',
+))
 def show(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     """The program's settings: stall thresholds per stage, momentum meetings, starter goals."""
     from mloop.output import emit, pick_format
@@ -45,10 +55,14 @@ def show(ctx: typer.Context, json_out: JsonFlag = False) -> None:
 
     with program_session(ctx, write=False) as (app_ctx, session, program, _who):
         document = settings(session, program)
-    emit(pick_format(json_out), document, human=lambda out: _draw_settings(out, document, app_ctx))
+    emit(pick_format(json_out), document, human=lambda out: _draw_settings(out, document, app_ctx), pager=app_ctx.pager)
 
 
-@app.command("set")
+@app.command("set", epilog=examples(
+    'mloop program set --stall-days 14',
+    'mloop program set --stage-stall-days first_meeting=10',
+    'mloop --program "Autumn 2026" program set --default',
+))
 def set_(
     ctx: typer.Context,
     name: Annotated[Optional[str], typer.Option("--name", help="Rename the program.")] = None,
@@ -78,7 +92,10 @@ def set_(
     emit(pick_format(json_out), document, message=message)
 
 
-@app.command("list")
+@app.command("list", epilog=examples(
+    'mloop program list',
+    'mloop program list --json',
+))
 def list_(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     """The programs in this store; the default one is used without --program."""
     from mloop.output import Column, Rows, emit, pick_format
@@ -92,14 +109,17 @@ def list_(ctx: typer.Context, json_out: JsonFlag = False) -> None:
                  Column("momentum_meetings", "Momentum", "right"), Column("loops", "Loops", "right"),
                  Column("created_at", "Created")],
                 records, title="Programs", empty="No programs yet: run 'mloop init' or 'mloop demo'.")
-    emit(pick_format(json_out), {"programs": programs}, rows=rows)
+    emit(pick_format(json_out), {"programs": programs}, rows=rows, pager=app_ctx.pager)
 
 
-@goal_app.command("add")
+@goal_app.command("add", epilog=examples(
+    'mloop program goal add "Agree how we work together" --locked',
+    'mloop program goal add "Plan your next career step" --term long',
+))
 def goal_add(
     ctx: typer.Context,
     title: Annotated[str, typer.Argument(help="The goal every new loop starts with.")],
-    term: Annotated[str, typer.Option("--term", help="short or long.")] = "short",
+    term: Annotated[Term, typer.Option("--term", case_sensitive=False, help="A short- or long-term goal.")] = "short",
     locked: Annotated[bool, typer.Option("--locked", help="Participants may complete it but not edit or delete it.")] = False,
     json_out: JsonFlag = False,
 ) -> None:
@@ -116,20 +136,24 @@ def goal_add(
          message=f"Added starter goal {goal.id}{lock}: every loop matched from now on starts with it.")
 
 
-@goal_app.command("list")
+@goal_app.command("list", epilog=examples(
+    'mloop program goal list',
+))
 def goal_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     """The program's starter goals."""
     from mloop.output import Column, Rows, emit, pick_format
     from mloop.store.programs import list_starter_goals, starter_record
 
-    with program_session(ctx, write=False) as (_app, session, program, _who):
+    with program_session(ctx, write=False) as (app_ctx, session, program, _who):
         records = [starter_record(g) for g in list_starter_goals(session, program)]
     rows = Rows([Column("id", "Id", "right"), Column("title", "Title"), Column("term", "Term"), Column("locked", "Locked")],
                 records, title="Starter goals", empty="No starter goals: add one with 'mloop program goal add TITLE'.")
-    emit(pick_format(json_out), records, rows=rows)
+    emit(pick_format(json_out), records, rows=rows, pager=app_ctx.pager)
 
 
-@goal_app.command("remove")
+@goal_app.command("remove", epilog=examples(
+    'mloop program goal remove 1',
+))
 def goal_remove(
     ctx: typer.Context,
     goal_id: Annotated[int, typer.Argument(metavar="ID", help="The starter goal's id (see 'mloop program goal list').")],
