@@ -39,6 +39,9 @@ STAGES: tuple[str, ...] = (
     COMPLETED,
 )
 
+# The stages someone can stall (and be nudged) in: every stage but Completed.
+STALL_STAGES: tuple[str, ...] = tuple(stage for stage in STAGES if stage != COMPLETED)
+
 STAGE_LABELS: dict[str, str] = {
     GETTING_STARTED: "Getting Started",
     MATCHED: "Matched",
@@ -310,7 +313,7 @@ def stall_days_by_stage(stall_days: int = DEFAULT_STALL_DAYS, overrides: Mapping
     """Each stage's stall threshold in days: the program's own for a stage where
     it set one, else ``stall_days``.  Completed never stalls, so has none."""
     own = overrides or {}
-    return {stage: own.get(stage, stall_days) for stage in STAGES if stage != COMPLETED}
+    return {stage: own.get(stage, stall_days) for stage in STALL_STAGES}
 
 
 def stall_cutoffs(now: datetime, stall_days: int = DEFAULT_STALL_DAYS,
@@ -320,7 +323,7 @@ def stall_cutoffs(now: datetime, stall_days: int = DEFAULT_STALL_DAYS,
     The threshold is ``by_stage[stage]`` where given, else ``stall_days``;
     Completed and alumni never stall, so have none."""
     own = by_stage or {}
-    return {stage: now - timedelta(days=own.get(stage, stall_days)) for stage in STAGES if stage != COMPLETED}
+    return {stage: now - timedelta(days=own.get(stage, stall_days)) for stage in STALL_STAGES}
 
 
 def is_stalled(

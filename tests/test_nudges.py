@@ -101,7 +101,7 @@ def test_stage_filter_and_bad_stages(cli, stalled_program):
     rest = cli.json("coordinator", "nudge", now=day(31))
     assert [m["email"] for m in rest["sent"]] == [DEE] and len(rest["skipped"]) == 2
     before = cli.snapshot()
-    cli.fails("coordinator", "nudge", "--stage", "completed", now=day(31), code=2, match="nobody is nudged at completed")
+    cli.fails("coordinator", "nudge", "--stage", "completed", now=day(31), code=2, match="'completed' is not one of 'getting_started', 'matched', 'first_meeting', 'grow_together', 'levelling_up'")
     cli.fails("coordinator", "nudge", "--stage", "lunch", now=day(31), code=2,
               match="Invalid value for '--stage': Value error, 'lunch' is not one of 'getting_started'")
     assert cli.snapshot() == before

@@ -33,6 +33,7 @@ ParticipantRole = choice(rules.PARTICIPANT_ROLES)
 Fit = choice(rules.FITS)
 Term = choice(rules.TERMS)
 Stage = choice(rules.STAGES)
+StallStage = choice(rules.STALL_STAGES)  # the stages someone can be nudged in
 MilestoneKind = choice(rules.MILESTONE_KINDS)
 MilestoneRole = choice(rules.MILESTONE_ROLES)
 

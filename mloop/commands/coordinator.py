@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mloop.commandline import HelpfulGroup, examples
-from mloop.commands._common import CsvFlag, JsonFlag, Stage, local, program_session
+from mloop.commands._common import CsvFlag, JsonFlag, Stage, StallStage, local, program_session
 
 app = typer.Typer(cls=HelpfulGroup, epilog=examples(
     'mloop coordinator report',
@@ -146,7 +146,7 @@ def nudge(
     ctx: typer.Context,
     stalled: Annotated[bool, typer.Option("--stalled", help="Nudge the stalled people (what nudge always does; "
                                           "accepted for clarity).")] = False,
-    stage: Annotated[Optional[Stage], typer.Option("--stage", case_sensitive=False, help="Only stalled people at this stage.")] = None,
+    stage: Annotated[Optional[StallStage], typer.Option("--stage", case_sensitive=False, help="Only stalled people at this stage.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be sent; record and write nothing.")] = False,
     out_dir: Annotated[Optional[str], typer.Option("--out", metavar="DIR",
                                                    help="Also write one .eml file per message into DIR.")] = None,
@@ -210,7 +210,7 @@ def template_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
 ))
 def template_set(
     ctx: typer.Context,
-    stage: Annotated[Stage, typer.Argument(case_sensitive=False, help="The stage whose nudge this is (nobody is nudged at completed).")],
+    stage: Annotated[StallStage, typer.Argument(case_sensitive=False, help="The stage whose nudge this is.")],
     subject: Annotated[str, typer.Option("--subject", help="The subject line; may use placeholders such as {first_name}.")],
     body_file: Annotated[str, typer.Option("--body-file", metavar="FILE",
                                            help="A UTF-8 text file with the message ('-': standard input).")],
@@ -242,7 +242,7 @@ def template_set(
 ))
 def template_reset(
     ctx: typer.Context,
-    stage: Annotated[Optional[Stage], typer.Argument(case_sensitive=False, help="The stage to reset (default: every stage).")] = None,
+    stage: Annotated[Optional[StallStage], typer.Argument(case_sensitive=False, help="The stage to reset (default: every stage).")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Go back to the built-in nudge for a stage, or for every stage."""

@@ -40,17 +40,12 @@ from sqlalchemy import event
 from sqlmodel import Session
 
 from mloop.errors import StoreError
+from mloop.paths import default_db_path
 from mloop.store import migrations
 
 BUSY_TIMEOUT_MS = 60_000
 # The PostgreSQL advisory lock every writing transaction (and migration) takes.
 WRITE_LOCK_KEY = 727274
-
-
-def default_db_path() -> Path:
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("mloop", appauthor=False)) / "mloop.db"
 
 
 def resolve_url(db: str | None, *, create: bool = True) -> str:

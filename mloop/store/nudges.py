@@ -22,7 +22,7 @@ from mloop.store.models import Loop, Nudge, NudgeTemplate, Participant, Program
 NUDGE_QUIET_DAYS = 7
 PLACEHOLDERS = ("name", "first_name", "partner", "loop", "days", "stage", "program", "coordinator")
 # Completed is the last stage: nobody stalls there, so it has no nudge.
-NUDGE_STAGES = tuple(stage for stage in rules.STAGES if stage != rules.COMPLETED)
+NUDGE_STAGES = rules.STALL_STAGES  # nobody is nudged once Completed
 
 BUILT_IN: dict[str, tuple[str, str]] = {
     rules.GETTING_STARTED: (

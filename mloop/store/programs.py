@@ -42,8 +42,8 @@ def parse_stage_days(text: str) -> tuple[str, int | None]:
     if not sep:
         raise UsageError(f"--stage-stall-days takes STAGE=DAYS (e.g. first_meeting=14), not {text!r}")
     stage = stage_text.strip().lower().replace("-", "_").replace(" ", "_")
-    if stage not in rules.STAGES or stage == rules.COMPLETED:
-        choices = ", ".join(s for s in rules.STAGES if s != rules.COMPLETED)
+    if stage not in rules.STALL_STAGES:
+        choices = ", ".join(rules.STALL_STAGES)
         raise UsageError(f"unknown stage {stage_text.strip()!r} in --stage-stall-days: use one of {choices}")
     days_text = days_text.strip().lower()
     if days_text in ("default", ""):
