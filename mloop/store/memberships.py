@@ -44,6 +44,18 @@ class Person(NamedTuple):
     joined_at: datetime
 
 
+class Contact(NamedTuple):
+    """How a report names a person."""
+
+    email: str
+    name: str
+
+
+# Up to this many people are looked up by id; more, and reading the whole
+# program's names is quicker (and stays under SQLite's bound-parameter limit).
+FEW_CONTACTS = 1000
+
+
 class LoopRow(NamedTuple):
     """One active loop's aggregates as of ``now``."""
 
@@ -87,15 +99,18 @@ def _loop_rows(rows: list[tuple]) -> list[LoopRow]:
 
 def _goals_by_loop(rows: list[tuple]) -> dict[int, tuple[datetime, list[tuple]]]:
     """loop -> (its first sharing time, its shared goals as (shared_at, completed_at))."""
-    goals: dict[int, list[tuple]] = {}
-    for loop_id, shared_at, completed_at in rows:
-        found = goals.get(loop_id)
+    goals: dict[int, list] = {}
+    get = goals.get
+    for goal in rows:
+        loop_id, shared_at = goal[0], goal[1]
+        found = get(loop_id)
         if found is None:
-            goals[loop_id] = [(shared_at, completed_at)]
+            goals[loop_id] = [shared_at, [goal[1:]]]
         else:
-            found.append((shared_at, completed_at))
-    return {loop_id: (min(at for at, _done in shared) if len(shared) > 1 else shared[0][0], shared)
-            for loop_id, shared in goals.items()}
+            found[1].append(goal[1:])
+            if shared_at < found[0]:
+                found[0] = shared_at
+    return {loop_id: (first, shared) for loop_id, (first, shared) in goals.items()}
 
 
 def held_from():
@@ -190,16 +205,20 @@ class FactReader:
             return self._loops_grouped(momentum_meetings, with_counts)
         return self._loops_looked_up(momentum_meetings, with_counts)
 
-    def _active_loops(self, query):
-        """``query`` for the loops active at ``now`` (the chosen ones), by id."""
-        query = query.where(
+    def _active(self) -> list:
+        """The conditions on ``Loop`` of this program's loops active at ``now`` (the chosen ones)."""
+        active = [
             Loop.program_id == self.program.id,
             Loop.matched_at <= self.now,
             sa.or_(Loop.ended_at.is_(None), Loop.ended_at > self.now),
-        )
+        ]
         if self.loop_ids is not None:
-            query = query.where(Loop.id.in_(self.loop_ids))
-        return query.order_by(Loop.id)
+            active.append(Loop.id.in_(self.loop_ids))
+        return active
+
+    def _active_loops(self, query):
+        """``query`` for the loops active at ``now`` (the chosen ones), by id."""
+        return query.where(*self._active()).order_by(Loop.id)
 
     def _latest_member_feedback(self):
         """The id of the loop's latest feedback by one of its members (one index lookup)."""
@@ -375,15 +394,43 @@ class FactReader:
         )
         return {(person, loop): sent for person, loop, sent in self._rows(query, (2,))}
 
-    def people(self, ids: Iterable[int] | None = None) -> dict[int, Person]:
-        """id -> ``Person`` of the program's people (or of ``ids``)."""
-        query = sa.select(
+    def _people(self):
+        return sa.select(
             Participant.id, Participant.email, Participant.name,
             Participant.is_mentor, Participant.is_mentee, Participant.joined_at,
         ).where(Participant.program_id == self.program.id)
+
+    def people(self, ids: Iterable[int] | None = None) -> dict[int, Person]:
+        """id -> ``Person`` of the program's people (or of ``ids``)."""
+        query = self._people()
         if ids is not None:
             query = query.where(Participant.id.in_(sorted(set(ids))))
         return {row[0]: Person._make(row) for row in self._rows(query, (5,))}
+
+    def people_without_loop(self) -> dict[int, Person]:
+        """id -> ``Person`` of the program's people in none of the loops that
+        ``loops`` reads: the ones whose standing comes from ``rules.progress_without_loop``.
+
+        A whole-program report needs no more of the members of active loops
+        (nine in ten people of a large program) than the name and email of the
+        few it lists (``contacts``).
+        """
+        active = self._active()
+        members = sa.union_all(sa.select(Loop.mentor_id).where(*active), sa.select(Loop.mentee_id).where(*active))
+        query = self._people().where(Participant.id.not_in(members)).order_by(Participant.id)
+        return {row[0]: Person._make(row) for row in self._rows(query, (5,))}
+
+    def contacts(self, ids: Iterable[int]) -> dict[int, Contact]:
+        """id -> ``Contact`` of at least ``ids`` among the program's people:
+        looked up by id when they are few, the whole program read when many."""
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        query = sa.select(Participant.id, Participant.email, Participant.name).where(
+            Participant.program_id == self.program.id)
+        if len(wanted) <= FEW_CONTACTS:
+            query = query.where(Participant.id.in_(sorted(wanted)))
+        return {pid: Contact(email, name) for pid, email, name in self._rows(query)}
 
 
 def _distinct_on(query, *columns):
