@@ -132,9 +132,12 @@ def is_booking(status: str) -> bool:
     return status != CANCELLED
 
 
+_DAY = timedelta(days=1)
+
+
 def days_between(since: datetime, now: datetime) -> int:
     """Whole days elapsed from ``since`` to ``now`` (never negative)."""
-    return max(0, (now - since) // timedelta(days=1))
+    return max(0, (now - since) // _DAY)
 
 
 class GoalFact(NamedTuple):

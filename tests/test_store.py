@@ -532,3 +532,43 @@ def test_the_facts_sql_gathers_are_the_rules_on_generated_meetings_and_feedback(
                     max((f.created_at for f in given if f.meeting_id is None), default=None),
                 )
                 assert mine.get((loop.id, author), (None, None, None)) == expected
+
+
+@pytest.mark.parametrize(("seed", "messy"), [(5, False), (21, True)])
+def test_the_people_a_whole_program_report_reads_are_the_rules_on_generated_programs(store_url, tmp_path, seed, messy):
+    """The report reads the people of no active loop in SQL (the same active-loop
+    conditions as its loops) and names the others from ``contacts``: at every
+    moment of a generated program they are exactly the people the rules place
+    outside an active loop, with the records ``people`` gives, and each loop's
+    first sharing time is the earliest of its shared goals."""
+    from mloop import rules
+    from mloop.store.memberships import FEW_CONTACTS, FactReader
+
+    moments = _import_generated(store_url, tmp_path, seed, messy)
+    engine = open_store(store_url)
+    try:
+        with session_scope(engine, write=False) as session:
+            program = session.execute(sa.select(Program)).scalar_one()
+            loops = session.connection().execute(
+                sa.select(Loop.mentor_id, Loop.mentee_id, Loop.matched_at, Loop.ended_at)).all()
+            compared = 0
+            for now in moments:
+                facts = FactReader(session, program, now)
+                people = facts.people()
+                in_a_loop = {person for mentor, mentee, matched, ended in loops
+                             if rules.is_active(matched, ended, now) for person in (mentor, mentee)}
+                expected = {pid: person for pid, person in people.items() if pid not in in_a_loop}
+                found = facts.people_without_loop()
+                assert found == expected, now
+                assert list(found) == sorted(found)
+                compared += len(found)
+                for goal_loop, (first, goals) in facts.shared_goals().items():
+                    assert first == min(shared for shared, _done in goals), (now, goal_loop)
+            named = {pid: (person.email, person.name) for pid, person in people.items()}
+            some = sorted(named)[:3]
+            assert facts.contacts(some) == {pid: named[pid] for pid in some}
+            assert facts.contacts([]) == {}
+            assert facts.contacts(range(FEW_CONTACTS + 1)) == named  # many: the whole program
+            assert compared > 20
+    finally:
+        engine.dispose()

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import heapq
 from datetime import datetime
+from operator import attrgetter
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from mloop import rules
 from mloop.errors import UsageError
-from mloop.store.memberships import FactReader, LoopRow, Person, ProgramFacts, Standing, standings
+from mloop.store.memberships import Contact, FactReader, LoopRow, ProgramFacts, Standing, standings
 from mloop.store.milestones import milestone_counts
 from mloop.store.models import Feedback, Goal, JourneyShare, Loop, Meeting, Participant, Program
 from mloop.store.programs import thresholds
@@ -48,10 +49,9 @@ def coordinator_report(
     facts = FactReader(session, program, now)
     wants_members = with_rows or stage is not None
     loops = facts.loops(program.momentum_meetings, with_counts=wants_members)
-    people = facts.people()
     fits = facts.latest_fits()
-    program_facts = ProgramFacts(loops, people, facts.member_feedback(), facts.shared_goals(), facts.journey_shares(),
-                                 facts.last_ended())
+    program_facts = ProgramFacts(loops, facts.people_without_loop(), facts.member_feedback(), facts.shared_goals(),
+                                 facts.journey_shares(), facts.last_ended())
     by_stage = thresholds(program)
     checkin_due, risk_reasons, in_funnel = rules.checkin_due, rules.risk_reasons, rules.in_funnel
     cutoffs = rules.stall_cutoffs(now, program.stall_days, by_stage)
@@ -90,7 +90,11 @@ def coordinator_report(
             risky.add(row.loop_id)
         if wants_members:
             chosen.append((standing, waits, risk))
-    at_risk_rows = _at_risk(loops, risks, fits, people, sorted(risky))
+    longest = _longest_waits(waiting, listed)
+    at_risk_loops = sorted(risky)
+    poor_fits = [row for row in loops if row.loop_id in fits and fits[row.loop_id][0] == rules.POOR_FIT]
+    people = facts.contacts(_named(longest, at_risk_loops[:listed], poor_fits, chosen, fits, loops))
+    at_risk_rows = _at_risk(loops, risks, fits, people, at_risk_loops[:listed])
     document = {
         "program": program.name,
         "as_of": now,
@@ -99,11 +103,11 @@ def coordinator_report(
         "momentum_meetings": program.momentum_meetings,
         "stages": stages,
         "alumni": alumni,
-        "stalled": _stalled(facts.last_nudges() if waiting else {}, people, now, _longest_waits(waiting, listed)),
-        "at_risk": at_risk_rows[:listed],
+        "stalled": _stalled(facts.last_nudges() if waiting else {}, people, now, longest),
+        "at_risk": at_risk_rows,
         "activity": program_totals(facts),
         "checkins_overdue": checkins_overdue,
-        "re_pairing": _re_pairing(loops, fits, people),
+        "re_pairing": _re_pairing(poor_fits, fits, people),
         "milestones": milestone_counts(session, program, now),
     }
     members = [_member(standing, waits, risk, people, now) for standing, waits, risk in chosen]
@@ -112,35 +116,55 @@ def coordinator_report(
         document["members"] = members[:listed]
     if listed is not None:
         document["stalled_total"] = len(waiting)
-        document["at_risk_total"] = len(at_risk_rows)
+        document["at_risk_total"] = len(at_risk_loops)
         if stage is not None:
             document["members_total"] = len(chosen)
     return document, members if with_rows else []
 
 
-def _stalled(nudged: dict, people: dict[int, Person], now: datetime, waiting: list[Standing]) -> list[dict]:
+def _named(longest: list[Standing], at_risk_loops: list[int], poor_fits: list[LoopRow],
+           chosen: list[tuple[Standing, bool, bool]], fits: dict, loops: list[LoopRow]) -> set[int]:
+    """Everyone the report names: the stalled it lists, both members of each
+    loop at risk or fitting poorly and who said so, the members it lists and their partners."""
+    ids = {standing.member_id for standing in longest}
+    if at_risk_loops:
+        rows = {row.loop_id: row for row in loops}
+        for loop_id in at_risk_loops:
+            row = rows[loop_id]
+            ids.update((row.mentor_id, row.mentee_id, row.latest_rating_by))
+            if loop_id in fits:
+                ids.add(fits[loop_id][1])
+    for row in poor_fits:
+        ids.update((row.mentor_id, row.mentee_id, fits[row.loop_id][1]))
+    for standing, _stalled, _risk in chosen:
+        ids.update((standing.member_id, standing.partner_id))
+    ids.discard(None)
+    return ids
+
+
+def _stalled(nudged: dict, people: dict[int, Contact], now: datetime, waiting: list[Standing]) -> list[dict]:
     """The stalled list's records, with each person's latest nudge for that loop."""
     days_between, last_nudged = rules.days_between, nudged.get
     rows = []
-    for row, role, member_id, _partner, _facts, progress, _last in waiting:
-        person = people[member_id]
+    for row, role, member_id, _partner, _facts, (stage, since, _reached), _last in waiting:
+        email, name = people[member_id]
         loop_id = row.loop_id if row is not None else None
         sent = last_nudged((member_id, loop_id))
         rows.append({
-            "email": person.email,
-            "name": person.name,
+            "email": email,
+            "name": name,
             "role": role,
             "loop_id": loop_id,
-            "stage": progress.stage,
-            "stage_since": progress.stage_since,
-            "days_in_stage": days_between(progress.stage_since, now),
+            "stage": stage,
+            "stage_since": since,
+            "days_in_stage": days_between(since, now),
             "last_nudged_at": sent,
             "nudged_days_ago": None if sent is None else days_between(sent, now),
         })
     return rows
 
 
-def _member(standing: Standing, stalled: bool, at_risk: bool, people: dict[int, Person], now: datetime) -> dict:
+def _member(standing: Standing, stalled: bool, at_risk: bool, people: dict[int, Contact], now: datetime) -> dict:
     row, role, member_id, partner_id = standing.row, standing.role, standing.member_id, standing.partner_id
     return {
         "email": people[member_id].email,
@@ -157,7 +181,7 @@ def _member(standing: Standing, stalled: bool, at_risk: bool, people: dict[int, 
     }
 
 
-def _at_risk(loops: list[LoopRow], risks: dict[int, tuple[str, ...]], fits: dict, people: dict[int, Person],
+def _at_risk(loops: list[LoopRow], risks: dict[int, tuple[str, ...]], fits: dict, people: dict[int, Contact],
              listed: list[int]) -> list[dict]:
     """One entry per loop at risk, saying why: the negative rating and who gave
     it, and/or the poor pairing fit and who said so."""
@@ -182,13 +206,17 @@ def _at_risk(loops: list[LoopRow], risks: dict[int, tuple[str, ...]], fits: dict
     return entries
 
 
-def _re_pairing(loops: list[LoopRow], fits: dict, people: dict[int, Person]) -> list[dict]:
-    """The active loops whose latest pairing fit is poor: candidates for a new pairing."""
+def _re_pairing(poor_fits: list[LoopRow], fits: dict, people: dict[int, Contact]) -> list[dict]:
+    """The active loops whose latest pairing fit is poor (``poor_fits``): candidates for a new pairing."""
     return [
         {"loop_id": row.loop_id, "mentor": people[row.mentor_id].email, "mentee": people[row.mentee_id].email,
          "fit_by": people[fits[row.loop_id][1]].email, "fit_at": fits[row.loop_id][2]}
-        for row in loops if row.loop_id in fits and fits[row.loop_id][0] == rules.POOR_FIT
+        for row in poor_fits
     ]
+
+
+# A Standing's stage start, read in C: the stalled list sorts tens of thousands.
+_stage_since = attrgetter("progress.stage_since")
 
 
 def _longest_waits(rows: list[Standing], listed: int | None) -> list[Standing]:
@@ -197,10 +225,6 @@ def _longest_waits(rows: list[Standing], listed: int | None) -> list[Standing]:
     if listed is None:
         return sorted(rows, key=_stage_since)
     return heapq.nsmallest(listed, rows, key=_stage_since)
-
-
-def _stage_since(standing: Standing):
-    return standing.progress.stage_since
 
 
 _STAGE_ORDER = {name: i for i, name in enumerate(rules.STAGES)}

@@ -11,9 +11,10 @@ its stage, stall, risk and check-in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import starmap
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -42,6 +43,18 @@ class Person(NamedTuple):
     is_mentor: bool
     is_mentee: bool
     joined_at: datetime
+
+
+class Contact(NamedTuple):
+    """How a report names a person."""
+
+    email: str
+    name: str
+
+
+# Up to this many people are looked up by id; more, and reading the whole
+# program's names is quicker (and stays under SQLite's bound-parameter limit).
+FEW_CONTACTS = 1000
 
 
 class LoopRow(NamedTuple):
@@ -81,21 +94,25 @@ class Standing(NamedTuple):
     last_loop_feedback: datetime | None = None
 
 
-def _loop_rows(rows: list[tuple]) -> list[LoopRow]:
-    return [LoopRow(*row) for row in rows]
+def _loop_rows(columns: list[Sequence]) -> list[LoopRow]:
+    return list(starmap(LoopRow, zip(*columns)))
 
 
-def _goals_by_loop(rows: list[tuple]) -> dict[int, tuple[datetime, list[tuple]]]:
-    """loop -> (its first sharing time, its shared goals as (shared_at, completed_at))."""
-    goals: dict[int, list[tuple]] = {}
-    for loop_id, shared_at, completed_at in rows:
-        found = goals.get(loop_id)
+def _goals_by_loop(loop_ids: Sequence[int], shared: Sequence[datetime],
+                   completed: Sequence[datetime | None]) -> dict[int, tuple[datetime, list[tuple]]]:
+    """loop -> (its first sharing time, its shared goals as (shared_at, completed_at)),
+    from the goals' columns."""
+    goals: dict[int, list] = {}
+    get = goals.get
+    for loop_id, shared_at, completed_at in zip(loop_ids, shared, completed):
+        found = get(loop_id)
         if found is None:
-            goals[loop_id] = [(shared_at, completed_at)]
+            goals[loop_id] = [shared_at, [(shared_at, completed_at)]]
         else:
-            found.append((shared_at, completed_at))
-    return {loop_id: (min(at for at, _done in shared) if len(shared) > 1 else shared[0][0], shared)
-            for loop_id, shared in goals.items()}
+            found[1].append((shared_at, completed_at))
+            if shared_at < found[0]:
+                found[0] = shared_at
+    return {loop_id: (first, loop_goals) for loop_id, (first, loop_goals) in goals.items()}
 
 
 def held_from():
@@ -161,13 +178,24 @@ class FactReader:
             (i,) = times
             return [row[:i] + (None if row[i] is None else parse(row[i] + "+00:00"),) + row[i + 1:] for row in rows]
         columns = list(zip(*rows))
-        for i in times:
-            columns[i] = [None if value is None else parse(value + "+00:00") for value in columns[i]]
+        _parse_times(columns, times)
         return list(zip(*columns))
 
     def _rows(self, query, times: tuple[int, ...] = ()) -> list[tuple]:
         """``query``'s rows, the columns at ``times`` read as aware UTC datetimes."""
         return self._convert(self._fetch(query), times)
+
+    def _columns(self, query, times: tuple[int, ...] = ()) -> list[Sequence]:
+        """``query``'s result column by column, those at ``times`` read as
+        ``_convert`` reads them: for the largest reads, which are consumed
+        column-wise, so that no row is built twice."""
+        rows = self._fetch(query)
+        if not rows:
+            return [()] * len(query.selected_columns)
+        columns: list[Sequence] = list(zip(*rows))
+        if self.dialect == "sqlite":
+            _parse_times(columns, times)
+        return columns
 
     def in_scope(self, loop_column):
         """Facts of this program's (chosen) loops."""
@@ -190,16 +218,20 @@ class FactReader:
             return self._loops_grouped(momentum_meetings, with_counts)
         return self._loops_looked_up(momentum_meetings, with_counts)
 
-    def _active_loops(self, query):
-        """``query`` for the loops active at ``now`` (the chosen ones), by id."""
-        query = query.where(
+    def _active(self) -> list:
+        """The conditions on ``Loop`` of this program's loops active at ``now`` (the chosen ones)."""
+        active = [
             Loop.program_id == self.program.id,
             Loop.matched_at <= self.now,
             sa.or_(Loop.ended_at.is_(None), Loop.ended_at > self.now),
-        )
+        ]
         if self.loop_ids is not None:
-            query = query.where(Loop.id.in_(self.loop_ids))
-        return query.order_by(Loop.id)
+            active.append(Loop.id.in_(self.loop_ids))
+        return active
+
+    def _active_loops(self, query):
+        """``query`` for the loops active at ``now`` (the chosen ones), by id."""
+        return query.where(*self._active()).order_by(Loop.id)
 
     def _latest_member_feedback(self):
         """The id of the loop's latest feedback by one of its members (one index lookup)."""
@@ -243,7 +275,7 @@ class FactReader:
             ]
         query = sa.select(*columns).outerjoin(latest, latest.id == self._latest_member_feedback())
         times = (3, 4, 5, 6, 10) if with_counts else (3, 4, 5, 6)
-        return _loop_rows(self._rows(self._active_loops(query), times))
+        return _loop_rows(self._columns(self._active_loops(query), times))
 
     def _loops_grouped(self, momentum_meetings: int, with_counts: bool) -> list[LoopRow]:
         """The meeting aggregates from one GROUP BY over the program's meetings
@@ -297,7 +329,7 @@ class FactReader:
             .outerjoin(meetings, meetings.c.loop_id == Loop.id)
             .outerjoin(ratings, ratings.c.loop_id == Loop.id)
         )
-        return _loop_rows(self._rows(query))
+        return _loop_rows(self._columns(query))
 
     def member_feedback(self) -> dict[tuple[int, int], MemberFeedback]:
         """(loop, author) -> their ``MemberFeedback``.
@@ -320,7 +352,8 @@ class FactReader:
             .where(self.in_scope(Feedback.loop_id), Feedback.created_at <= self.now)
             .group_by(Feedback.loop_id, Feedback.author_id)
         )
-        return {(row[0], row[1]): (row[2], row[3], row[4]) for row in self._rows(query, (2, 3, 4))}
+        loop_ids, authors, on_meeting, positive, on_loop = self._columns(query, (2, 3, 4))
+        return dict(zip(zip(loop_ids, authors), zip(on_meeting, positive, on_loop)))
 
     def shared_goals(self) -> dict[int, tuple[datetime, list[tuple]]]:
         """loop -> (its first sharing time, its goals shared as of ``now``, each
@@ -331,7 +364,7 @@ class FactReader:
         query = sa.select(Goal.loop_id, Goal.shared_at, completed).where(
             self.in_scope(Goal.loop_id), Goal.shared_at.is_not(None), Goal.shared_at <= now
         )
-        return _goals_by_loop(self._rows(query, (1, 2)))
+        return _goals_by_loop(*self._columns(query, (1, 2)))
 
     def journey_shares(self) -> dict[tuple[int, int], datetime]:
         """(loop, author) -> when they first shared their journey."""
@@ -375,15 +408,51 @@ class FactReader:
         )
         return {(person, loop): sent for person, loop, sent in self._rows(query, (2,))}
 
-    def people(self, ids: Iterable[int] | None = None) -> dict[int, Person]:
-        """id -> ``Person`` of the program's people (or of ``ids``)."""
-        query = sa.select(
+    def _people(self):
+        return sa.select(
             Participant.id, Participant.email, Participant.name,
             Participant.is_mentor, Participant.is_mentee, Participant.joined_at,
         ).where(Participant.program_id == self.program.id)
+
+    def people(self, ids: Iterable[int] | None = None) -> dict[int, Person]:
+        """id -> ``Person`` of the program's people (or of ``ids``)."""
+        query = self._people()
         if ids is not None:
             query = query.where(Participant.id.in_(sorted(set(ids))))
         return {row[0]: Person._make(row) for row in self._rows(query, (5,))}
+
+    def people_without_loop(self) -> dict[int, Person]:
+        """id -> ``Person`` of the program's people in none of the loops that
+        ``loops`` reads: the ones whose standing comes from ``rules.progress_without_loop``.
+
+        A whole-program report needs no more of the members of active loops
+        (nine in ten people of a large program) than the name and email of the
+        few it lists (``contacts``).
+        """
+        active = self._active()
+        members = sa.union_all(sa.select(Loop.mentor_id).where(*active), sa.select(Loop.mentee_id).where(*active))
+        query = self._people().where(Participant.id.not_in(members)).order_by(Participant.id)
+        return {row[0]: Person._make(row) for row in self._rows(query, (5,))}
+
+    def contacts(self, ids: Iterable[int]) -> dict[int, Contact]:
+        """id -> ``Contact`` of at least ``ids`` among the program's people:
+        looked up by id when they are few, the whole program read when many."""
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        query = sa.select(Participant.id, Participant.email, Participant.name).where(
+            Participant.program_id == self.program.id)
+        if len(wanted) <= FEW_CONTACTS:
+            query = query.where(Participant.id.in_(sorted(wanted)))
+        ids, emails, names = self._columns(query)
+        return dict(zip(ids, starmap(Contact, zip(emails, names))))
+
+
+def _parse_times(columns: list[Sequence], times: tuple[int, ...]) -> None:
+    """Replace the columns at ``times`` (SQLite's naive UTC text) by aware UTC datetimes."""
+    parse = datetime.fromisoformat
+    for i in times:
+        columns[i] = [None if value is None else parse(value + "+00:00") for value in columns[i]]
 
 
 def _distinct_on(query, *columns):
