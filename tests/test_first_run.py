@@ -29,6 +29,12 @@ def test_demo_run_again_prints_the_report_again_and_changes_nothing(cli):
     assert cli.json("demo") == cli.json("coordinator", "report", now=DEMO_NOW)
 
 
+def test_demo_names_its_clock_only_when_the_user_is_on_another(cli):
+    hint = f"The demo's clock is {DEMO_NOW}; to look around at that moment, set it for each command, e.g."
+    assert hint in cli.ok("demo").stderr.splitlines()
+    assert "demo's clock" not in cli.ok("demo", now=DEMO_NOW).stderr
+
+
 def test_demo_force_replaces_the_demo_program(cli):
     fresh = cli.json("demo")
     cli.ok("participant", "add", "--name", "Newcomer", "--email", "new@example.org", "--role", "mentee", now=DEMO_NOW)

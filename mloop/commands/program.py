@@ -227,11 +227,13 @@ def demo(
         program = find_program(session, DEMO_PROGRAM)
         actor(session, program, None)
         document, _ = coordinator_report(session, program, clock)
+    on_demo_clock = app_ctx.now == clock  # the user already set MLOOP_NOW/--now to it
     app_ctx.now = clock
     emit(pick_format(json_out), document, human=lambda out: _draw_report(out, document, app_ctx, stage=None, stalled=False, at_risk=False), pager=app_ctx.pager)
     if not json_out:
         if loaded and not force:
             say(f"The demo program {DEMO_PROGRAM!r} was already in this store: this is its report "
                 "(--force loads it afresh).")
-        say(f"The demo's clock is {DEMO_NOW}; to look around at that moment, set it for each command, e.g.\n"
-            f"  MLOOP_NOW={DEMO_NOW} mloop status --as ana.beltran@example.org")
+        if not on_demo_clock:
+            say(f"The demo's clock is {DEMO_NOW}; to look around at that moment, set it for each command, e.g.\n"
+                f"  MLOOP_NOW={DEMO_NOW} mloop status --as ana.beltran@example.org")
