@@ -289,9 +289,3 @@ def test_root_help_says_where_the_store_is_and_lists_the_environment(cli, tmp_pa
     with_db = " ".join(cli("--help").stdout.split())
     assert "names the store (MLOOP_DB is set here); without either" in with_db
 
-
-def test_the_default_path_shown_is_the_stores():
-    from mloop.paths import default_db_path
-    from mloop.store.db import default_db_path as store_default
-
-    assert default_db_path() == store_default()
