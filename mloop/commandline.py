@@ -28,6 +28,13 @@ def examples(*commands: str) -> str:
     return "\b\n" + "\n".join((EXAMPLES_HEADING, *(f"  $ {command}" for command in commands)))
 
 
+def command_group(help: str, *example_commands: str) -> typer.Typer:
+    """A group of commands as every group here is made: a HelpfulGroup, its help
+    ending with examples, plain text (no Rich markup), its help when run alone."""
+    return typer.Typer(cls=HelpfulGroup, help=help, epilog=examples(*example_commands),
+                       rich_markup_mode=None, no_args_is_help=True)
+
+
 def did_you_mean(name: str, known: list[str]) -> str:
     """The hint after 'No such command': " Did you mean 'status'?" for a name close
     to known ones, else ''."""

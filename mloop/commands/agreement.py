@@ -6,14 +6,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commandline import HelpfulGroup, examples
+from mloop.commandline import command_group, examples
 from mloop.commands._common import JsonFlag, MemberRole, local, program_session, when_or_none
 
-app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+app = command_group(
+    "The mentoring agreement: who takes notes, who sets agendas, how often you meet.",
     'mloop agreement set 2 --notes-by mentee --agenda-by mentor --cadence 2w',
     'mloop agreement show 2',
-), rich_markup_mode=None, no_args_is_help=True,
-                  help="The mentoring agreement: who takes notes, who sets agendas, how often you meet.")
+)
 
 LoopArg = Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id (see 'mloop status').")]
 

@@ -6,13 +6,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commandline import HelpfulGroup, examples
+from mloop.commandline import command_group, examples
 from mloop.commands._common import CsvFlag, JsonFlag, Stage, StallStage, local, program_session
 
-app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+app = command_group(
+    "Coordinator views: the milestone funnel, stalled and at-risk people.",
     'mloop coordinator report',
     'mloop coordinator nudge --dry-run',
-), rich_markup_mode=None, help="Coordinator views: the milestone funnel, stalled and at-risk people.", no_args_is_help=True)
+)
 
 DEFAULT_LIMIT = 25
 MEMBER_COLUMNS = ("email", "name", "role", "loop_id", "partner", "stage", "stage_since", "days_in_stage",
@@ -180,11 +181,11 @@ def nudge(
     emit(fmt, document, human=lambda out: draw_nudges(out, document), pager=app_ctx.pager)
 
 
-template_app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+template_app = command_group(
+    "The program's own nudge messages, one per stage, replacing the built-in ones.",
     'mloop coordinator nudge-template list',
     'mloop coordinator nudge-template reset matched',
-), rich_markup_mode=None, no_args_is_help=True,
-                           help="The program's own nudge messages, one per stage, replacing the built-in ones.")
+)
 app.add_typer(template_app, name="nudge-template")
 
 

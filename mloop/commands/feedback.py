@@ -6,13 +6,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commandline import HelpfulGroup, examples
+from mloop.commandline import command_group, examples
 from mloop.commands._common import CsvFlag, Fit, JsonFlag, local, program_session
 
-app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+app = command_group(
+    "Give and list feedback (private to its author and coordinators).",
     'mloop feedback give 2 --rating 5 --comment "Clear next steps every time"',
     'mloop feedback list --loop 2',
-), rich_markup_mode=None, help="Give and list feedback (private to its author and coordinators).", no_args_is_help=True)
+)
 
 
 @app.command("give", epilog=examples(

@@ -6,17 +6,19 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commandline import HelpfulGroup, examples
+from mloop.commandline import command_group, examples
 from mloop.commands._common import CsvFlag, JsonFlag, Term, local, program_session, when_or_none
 
-app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+app = command_group(
+    "Set, share and complete goals; add tasks to them.",
     'mloop goal add 2 "Ship a first open-source contribution" --due 2026-04-30',
     'mloop goal list --loop 2',
-), rich_markup_mode=None, help="Set, share and complete goals; add tasks to them.", no_args_is_help=True)
-task_app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+)
+task_app = command_group(
+    "Tasks that break a goal down.",
     'mloop goal task add 3 "Pick a good first issue"',
     'mloop goal task list --goal 3',
-), rich_markup_mode=None, help="Tasks that break a goal down.", no_args_is_help=True)
+)
 app.add_typer(task_app, name="task")
 
 GoalArg = Annotated[int, typer.Argument(metavar="GOAL", help="The goal's id (see 'mloop goal list').")]

@@ -6,13 +6,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commandline import HelpfulGroup, examples
+from mloop.commandline import command_group, examples
 from mloop.commands._common import CsvFlag, JsonFlag, Outcome, local, program_session
 
-app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+app = command_group(
+    "Create, suggest, list and end matches (loops).",
     'mloop match suggest',
     'mloop match create --mentor amara.okafor@example.org --mentee ana.beltran@example.org',
-), rich_markup_mode=None, help="Create, suggest, list and end matches (loops).", no_args_is_help=True)
+)
 
 
 @app.command("create", epilog=examples(

@@ -7,13 +7,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commandline import HelpfulGroup, examples
+from mloop.commandline import command_group, examples
 from mloop.commands._common import CsvFlag, JsonFlag, local, program_session
 
-app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+app = command_group(
+    "Book, log, complete, cancel and list meetings.",
     'mloop meet schedule 2 --at "next tue 14:00"',
     'mloop meet list --upcoming',
-), rich_markup_mode=None, help="Book, log, complete, cancel and list meetings.", no_args_is_help=True)
+)
 
 LoopArg = Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id (see 'mloop status').")]
 MeetingArg = Annotated[int, typer.Argument(metavar="MEETING", help="The meeting's id (see 'mloop meet list').")]

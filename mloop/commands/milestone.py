@@ -6,13 +6,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commandline import HelpfulGroup, examples
+from mloop.commandline import command_group, examples
 from mloop.commands._common import JsonFlag, MilestoneKind, MilestoneRole, local, program_session
 
-app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+app = command_group(
+    "Define custom milestones, list them and mark them done.",
     'mloop milestone define "Mentoring agreement signed" --kind relationship --role mentee --due "2 weeks"',
     'mloop milestone done "Mentoring agreement signed" --loop 2',
-), rich_markup_mode=None, help="Define custom milestones, list them and mark them done.", no_args_is_help=True)
+)
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The milestone's name (see 'mloop milestone list').")]
 LoopOption = Annotated[Optional[int], typer.Option("--loop", metavar="LOOP",

@@ -6,14 +6,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commandline import HelpfulGroup, examples
+from mloop.commandline import command_group, examples
 from mloop.commands._common import CsvFlag, JsonFlag, ParticipantRole, choices_metavar, program_session
 from mloop.rules import PARTICIPANT_ROLES
 
-app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+app = command_group(
+    "Add, edit, list, show and import the people of a program.",
     'mloop participant add --name "Ana Beltrán" --email ana.beltran@example.org --role mentee --seeks python',
     'mloop participant list --role mentor',
-), rich_markup_mode=None, help="Add, edit, list, show and import the people of a program.", no_args_is_help=True)
+)
 
 PEOPLE_COLUMNS = (
     ("email", "Email"), ("name", "Name"), ("roles", "Roles"), ("capacity", "Capacity"),

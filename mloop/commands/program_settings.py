@@ -6,19 +6,19 @@ from typing import Annotated, Optional
 
 import typer
 
-from mloop.commandline import HelpfulGroup, examples
+from mloop.commandline import command_group, examples
 from mloop.commands._common import JsonFlag, Term, app_of, local, program_session
 
-app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+app = command_group(
+    "A program's settings (stall thresholds, momentum), the store's programs and starter goals.",
     'mloop program show',
     'mloop program set --stall-days 14 --stage-stall-days first_meeting=10',
-), rich_markup_mode=None, no_args_is_help=True,
-                  help="A program's settings (stall thresholds, momentum), the store's programs and starter goals.")
-goal_app = typer.Typer(cls=HelpfulGroup, epilog=examples(
+)
+goal_app = command_group(
+    "Starter goals: given to every new loop when it is matched.",
     'mloop program goal add "Agree how we work together" --locked',
     'mloop program goal list',
-), rich_markup_mode=None, no_args_is_help=True,
-                       help="Starter goals: given to every new loop when it is matched.")
+)
 app.add_typer(goal_app, name="goal")
 
 
