@@ -92,6 +92,97 @@ def set_(
     emit(pick_format(json_out), document, message=message)
 
 
+@app.command("dump", epilog=examples(
+    'mloop program dump > program.toml',
+    'mloop --program "Autumn 2026" program dump --out autumn.toml',
+))
+def dump(
+    ctx: typer.Context,
+    out: Annotated[Optional[str], typer.Option("--out", help="Write to this file instead of stdout ('-': stdout).")] = None,
+) -> None:
+    """The program's design as TOML: thresholds, momentum, milestones, starter goals, nudge templates."""
+    import sys
+
+    from mloop.commands._files import atomic_file, is_stdout
+    from mloop.store.design import read_design, to_toml
+
+    with program_session(ctx, write=False) as (_app_ctx, session, program, _who):
+        text = to_toml(read_design(session, program))
+    if is_stdout(out):
+        sys.stdout.write(text)
+        return
+    with atomic_file(out) as handle:
+        handle.write(text)
+
+
+def _store_exists(app_ctx) -> bool:
+    from mloop.store.db import NoStore
+
+    try:
+        app_ctx.open_engine(create=False)
+    except NoStore:
+        return False
+    return True
+
+
+@app.command("apply", epilog=examples(
+    'mloop program apply program.toml --dry-run',
+    'mloop program apply program.toml',
+))
+def apply_(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(help="A design written by 'mloop program dump' (TOML); - for stdin.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change and change nothing.")] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Make the program's design the file's, in one transaction (coordinators only).
+
+    Prints what is added (+), changed (~) and removed (-). The file's program
+    name says which program it is; a store without a program of that name gets
+    a new one (to rename a program, use 'mloop program set --name'). Changes
+    that would break existing data are refused: a milestone someone has marked
+    done stays. --dry-run makes the same checks and keeps nothing.
+    """
+    from mloop.commands._files import read_text
+    from mloop.errors import BadFile, MloopError, UsageError
+    from mloop.output import emit, pick_format
+    from mloop.store.access import actor, create_program, find_program
+    from mloop.store.design import apply, empty_design, parse, plan
+
+    wanted = parse(read_text(file), file)
+    name = wanted["program"]["name"]
+    app_ctx = app_of(ctx)
+    if app_ctx.program_name and app_ctx.program_name.strip() != name:
+        raise UsageError(f"{file} describes program {name!r}, not {app_ctx.program_name!r}: "
+                         "drop --program or change the name in the file")
+    if dry_run and not _store_exists(app_ctx):
+        changes, created = plan(empty_design(name), wanted), True
+    else:
+        with app_ctx.session(write=True) as session:
+            program = find_program(session, name)
+            created = program is None
+            try:
+                if created:
+                    program = create_program(session, name, now=app_ctx.now)
+                changes = apply(session, program, actor(session, program, app_ctx.acting_email), wanted,
+                                now=app_ctx.now)
+            except UsageError as error:  # a word the commands refuse, here written in the file
+                raise BadFile(f"{file}: {error}") from None
+            except MloopError as error:
+                raise type(error)(f"{file}: {error}") from None
+            if dry_run:  # the same checks as a real run, then nothing kept
+                session.rollback()
+    records = [change.record() for change in changes]
+    document = {"program": name, "created": created, "dry_run": dry_run, "changes": records}
+    lines = ([f"+ program {name!r}"] if created else []) + [change.line() for change in changes]
+    if not lines:
+        message = f"{name} already has this design; nothing to change."
+    else:
+        head = f"{'Dry run: ' if dry_run else ''}{name}: {len(lines)} {'change' if len(lines) == 1 else 'changes'}"
+        message = "\n".join([head + (" (nothing written)" if dry_run else "") + ":"] + ["  " + line for line in lines])
+    emit(pick_format(json_out), document, message=message)
+
+
 @app.command("list", epilog=examples(
     'mloop program list',
     'mloop program list --json',

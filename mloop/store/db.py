@@ -88,8 +88,12 @@ def _require_sqlite_file(url: str) -> None:
             raise _no_store(Path(database).absolute(), "from --db/MLOOP_DB")
 
 
+class NoStore(StoreError):
+    """A read found no store where it looked (and did not create one)."""
+
+
 def _no_store(path: Path, source: str) -> StoreError:
-    return StoreError(
+    return NoStore(
         f"no store at {path} ({source}): create one with 'mloop init', 'mloop demo' (a sample program) "
         "or 'mloop import FILE.jsonl'"
     )
