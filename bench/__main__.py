@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from bench import pg
 from bench.results import machine, render_markdown, render_table, revision, write_results
 from bench.runner import Series, Spawner
-from bench.scenarios import FLOORS, NOW, SCENARIOS
+from bench.scenarios import BATCH_LINES, FLOORS, NOW, SCENARIOS
 
 HERE = Path(__file__).resolve().parent
 FLOORS_SCRIPT = HERE / "floors.py"
@@ -112,6 +112,7 @@ class Bench:
             "stalled": [mloop, "coordinator", "report", "--stalled", "--json"],
             "status": [mloop, "status", "--as", mentee],
             "export": [mloop, "export", "--out", str(self.export_path)],
+            "batch": [mloop, "--db", str(self.folder / "batch.db"), "batch", str(self.folder / "batch.txt")],
         }
 
     def time(self, key: str, argv: list[str], label: str, *, timed: bool = True) -> None:
@@ -155,6 +156,20 @@ class Bench:
                 if key == "export":
                     self.export_path.unlink(missing_ok=True)
                 self.time(key, commands[key], LABELS[key])
+
+    def batch_phase(self, commands: dict[str, list[str]]) -> None:
+        """``mloop batch`` of BATCH_LINES meeting and feedback lines, each run on a fresh copy of the store."""
+        if self.args.engine != "sqlite":
+            self.notes.append("batch is timed on SQLite only (each run needs a fresh copy of the store)")
+            return
+        copy = self.folder / "batch.db"
+        (self.folder / "batch.txt").write_text(batch_lines(self.store, BATCH_LINES))
+        for number in range(1, self.args.runs + 1):
+            say(f"run {number}/{self.args.runs} (batch)")
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{copy}{suffix}").unlink(missing_ok=True)
+            shutil.copyfile(self.store, copy)
+            self.time("batch", commands["batch"], LABELS["batch"])
 
     def have_kept_stores(self) -> bool:
         if self.args.engine == "sqlite":
@@ -264,9 +279,32 @@ def measure(runner: Bench, args: argparse.Namespace, commands: dict[str, list[st
                 runner.notes.append("--skip-import needs --keep DIR with a kept store: import timed instead")
             runner.write_phase(commands)
         runner.read_phase(commands)
+        runner.batch_phase(commands)
     finally:
         if args.engine == "postgres" and args.keep is None:
             pg.drop(args.pg_url, [f"{pg.PREFIX}store_{args.size}", f"{pg.PREFIX}raw_{args.size}"])
+
+
+def batch_lines(store: str, count: int) -> str:
+    """``count`` lines for ``mloop batch``: in turn, a mentor logs a meeting of an
+    active loop and its mentee gives the loop feedback, over up to 100 loops."""
+    import sqlite3
+
+    with sqlite3.connect(store) as conn:
+        loops = conn.execute(
+            "SELECT loop.id, mentor.email, mentee.email FROM loop"
+            " JOIN participant AS mentor ON mentor.id = loop.mentor_id"
+            " JOIN participant AS mentee ON mentee.id = loop.mentee_id"
+            " WHERE loop.ended_at IS NULL AND loop.matched_at < ? ORDER BY loop.id LIMIT 100",
+            ("2027-05-01",),
+        ).fetchall()
+    lines = []
+    for i in range(count // 2):
+        loop, mentor, mentee = loops[i % len(loops)]
+        day, minute = 1 + i // len(loops), i % 60
+        lines.append(f"meet log {loop} --at 2027-05-{day:02d}T10:{minute:02d} --as {mentor}")
+        lines.append(f"feedback give {loop} --rating 4 --as {mentee}")
+    return "\n".join(lines) + "\n"
 
 
 def _moved(before: dict, after: dict) -> list[str]:

@@ -86,6 +86,7 @@ COMMANDS: dict[str, Entry] = {
     "milestone": Entry("mloop.commands.milestone", True, "Define custom milestones, list them and mark them done."),
     "agreement": Entry("mloop.commands.agreement", True, "The mentoring agreement: who takes notes, who sets agendas, how often you meet."),
     "coordinator": Entry("mloop.commands.coordinator", True, "Coordinator views: the milestone funnel, stalled and at-risk people."),
+    "batch": Entry("mloop.commands.batch", False, "Run many mloop commands in one process, one per line."),
 }
 
 
@@ -107,13 +108,20 @@ class MloopGroup(HelpfulGroup):
         entry = COMMANDS.get(name)
         if entry is None:
             return None
-        import importlib
-
-        group = typer.main.get_group(importlib.import_module(entry.module).app)
+        group = self._group_of(entry.module)
         if not entry.group:
             return group.get_command(ctx, name)
         group.name = name
         return group
+
+    def _group_of(self, module: str):
+        """The Click group of a command module, built once (a batch asks for it on every line)."""
+        built = self.__dict__.setdefault("_built", {})
+        if module not in built:
+            import importlib
+
+            built[module] = typer.main.get_group(importlib.import_module(module).app)
+        return built[module]
 
     def format_epilog(self, ctx, formatter):
         """After the options: where the store is, the environment, then the examples."""

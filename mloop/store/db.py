@@ -302,13 +302,26 @@ def refresh_planner_statistics(engine: sa.Engine, tables: list[str]) -> None:
 
 
 @contextmanager
-def session_scope(engine: sa.Engine, *, write: bool = True) -> Iterator[Session]:
+def session_scope(engine: sa.Engine, *, write: bool = True, within: sa.Connection | None = None) -> Iterator[Session]:
     """One transaction: commits when the block ends, rolls back on any error.
 
     A writing transaction waits for the write lock in its first statement (see
     the module docstring); if it is still taken after the timeout, the command
     fails with a StoreError, having changed nothing.
+
+    ``within``: a connection whose transaction someone else ends (an
+    all-or-nothing ``mloop batch``); the block is a savepoint in it.
     """
+    if within is not None:
+        with Session(bind=within, expire_on_commit=False, autoflush=True,
+                     join_transaction_mode="create_savepoint") as session:
+            try:
+                yield session
+                session.commit()  # releases the savepoint; the transaction goes on
+            except BaseException:
+                session.rollback()
+                raise
+        return
     with engine.connect() as conn:
         conn.info["write"] = write
         with Session(bind=conn, expire_on_commit=False, autoflush=True) as session:
