@@ -31,7 +31,7 @@ def _fail(message: str, code: int) -> None:
 # Options of the root command that people naturally type after the subcommand
 # too ('mloop status --as ana@example.org'); they are moved to the front.
 GLOBAL_OPTIONS = ("--db", "--as", "--now", "--tz", "--program")
-GLOBAL_FLAGS = ("--no-pager",)
+GLOBAL_FLAGS = ("--no-pager", "--no-hooks")
 
 
 def hoist_global_options(args: list[str]) -> list[str]:
@@ -87,6 +87,7 @@ COMMANDS: dict[str, Entry] = {
     "agreement": Entry("mloop.commands.agreement", True, "The mentoring agreement: who takes notes, who sets agendas, how often you meet."),
     "coordinator": Entry("mloop.commands.coordinator", True, "Coordinator views: the milestone funnel, stalled and at-risk people."),
     "batch": Entry("mloop.commands.batch", False, "Run many mloop commands in one process, one per line."),
+    "hooks": Entry("mloop.commands.hooks", True, "The store's hooks: programs run when a stage changes, a meeting is held, a loop ends…"),
 }
 
 
@@ -134,6 +135,9 @@ class MloopGroup(HelpfulGroup):
         with formatter.section("Environment"):
             rows = [(param.envvar, f"as {param.opts[0]}") for param in self.get_params(ctx) if param.envvar]
             rows.append((", ".join(PAGER_VARIABLES), "the pager for long output (--no-pager: none)"))
+            rows.append(("MLOOP_HOOKS", "the hooks folder (see 'mloop hooks path')"))
+            rows.append(("MLOOP_NO_HOOKS", "1: run no hooks (as --no-hooks)"))
+            rows.append(("MLOOP_HOOK_TIMEOUT", "seconds a hook may run (default 10)"))
             rows.append(("MLOOP_DEBUG", "1: show the traceback of an unexpected error"))
             formatter.write_dl(rows)
         super().format_epilog(ctx, formatter)
@@ -252,6 +256,10 @@ def root(
         bool,
         typer.Option("--no-pager", help="Never page long output (it is paged only on a terminal, never for --json)."),
     ] = False,
+    no_hooks: Annotated[
+        bool,
+        typer.Option("--no-hooks", help="Run no hooks after a write (also MLOOP_NO_HOOKS=1); see 'mloop hooks'."),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option("--version", "-V", callback=_version, is_eager=True, help="Show the version and exit."),
@@ -276,7 +284,8 @@ def root(
                 clock = parse_when(now, clock, zone)
             except WhenError as error:
                 raise UsageError(f"--now/MLOOP_NOW: {error}") from None
-    ctx.obj = AppContext(db=db, acting_email=acting, now=clock, tz=zone, program_name=program, pager=not no_pager)
+    ctx.obj = AppContext(db=db, acting_email=acting, now=clock, tz=zone, program_name=program, pager=not no_pager,
+                         hooks=not no_hooks)
     ctx.call_on_close(ctx.obj.close)
 
 

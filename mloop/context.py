@@ -17,6 +17,7 @@ class AppContext:
     tz: tzinfo  # local zone for input without an offset and for display
     program_name: str | None = None
     pager: bool = True  # long output on a terminal goes through the pager (--no-pager: never)
+    hooks: bool = True  # run the store's hooks after a write (--no-hooks, MLOOP_NO_HOOKS=1: never)
     _engine: Any = field(default=None, repr=False)
 
     @property
@@ -42,8 +43,42 @@ class AppContext:
 
         engine = self.open_engine(create=write)
         within = _shared.transaction(engine) if _shared is not None and _shared.atomic else None
+        watch = self._watch(engine) if write else None
         with session_scope(engine, write=write, within=within) as session:
+            if watch is not None:
+                watch.attach(session)
             yield session
+        if watch is not None:
+            if within is not None:  # an all-or-nothing batch commits at its end
+                _shared.after_commit.append(lambda: _run_hooks(engine, watch))
+            else:
+                _run_hooks(engine, watch)
+
+    def _watch(self, engine):
+        """What a write will tell hooks about (None when no hook would hear it)."""
+        from mloop import hooks
+
+        if not (self.hooks and hooks.enabled()):
+            return None
+        found = hooks.find(hooks.folder_for(str(engine.url)))
+        wanted = {event for event, paths in found.items() if paths and event != "on-stalled"}
+        return hooks.Watch(self.now, wanted) if wanted else None
+
+    def tell_stalled(self, program: str, stalled: list[dict]) -> None:
+        """Run the on-stalled hooks for the people a report shows stalled for the first time."""
+        from mloop import hooks
+
+        if not (self.hooks and hooks.enabled() and stalled):
+            return
+        folder = hooks.folder_for(str(self.engine.url))
+        found = hooks.find(folder)["on-stalled"]
+        if not found:
+            return
+        for row in hooks.newly_stalled(folder, program, stalled):
+            person = {key: row[key] for key in ("email", "name", "role")}
+            hooks.run(found, {"event": "on-stalled", "program": program, "time": self.now, "loop": row["loop_id"],
+                              "people": [person], "person": row["email"], "stage": row["stage"],
+                              "stage_since": row["stage_since"], "days_in_stage": row["days_in_stage"]})
 
     def when(self, text: str) -> datetime:
         """Parse a WHEN argument relative to this invocation's clock."""
@@ -61,6 +96,19 @@ class AppContext:
         self._engine = None
 
 
+def _run_hooks(engine, watch) -> None:
+    """After the write has committed: read what it did and run the hooks that answer it."""
+    from mloop import hooks
+    from mloop.store.db import session_scope
+
+    with session_scope(engine, write=False) as session:
+        events = watch.events(session)
+    if events:
+        found = hooks.find(hooks.folder_for(str(engine.url)))
+        for event, document in events:
+            hooks.run(found[event], document)
+
+
 class SharedStores:
     """What the commands of one ``mloop batch`` share: an engine per store, so
     that each line does not open the store and compile its statements again,
@@ -72,6 +120,7 @@ class SharedStores:
         self._engines: dict[str, Any] = {}
         self._connections: dict[int, Any] = {}
         self._keepers: list[Any] = []
+        self.after_commit: list[Any] = []  # what runs once the batch's transactions have committed
 
     def engine(self, url: str, open_store) -> Any:
         if url not in self._engines:
@@ -100,7 +149,11 @@ class SharedStores:
                     conn.commit()
                 else:
                     conn.rollback()
+            if commit:
+                for then in self.after_commit:
+                    then()
         finally:
+            self.after_commit.clear()
             for conn in [*self._connections.values(), *self._keepers]:
                 conn.close()
             for engine in self._engines.values():

@@ -52,6 +52,8 @@ def batch(
             prefix += [option, value]
     if not app_of(ctx).pager:
         prefix.append("--no-pager")
+    if not app_of(ctx).hooks:
+        prefix.append("--no-hooks")
     failed = run_batch(lines, prefix=prefix, atomic=atomic, keep_going=keep_going, json_out=json_out)
     if failed:
         raise typer.Exit(1)

@@ -72,6 +72,7 @@ def report(
             session, program, app_ctx.now, stage=chosen_stage, stalled=stalled, at_risk=at_risk,
             with_rows=fmt == "csv", listed=(limit or None) if fmt == TABLE else None,
         )
+    app_ctx.tell_stalled(document["program"], document.get("stalled") or [])
     csv_rows = Rows([Column(k, k) for k in MEMBER_COLUMNS],
                     [dict(m, stage_since=isoformat_utc(m["stage_since"])) for m in members])
     emit(fmt, document, rows=csv_rows,
