@@ -21,9 +21,9 @@ MEMBER_COLUMNS = ("email", "name", "role", "loop_id", "partner", "stage", "stage
 
 
 @app.command("report", epilog=examples(
-    'mloop coordinator report',
     'mloop coordinator report --stage first_meeting',
     'mloop coordinator report --activity --since 2026-03-01',
+    'mloop coordinator report --html spring-report.html',
 ))
 def report(
     ctx: typer.Context,
@@ -37,6 +37,9 @@ def report(
                                            "week, feedback, goals, milestones, matches).")] = False,
     since: Annotated[Optional[str], typer.Option("--since", metavar="WHEN",
                                                  help="With --activity: from when (default: 12 weeks ago).")] = None,
+    html: Annotated[Optional[str], typer.Option("--html", metavar="FILE",
+                                                help="Write the whole report, with the activity since --since, as one "
+                                                     "self-contained HTML page with charts ('-': stdout).")] = None,
     json_out: JsonFlag = False,
     csv_out: CsvFlag = False,
 ) -> None:
@@ -48,7 +51,9 @@ def report(
 
     On the terminal each table shows its first --limit rows and says how
     many more there are; --json and --csv give every row to scripts and
-    spreadsheets.
+    spreadsheets. --html FILE writes a page to share: the funnel, the stalled
+    and at-risk lists, the activity per week as charts and the program's
+    milestones (no network needed to view it; it prints).
     """
     from mloop.output import TABLE, Column, Rows, draw_report, emit, pick_format
     from mloop.store.access import require_coordinator
@@ -56,6 +61,12 @@ def report(
     from mloop.timeparse import isoformat_utc
 
     fmt = pick_format(json_out, csv_out)
+    if html is not None:
+        from mloop.errors import UsageError
+
+        if json_out or csv_out or stage or stalled or at_risk:
+            raise UsageError("--html writes the whole report: drop --json, --csv, --stage, --stalled and --at-risk")
+        return _html_report(ctx, html, since)
     if activity or since is not None:
         from mloop.commands._activity import activity_report_command
         from mloop.errors import UsageError
@@ -78,6 +89,34 @@ def report(
     emit(fmt, document, rows=csv_rows,
          human=lambda out: draw_report(out, document, app_ctx, stage=chosen_stage, stalled=stalled,
                                      at_risk=at_risk), pager=app_ctx.pager)
+
+
+def _html_report(ctx: typer.Context, out: str, since: str | None) -> None:
+    import sys
+
+    from mloop.commands._files import atomic_file, is_stdout
+    from mloop.errors import UsageError
+    from mloop.output import say
+    from mloop.report_html import page
+    from mloop.store.access import require_coordinator
+    from mloop.store.activity_report import activity_report, default_since
+    from mloop.store.funnel import coordinator_report
+
+    with program_session(ctx, write=False) as (app_ctx, session, program, who):
+        require_coordinator(who, "the coordinator report")
+        start = app_ctx.when(since) if since else default_since(app_ctx.now)
+        if start > app_ctx.now:
+            raise UsageError(f"--since {since} is after now: give a time in the past, e.g. '12 weeks ago'")
+        document, _rows = coordinator_report(session, program, app_ctx.now)
+        activity = activity_report(session, program, app_ctx.now, start)
+    app_ctx.tell_stalled(document["program"], document.get("stalled") or [])
+    text = page(document, activity, app_ctx.tz)
+    if is_stdout(out):
+        sys.stdout.write(text)
+        return
+    with atomic_file(out) as handle:
+        handle.write(text)
+    say(f"Wrote the report of {document['program']} to {out}: open it in a browser, share or print it.")
 
 
 @app.command("participant", epilog=examples(

@@ -36,30 +36,40 @@ def activity_report(session: Session, program: Program, now: datetime, since: da
     def within(column):
         return sa.and_(column.is_not(None), column >= since, column <= now)
 
-    # Held meetings count at their start, and only those booked by now.
-    starts = conn.execute(
-        sa.select(Meeting.start).where(
-            Meeting.loop_id.in_(in_program), Meeting.status == "held", Meeting.created_at <= now, within(Meeting.start)
-        )
-    ).scalars()
-    held: dict[datetime, int] = {}
-    for start in starts:
-        monday = week_start(start)
-        held[monday] = held.get(monday, 0) + 1
-    weeks = []
+    # Each fact falls in the ISO week of its moment: a held meeting at its start
+    # (only those booked by now), feedback when given, a goal when created and
+    # when completed, a loop when matched and when it ended.
+    weeks: dict[datetime, dict] = {}
     monday, last = week_start(since), week_start(now)
     while monday <= last:
         year, week, _ = monday.isocalendar()
-        weeks.append({"week": f"{year}-W{week:02d}", "week_start": monday.date().isoformat(), "held": held.get(monday, 0)})
+        weeks[monday] = {"week": f"{year}-W{week:02d}", "week_start": monday.date().isoformat(), "held": 0,
+                         "positive": 0, "neutral": 0, "negative": 0, "goals_created": 0, "goals_completed": 0,
+                         "matches_made": 0, "matches_ended": 0}
         monday += timedelta(weeks=1)
 
-    sentiments = {"positive": 0, "neutral": 0, "negative": 0}
-    for rating, n in conn.execute(
-        sa.select(Feedback.rating, sa.func.count())
-        .where(Feedback.loop_id.in_(in_program), within(Feedback.created_at))
-        .group_by(Feedback.rating)
-    ).all():
-        sentiments[rules.sentiment(rating)] += n
+    def count(moment: datetime | None, key: str) -> None:
+        if moment is not None and since <= moment <= now:
+            weeks[week_start(moment)][key] += 1
+
+    for (start,) in conn.execute(sa.select(Meeting.start).where(
+            Meeting.loop_id.in_(in_program), Meeting.status == rules.HELD, Meeting.created_at <= now,
+            within(Meeting.start))):
+        count(start, "held")
+    for given, rating in conn.execute(sa.select(Feedback.created_at, Feedback.rating).where(
+            Feedback.loop_id.in_(in_program), within(Feedback.created_at))):
+        count(given, rules.sentiment(rating))
+    for created, completed in conn.execute(sa.select(Goal.created_at, Goal.completed_at).where(
+            Goal.loop_id.in_(in_program), sa.or_(within(Goal.created_at), within(Goal.completed_at)))):
+        count(created, "goals_created")
+        count(completed, "goals_completed")
+    for matched, ended in conn.execute(sa.select(Loop.matched_at, Loop.ended_at).where(
+            Loop.program_id == program.id, Loop.matched_at <= now,
+            sa.or_(within(Loop.matched_at), within(Loop.ended_at)))):
+        count(matched, "matches_made")
+        count(ended, "matches_ended")
+    series = list(weeks.values())
+    sentiments = {key: sum(w[key] for w in series) for key in ("positive", "neutral", "negative")}
 
     goals_created, goals_completed = conn.execute(
         sa.select(
@@ -99,7 +109,9 @@ def activity_report(session: Session, program: Program, now: datetime, since: da
         "program": program.name,
         "as_of": now,
         "since": since,
-        "meetings": {"held": sum(w["held"] for w in weeks), "per_week": weeks},
+        "meetings": {"held": sum(w["held"] for w in series),
+                     "per_week": [{"week": w["week"], "week_start": w["week_start"], "held": w["held"]} for w in series]},
+        "weeks": series,
         "feedback": {"total": sum(sentiments.values()), **sentiments},
         "goals": {"created": goals_created, "completed": goals_completed},
         "milestones": milestones,
