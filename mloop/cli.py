@@ -95,6 +95,35 @@ class ReaderGone(Exception):
     so that MloopGroup.main, the one exit point, decides."""
 
 
+def _bounded(callback):
+    """A parameter callback that first refuses a number the store's 64-bit
+    integers cannot hold (a usage error naming the option), then runs ``callback``."""
+
+    def check(ctx, param, value):
+        from mloop.errors import STORE_INT_MAX, STORE_INT_MIN
+
+        for number in value if isinstance(value, (list, tuple)) else (value,):
+            if isinstance(number, int) and not isinstance(number, bool):
+                if number > STORE_INT_MAX:
+                    raise typer.BadParameter(f"{number} is too large: at most {STORE_INT_MAX}", ctx=ctx, param=param)
+                if number < STORE_INT_MIN:
+                    raise typer.BadParameter(f"{number} is too small: at least {STORE_INT_MIN}", ctx=ctx, param=param)
+        return callback(ctx, param, value) if callback is not None else value
+
+    check.bounds_numbers = True
+    return check
+
+
+def bound_numbers(command) -> None:
+    """Every parameter of ``command`` and its subcommands refuses a number out
+    of the store's range, in one place rather than a max= on each option."""
+    for param in command.params:
+        if not getattr(param.callback, "bounds_numbers", False):
+            param.callback = _bounded(param.callback)
+    for sub in getattr(command, "commands", {}).values():
+        bound_numbers(sub)
+
+
 class MloopGroup(HelpfulGroup):
     """Root group: imports a command's module only when the command line
     names it (Click's lazy-loading pattern: list_commands and get_command),
@@ -110,10 +139,11 @@ class MloopGroup(HelpfulGroup):
         import importlib
 
         group = typer.main.get_group(importlib.import_module(entry.module).app)
-        if not entry.group:
-            return group.get_command(ctx, name)
-        group.name = name
-        return group
+        command = group if entry.group else group.get_command(ctx, name)
+        bound_numbers(command)
+        if entry.group:
+            group.name = name
+        return command
 
     def format_epilog(self, ctx, formatter):
         """After the options: where the store is, the environment, then the examples."""

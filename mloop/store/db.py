@@ -223,6 +223,12 @@ def open_store(url: str) -> sa.Engine:
     except StoreError:
         engine.dispose()
         raise
+    except migrations.UnreadableVersion as error:
+        engine.dispose()
+        raise StoreError(
+            f"store {describe(url)} records an unreadable {error} in its mloop_meta table (mloop writes a whole "
+            "number of at least 1): it was changed outside mloop; restore the store from a backup"
+        ) from None
     return engine
 
 

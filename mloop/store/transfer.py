@@ -308,7 +308,7 @@ class Importer:
         if self.program is not None and self.line_seen_data:
             self.fail("the program line must come before every other record")
         name = self.text(r, "name", required=True).strip()
-        stall_days = self.integer(r, "stall_days", rules.DEFAULT_STALL_DAYS, low=1)
+        stall_days = self.integer(r, "stall_days", rules.DEFAULT_STALL_DAYS, low=1, high=rules.MAX_STALL_DAYS)
         momentum = self.integer(r, "momentum_meetings", rules.DEFAULT_MOMENTUM_MEETINGS, low=1)
         stage_days = self._stage_stall_days(r)
         existing = self.session.execute(sa.select(Program).where(Program.name == name)).scalars().first()
@@ -349,8 +349,8 @@ class Importer:
         for stage, days in found.items():
             if stage not in STAGES or stage == COMPLETED:
                 self.fail(f"stage_stall_days names an unknown stage {stage!r}")
-            if not isinstance(days, int) or isinstance(days, bool) or days < 1:
-                self.fail(f"stage_stall_days[{stage!r}] must be a whole number of days, at least 1")
+            if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= rules.MAX_STALL_DAYS:
+                self.fail(f"stage_stall_days[{stage!r}] must be a whole number of days, 1 to {rules.MAX_STALL_DAYS}")
             own[stage] = days
         return {stage: own[stage] for stage in STAGES if stage in own}
 
