@@ -89,6 +89,20 @@ COMMANDS: dict[str, Entry] = {
 }
 
 
+def _without_data(error: Exception) -> str:
+    """An unexpected error for its one line: a store error as its driver's class
+    and the first line of its message, never SQLAlchemy's text, which carries
+    the statement and its parameters (user data such as a private goal title)."""
+    alchemy = sys.modules.get("sqlalchemy.exc")  # loaded only if the store was used
+    if alchemy is not None and isinstance(error, alchemy.StatementError):
+        cause = error.orig if error.orig is not None else error
+        lines = str(cause).strip().splitlines()
+        return f"{type(cause).__name__} from the store: {lines[0] if lines else type(cause).__name__}"
+    if alchemy is not None and isinstance(error, alchemy.SQLAlchemyError):
+        return f"{type(error).__name__} from the store"
+    return f"{type(error).__name__}: {error}"
+
+
 class ReaderGone(Exception):
     """The reader of stdout has gone ('mloop ... | head'). Raised in place of
     BrokenPipeError, an OSError that Click's main would turn into exit 1,
@@ -214,7 +228,7 @@ class MloopGroup(HelpfulGroup):
             if os.environ.get("MLOOP_DEBUG"):
                 raise
             _fail(
-                f"unexpected {type(error).__name__}: {error} "
+                f"unexpected {_without_data(error)} "
                 "(nothing was changed; rerun with MLOOP_DEBUG=1 for details and report it)",
                 1,
             )

@@ -26,7 +26,8 @@ from mloop.rules import FITS, MEETING_STATUSES, MEMBER_ROLES, OUTCOMES
 from mloop.errors import BadFile, Conflict, MloopError, UsageError
 from mloop.store.access import Actor, create_program, current_program, email_key, find_program, require_coordinator
 from mloop.store.checks import (
-    check_capacity, check_goal_title, check_loop_open, check_marker_in_loop, check_match_roles, check_meeting_held,
+    check_capacity, check_goal_title, check_loop_open, check_marker_in_loop, check_match_date, check_match_roles,
+    check_meeting_date, check_meeting_held,
     check_meeting_in_loop, check_milestone_definition, check_milestone_name_free, check_no_loop_for_program_milestone,
     check_not_self_match, check_pair_free, check_program_mark, check_rating, check_task_title, check_term,
 )
@@ -80,6 +81,7 @@ class _Person(NamedTuple):
     is_mentor: bool
     is_mentee: bool
     capacity: int
+    joined_at: datetime | None  # None: the file does not say (the row gets the import's now)
 
 
 class _LoopRef(NamedTuple):
@@ -89,6 +91,7 @@ class _LoopRef(NamedTuple):
     mentee_id: int
     ended_at: datetime | None
     outcome: str | None
+    matched_at: datetime
 
 
 class _MilestoneRef(NamedTuple):
@@ -255,12 +258,13 @@ class Importer:
         if not self.created_program:
             require_coordinator(self.who(self.program), "importing into an existing program")
         pid = self.program.id
-        for person_id, email, key, mentor, mentee, capacity in self.conn.execute(
+        for person_id, email, key, mentor, mentee, capacity, joined_at in self.conn.execute(
             sa.select(Participant.id, Participant.email, Participant.email_key, Participant.is_mentor,
-                      Participant.is_mentee, Participant.capacity).where(Participant.program_id == pid)
+                      Participant.is_mentee, Participant.capacity, Participant.joined_at)
+            .where(Participant.program_id == pid)
         ):
             self.people[key] = person_id
-            self.persons[person_id] = _Person(email, mentor, mentee, capacity)
+            self.persons[person_id] = _Person(email, mentor, mentee, capacity, joined_at)
         for loop_id, mentor, mentee in self.conn.execute(
             sa.select(Loop.id, Loop.mentor_id, Loop.mentee_id)
             .where(Loop.program_id == pid, sa.or_(Loop.ended_at.is_(None), Loop.ended_at > self.now))
@@ -397,13 +401,14 @@ class Importer:
             self.fail(str(error))
         pid = self._id(Participant)
         capacity = self.integer(r, "capacity", 1, low=0)
+        joined_at = self.time(r, "joined_at", required=False)
         self.people[key] = pid
-        self.persons[pid] = _Person(email, "mentor" in roles, "mentee" in roles, capacity)
+        self.persons[pid] = _Person(email, "mentor" in roles, "mentee" in roles, capacity, joined_at)
         self._add(Participant, {
             "id": pid, "program_id": self.program.id, "email": email, "email_key": key,
             "name": self.text(r, "name", required=True).strip(),
             "is_mentor": "mentor" in roles, "is_mentee": "mentee" in roles, "is_coordinator": "coordinator" in roles,
-            "joined_at": self.time(r, "joined_at", required=False) or self.now,
+            "joined_at": joined_at or self.now,
             "capacity": capacity,
             "offers": ",".join(split_skills(offers)), "seeks": ",".join(split_skills(seeks)),
             "timezone": zone, "department": department, "goals": goals,
@@ -424,6 +429,8 @@ class Importer:
         check_not_self_match(the_mentor.email, same_person=mentor == mentee)
         check_match_roles(the_mentor.email, the_mentor.is_mentor, the_mentee.email, the_mentee.is_mentee)
         matched_at = self.time(r, "matched_at")
+        check_match_date(matched_at, [(the_mentor.email, the_mentor.joined_at), (the_mentee.email, the_mentee.joined_at)],
+                         what="matched_at")
         ended_at = self.time(r, "ended_at", required=False)
         outcome = r.get("outcome")
         if ended_at is not None:
@@ -440,7 +447,7 @@ class Importer:
             self.active_pairs[pair] = ref
             self.mentor_loads[mentor] += 1
         loop_id = self._id(Loop)
-        self.loops[ref] = _LoopRef(ref, loop_id, mentor, mentee, ended_at, outcome)
+        self.loops[ref] = _LoopRef(ref, loop_id, mentor, mentee, ended_at, outcome, matched_at)
         self._add(Loop, {
             "id": loop_id, "program_id": self.program.id, "mentor_id": mentor, "mentee_id": mentee,
             "matched_at": matched_at, "ended_at": ended_at, "outcome": outcome,
@@ -459,6 +466,7 @@ class Importer:
         if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
             self.fail("actions must be a list of strings")
         start = self.time(r, "start")
+        check_meeting_date(start, loop.ref, loop.matched_at, what="start")
         # A meeting with no booking time was booked when it started.
         created = self.time(r, "created_at", required=False) or start
         if status == "held" and created >= start:  # logged once it had happened
