@@ -80,14 +80,11 @@ def _before_earliest(moment: datetime, what: str) -> None:
                          "earlier than any loop mloop tracks: check the date")
 
 
-def check_match_date(matched_at: datetime, joined: list[tuple[str, datetime | None]], *, what: str = "--at") -> None:
-    """A match starts no earlier than 1970 and no earlier than each of its
-    people (email, joined_at; None: not known) joined the program."""
+def check_match_date(matched_at: datetime, *, what: str = "--at") -> None:
+    """A match starts no earlier than 1970.  (A match dated before one of its
+    people joined stays allowed: stores and exports hold such loops, the rules
+    count each fact from its own time, and an export must import again.)"""
     _before_earliest(matched_at, what)
-    for email, joined_at in joined:
-        if joined_at is not None and matched_at < joined_at:
-            raise UsageError(f"{what} {format_local(matched_at, timezone.utc)} is before {email} joined "
-                             f"({joined_at:%Y-%m-%d}): check the date")
 
 
 def meeting_date_problem(start: datetime, loop: int | str, matched_at: datetime | None) -> str | None:

@@ -34,7 +34,7 @@ def create_match(
     check_not_self_match(mentor.email, same_person=mentor.id == mentee.id)
     check_match_roles(mentor.email, mentor.is_mentor, mentee.email, mentee.is_mentee)
     check_not_ahead(matched_at, now, what="--at", instead="a match starts now or in the past")
-    check_match_date(matched_at, [(mentor.email, mentor.joined_at), (mentee.email, mentee.joined_at)])
+    check_match_date(matched_at)
     active = or_(Loop.ended_at.is_(None), Loop.ended_at > now)
     same_pair = session.exec(
         select(Loop.id).where(Loop.mentor_id == mentor.id, Loop.mentee_id == mentee.id, active)

@@ -81,7 +81,6 @@ class _Person(NamedTuple):
     is_mentor: bool
     is_mentee: bool
     capacity: int
-    joined_at: datetime | None  # None: the file does not say (the row gets the import's now)
 
 
 class _LoopRef(NamedTuple):
@@ -258,13 +257,12 @@ class Importer:
         if not self.created_program:
             require_coordinator(self.who(self.program), "importing into an existing program")
         pid = self.program.id
-        for person_id, email, key, mentor, mentee, capacity, joined_at in self.conn.execute(
+        for person_id, email, key, mentor, mentee, capacity in self.conn.execute(
             sa.select(Participant.id, Participant.email, Participant.email_key, Participant.is_mentor,
-                      Participant.is_mentee, Participant.capacity, Participant.joined_at)
-            .where(Participant.program_id == pid)
+                      Participant.is_mentee, Participant.capacity).where(Participant.program_id == pid)
         ):
             self.people[key] = person_id
-            self.persons[person_id] = _Person(email, mentor, mentee, capacity, joined_at)
+            self.persons[person_id] = _Person(email, mentor, mentee, capacity)
         for loop_id, mentor, mentee in self.conn.execute(
             sa.select(Loop.id, Loop.mentor_id, Loop.mentee_id)
             .where(Loop.program_id == pid, sa.or_(Loop.ended_at.is_(None), Loop.ended_at > self.now))
@@ -401,14 +399,13 @@ class Importer:
             self.fail(str(error))
         pid = self._id(Participant)
         capacity = self.integer(r, "capacity", 1, low=0)
-        joined_at = self.time(r, "joined_at", required=False)
         self.people[key] = pid
-        self.persons[pid] = _Person(email, "mentor" in roles, "mentee" in roles, capacity, joined_at)
+        self.persons[pid] = _Person(email, "mentor" in roles, "mentee" in roles, capacity)
         self._add(Participant, {
             "id": pid, "program_id": self.program.id, "email": email, "email_key": key,
             "name": self.text(r, "name", required=True).strip(),
             "is_mentor": "mentor" in roles, "is_mentee": "mentee" in roles, "is_coordinator": "coordinator" in roles,
-            "joined_at": joined_at or self.now,
+            "joined_at": self.time(r, "joined_at", required=False) or self.now,
             "capacity": capacity,
             "offers": ",".join(split_skills(offers)), "seeks": ",".join(split_skills(seeks)),
             "timezone": zone, "department": department, "goals": goals,
@@ -429,8 +426,7 @@ class Importer:
         check_not_self_match(the_mentor.email, same_person=mentor == mentee)
         check_match_roles(the_mentor.email, the_mentor.is_mentor, the_mentee.email, the_mentee.is_mentee)
         matched_at = self.time(r, "matched_at")
-        check_match_date(matched_at, [(the_mentor.email, the_mentor.joined_at), (the_mentee.email, the_mentee.joined_at)],
-                         what="matched_at")
+        check_match_date(matched_at, what="matched_at")
         ended_at = self.time(r, "ended_at", required=False)
         outcome = r.get("outcome")
         if ended_at is not None:
