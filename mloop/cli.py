@@ -91,10 +91,53 @@ COMMANDS: dict[str, Entry] = {
 }
 
 
+def _without_data(error: Exception) -> str:
+    """An unexpected error for its one line: a store error as its driver's class
+    and the first line of its message, never SQLAlchemy's text, which carries
+    the statement and its parameters (user data such as a private goal title)."""
+    alchemy = sys.modules.get("sqlalchemy.exc")  # loaded only if the store was used
+    if alchemy is not None and isinstance(error, alchemy.StatementError):
+        cause = error.orig if error.orig is not None else error
+        lines = str(cause).strip().splitlines()
+        return f"{type(cause).__name__} from the store: {lines[0] if lines else type(cause).__name__}"
+    if alchemy is not None and isinstance(error, alchemy.SQLAlchemyError):
+        return f"{type(error).__name__} from the store"
+    return f"{type(error).__name__}: {error}"
+
+
 class ReaderGone(Exception):
     """The reader of stdout has gone ('mloop ... | head'). Raised in place of
     BrokenPipeError, an OSError that Click's main would turn into exit 1,
     so that MloopGroup.main, the one exit point, decides."""
+
+
+def _bounded(callback):
+    """A parameter callback that first refuses a number the store's 64-bit
+    integers cannot hold (a usage error naming the option), then runs ``callback``."""
+
+    def check(ctx, param, value):
+        from mloop.errors import STORE_INT_MAX, STORE_INT_MIN
+
+        for number in value if isinstance(value, (list, tuple)) else (value,):
+            if isinstance(number, int) and not isinstance(number, bool):
+                if number > STORE_INT_MAX:
+                    raise typer.BadParameter(f"{number} is too large: at most {STORE_INT_MAX}", ctx=ctx, param=param)
+                if number < STORE_INT_MIN:
+                    raise typer.BadParameter(f"{number} is too small: at least {STORE_INT_MIN}", ctx=ctx, param=param)
+        return callback(ctx, param, value) if callback is not None else value
+
+    check.bounds_numbers = True
+    return check
+
+
+def bound_numbers(command) -> None:
+    """Every parameter of ``command`` and its subcommands refuses a number out
+    of the store's range, in one place rather than a max= on each option."""
+    for param in command.params:
+        if not getattr(param.callback, "bounds_numbers", False):
+            param.callback = _bounded(param.callback)
+    for sub in getattr(command, "commands", {}).values():
+        bound_numbers(sub)
 
 
 class MloopGroup(HelpfulGroup):
@@ -121,7 +164,9 @@ class MloopGroup(HelpfulGroup):
         if module not in built:
             import importlib
 
-            built[module] = typer.main.get_group(importlib.import_module(module).app)
+            group = typer.main.get_group(importlib.import_module(module).app)
+            bound_numbers(group)
+            built[module] = group
         return built[module]
 
     def format_epilog(self, ctx, formatter):
@@ -196,7 +241,7 @@ class MloopGroup(HelpfulGroup):
             if os.environ.get("MLOOP_DEBUG"):
                 raise
             _fail(
-                f"unexpected {type(error).__name__}: {error} "
+                f"unexpected {_without_data(error)} "
                 "(nothing was changed; rerun with MLOOP_DEBUG=1 for details and report it)",
                 1,
             )

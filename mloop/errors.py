@@ -44,9 +44,13 @@ class BadFile(MloopError):
     """A file whose content cannot be used (exit code 1): the message names the line."""
 
 
+# The store's integers are 64-bit: a number outside these bounds cannot be stored or compared there.
+STORE_INT_MIN, STORE_INT_MAX = -(2**63), 2**63 - 1
+
+
 def valid_id(value: int) -> bool:
     """Whether an id can exist at all (the store's integers are 64-bit)."""
-    return 0 < value < 2**63
+    return 0 < value <= STORE_INT_MAX
 
 
 class StoreError(MloopError):

@@ -34,7 +34,16 @@ Choices a caller may want to know:
   stays at 09:00 across DST changes. DTSTART always counts as an occurrence;
   an UNTIL given as a date includes that whole day. Only DAILY, WEEKLY,
   MONTHLY and YEARLY rules are accepted, and a series may generate at most
-  `MAX_GENERATED` occurrences up to the end of the window.
+  `MAX_GENERATED` occurrences up to the end of the window (more skips it).
+- Work is bounded per file (callers refuse a file over `MAX_FILE_BYTES`
+  before reading it): `read_calendar()` counts the occurrences it keeps
+  (one-off events, series' occurrences in the window, moved ones, cancelled
+  ones too) and raises `TooManyOccurrences` as soon as the count passes
+  `max_occurrences` (default `MAX_OCCURRENCES`), before expanding further;
+  and all series of a file together may generate at most
+  `MAX_GENERATED_PER_FILE` occurrences (counting those before the window),
+  else `TooManyOccurrences` too. So a small file of huge series costs
+  a bounded time and memory.
 - A cancelled series (STATUS:CANCELLED on its master, or METHOD:CANCEL on the
   calendar) cancels all its occurrences, overridden ones too. An override
   without SUMMARY, DESCRIPTION or LOCATION takes its series' value.
@@ -45,7 +54,7 @@ Choices a caller may want to know:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
@@ -56,11 +65,15 @@ from mloop.errors import BadFile
 __all__ = [
     "DEFAULT_DURATION",
     "MAX_GENERATED",
+    "MAX_FILE_BYTES",
+    "MAX_GENERATED_PER_FILE",
+    "MAX_OCCURRENCES",
     "PRODID",
     "CalendarOccurrence",
     "CalendarRead",
     "ExportEvent",
     "SkippedEvent",
+    "TooManyOccurrences",
     "describe_event",
     "read_calendar",
     "write_calendar",
@@ -70,6 +83,11 @@ UTC = timezone.utc
 PRODID = "-//mloop//mloop//EN"
 DEFAULT_DURATION = timedelta(minutes=45)
 MAX_GENERATED = 100_000
+# About half a second of dateutil's expansion: the most one file may make it do.
+MAX_GENERATED_PER_FILE = 150_000
+MAX_OCCURRENCES = 5_000
+# Reading 10 MB of iCalendar takes icalendar ~6 s and ~180 MB; 5,000 meetings fit in far less.
+MAX_FILE_BYTES = 10_000_000
 _FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 # RFC 5545 TEXT allows HTAB but no other control character (line breaks are escaped).
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -129,6 +147,40 @@ class CalendarRead:
     all_day_skipped: list[str]
     skipped: list[SkippedEvent] = field(default_factory=list)
     default_length: list[str] = field(default_factory=list)
+
+
+class TooManyOccurrences(BadFile):
+    """The file holds more occurrences than the caller allows (``limit``), or its
+    series would take more than `MAX_GENERATED_PER_FILE` steps to expand
+    (``generated``: True); raised before expanding further."""
+
+    def __init__(self, limit: int, *, generated: bool = False):
+        if generated:
+            what = f"its recurring events repeat more than {limit:,} times in all up to the end of the window"
+        else:
+            what = f"it holds more than {limit:,} occurrences in the window"
+        super().__init__(f"calendar file: {what}")
+        self.limit = limit
+        self.generated = generated
+
+
+class _Budget:
+    """The running counts of one file's reading, checked at each step."""
+
+    def __init__(self, max_occurrences: int):
+        self.max_occurrences = max_occurrences
+        self.occurrences = 0
+        self.generated = 0
+
+    def keep(self, count: int = 1) -> None:
+        self.occurrences += count
+        if self.occurrences > self.max_occurrences:
+            raise TooManyOccurrences(self.max_occurrences)
+
+    def step(self) -> None:
+        self.generated += 1
+        if self.generated > MAX_GENERATED_PER_FILE:
+            raise TooManyOccurrences(MAX_GENERATED_PER_FILE, generated=True)
 
 
 class _EventError(BadFile):
@@ -260,7 +312,8 @@ def _lead_time_words(lead: timedelta) -> str:
 
 
 def read_calendar(
-    data: bytes, *, window_start: datetime, window_end: datetime, local_tz: tzinfo
+    data: bytes, *, window_start: datetime, window_end: datetime, local_tz: tzinfo,
+    max_occurrences: int = MAX_OCCURRENCES,
 ) -> CalendarRead:
     """Read an exported calendar and return its timed occurrences in aware UTC.
 
@@ -270,6 +323,8 @@ def read_calendar(
     are skipped and listed by name, and so is an event that cannot be used,
     with its reason. A file that cannot be read at all raises BadFile with
     one line saying what and where; nothing partial is returned then.
+    More than ``max_occurrences`` occurrences raise `TooManyOccurrences` as
+    soon as the count passes it.
     """
     from icalendar import Calendar
 
@@ -278,14 +333,14 @@ def read_calendar(
         calendars = Calendar.from_ical("\r\n".join(lines) + "\r\n", multiple=True)
     except Exception as error:  # icalendar raises assorted types for malformed content
         raise BadFile(f"calendar file: cannot be read: {_one_line(error)}") from error
-    return _collect(calendars, window_start, window_end, local_tz)
+    return _collect(calendars, window_start, window_end, local_tz, _Budget(max_occurrences))
 
 
 _TOO_FAR = "has a date too close to year 1 or 9999 to use"
 
 
 def _collect(
-    calendars: list[Any], window_start: datetime, window_end: datetime, local_tz: tzinfo
+    calendars: list[Any], window_start: datetime, window_end: datetime, local_tz: tzinfo, budget: _Budget,
 ) -> CalendarRead:
     """The work of `read_calendar()` once icalendar has parsed the file."""
     masters: dict[str, _Vevent] = {}
@@ -308,12 +363,15 @@ def _collect(
                 else:
                     _keep_latest(overrides, (event.uid, event.recurrence_id), event)
 
+    overrides_in_window = sum(window_start <= o.start <= window_end for o in overrides.values())
+    budget.keep(overrides_in_window)
+    budget.keep(sum(not master.recurring for master in masters.values()))
     occurrences: list[CalendarOccurrence] = []
     default_length: dict[str, str] = {}  # UID -> label
     for master in masters.values():
         with _skipping(skipped, master.where):
             if master.recurring:
-                originals = [o for o in _expand(master, window_start, window_end) if (master.uid, o) not in overrides]
+                originals = _expand(master, window_start, window_end, budget, overrides)
                 found = [_occurrence(master, original, original) for original in originals]
             else:
                 found = [_occurrence(master, master.start, None)]
@@ -543,8 +601,13 @@ def _duration(component: Any, start: datetime, zones: _Zones, where: str) -> tim
     return duration
 
 
-def _expand(master: _Vevent, window_start: datetime, window_end: datetime) -> list[datetime]:
-    """Original starts (UTC) of a series' occurrences in the window, EXDATEs removed.
+def _expand(
+    master: _Vevent, window_start: datetime, window_end: datetime, budget: _Budget,
+    moved: Container[tuple[str, datetime]],
+) -> list[datetime]:
+    """Original starts (UTC) of a series' occurrences in the window, EXDATEs
+    and ``moved`` ones (overridden: (UID, original start)) removed; each one
+    kept and each one generated is counted in ``budget``.
 
     Rules run on naive wall-clock times in the event's zone, so a weekly 09:00
     meeting stays at 09:00 local when DST starts or ends.
@@ -575,6 +638,7 @@ def _expand(master: _Vevent, window_start: datetime, window_end: datetime) -> li
     originals: list[datetime] = []
     try:
         for generated, wall in enumerate(series, start=1):
+            budget.step()
             if generated > MAX_GENERATED:
                 raise _EventError(
                     where, f"repeats more than {MAX_GENERATED} times before the end of the import window"
@@ -585,7 +649,8 @@ def _expand(master: _Vevent, window_start: datetime, window_end: datetime) -> li
             if start > window_end:
                 break
             excluded = start in excluded_moments or wall.date() in excluded_days
-            if start >= window_start and not excluded:
+            if start >= window_start and not excluded and (master.uid, start) not in moved:
+                budget.keep()
                 originals.append(start)
     except (ValueError, TypeError, OverflowError) as error:  # dateutil fails lazily on some rules
         raise _EventError(where, f"has a recurrence that cannot be expanded: {_one_line(error)}") from error

@@ -76,6 +76,8 @@ FITS: tuple[str, ...] = (GOOD_FIT, UNSURE_FIT, POOR_FIT)  # how a member says th
 # --- thresholds ----------------------------------------------------------------------
 
 DEFAULT_STALL_DAYS = 21
+# A century: no program runs longer, and a time span of millions of days cannot be computed.
+MAX_STALL_DAYS = 36_500
 DEFAULT_MOMENTUM_MEETINGS = 3
 
 RATINGS: tuple[int, ...] = (1, 2, 3, 4, 5)

@@ -447,3 +447,60 @@ def test_import_permissions_and_usage(cli, loop, tmp_path):
     assert cli.snapshot() == before
     # A coordinator may import for a loop too.
     assert len(cli.json("meet", "import", calendar, "--loop", loop, user=CORA)["booked"]) == 4
+
+
+# --- bounded work: a small file cannot make mloop expand without end ----------------
+
+
+def daily_series(count: int, *, events: int = 30, rule: str = "FREQ=DAILY;COUNT=99999") -> str:
+    """``events`` daily series starting the day after NOW: the file of the 7.9 GB report is 30 of them."""
+    body = "".join(
+        f"BEGIN:VEVENT\nUID:series-{i}@example.org\nSUMMARY:Series {i}\nDTSTART:20260303T{i % 24:02d}0000Z\n"
+        f"DTEND:20260303T{i % 24:02d}3000Z\nRRULE:{rule}\nEND:VEVENT\n"
+        for i in range(events)
+    )
+    return f"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//EN\n{body}END:VCALENDAR\n"
+
+
+def test_a_file_over_the_meeting_cap_is_refused_in_one_line_and_books_nothing(cli, loop, tmp_path):
+    bomb = write_calendar(tmp_path / "bomb.ics", daily_series(99999))
+    assert bomb.stat().st_size < 5_000
+    before = cli.snapshot()
+    cli.fails("meet", "import", bomb, "--loop", loop, "--until", "2300-01-01", user=ANA,
+              match=f"{bomb}: more than 5,000 meetings in the window (--max-meetings 5000); nothing was booked")
+    # The default window (six months) of 30 daily series is over 5,000 too.
+    cli.fails("meet", "import", bomb, "--loop", loop, user=ANA, match="--max-meetings 5000")
+    cli.fails("meet", "import", bomb, "--loop", loop, "--max-meetings", 100, user=ANA,
+              match="more than 100 meetings in the window (--max-meetings 100)")
+    assert cli.snapshot() == before
+    assert cli.json("meet", "list", "--loop", loop, user=ANA) == []
+
+
+def test_the_cap_counts_one_off_events_and_can_be_raised(cli, loop, tmp_path, monkeypatch):
+    one_offs = "".join(
+        f"BEGIN:VEVENT\nUID:one-{i}@example.org\nDTSTART:20260310T{i:02d}0000Z\nDTEND:20260310T{i:02d}3000Z\nEND:VEVENT\n"
+        for i in range(4)
+    )
+    calendar = write_calendar(tmp_path / "four.ics", f"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\n{one_offs}END:VCALENDAR\n")
+    cli.fails("meet", "import", calendar, "--loop", loop, "--max-meetings", 3, user=ANA, match="more than 3 meetings")
+    assert len(cli.json("meet", "import", calendar, "--loop", loop, "--max-meetings", 4, user=ANA)["booked"]) == 4
+    cli.fails("meet", "import", calendar, "--loop", loop, "--max-meetings", 0, user=ANA, code=2, match="--max-meetings")
+
+
+def test_series_that_repeat_before_the_window_are_bounded_per_file(cli, loop, tmp_path, monkeypatch):
+    """No occurrence falls in the window, but expanding up to it would take millions of steps."""
+    monkeypatch.setattr("mloop.ics.MAX_GENERATED_PER_FILE", 1_000)
+    calendar = write_calendar(tmp_path / "old.ics", daily_series(99999, events=3))
+    before = cli.snapshot()
+    cli.fails("meet", "import", calendar, "--loop", loop, "--from", "2299-06-01", "--until", "2300-01-01", user=ANA,
+              match=f"{calendar}: its recurring events repeat more than 1,000 times up to the end of the window")
+    assert cli.snapshot() == before
+
+
+def test_a_calendar_file_over_the_size_limit_is_refused_before_it_is_read(cli, loop, tmp_path, monkeypatch):
+    monkeypatch.setattr("mloop.ics.MAX_FILE_BYTES", 1_000)
+    calendar = write_calendar(tmp_path / "big.ics", daily_series(2, events=10))
+    cli.fails("meet", "import", calendar, "--loop", loop, user=ANA,
+              match=f"{calendar} is larger than 1,000 bytes")
+    cli.fails("meet", "import", "-", "--loop", loop, user=ANA, input=calendar.read_text(),
+              match="- is larger than 1,000 bytes")

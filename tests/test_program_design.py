@@ -107,7 +107,7 @@ def test_program_set_refuses_bad_input_and_non_coordinators_and_changes_nothing(
     before = cli.snapshot()
     cli.fails("program", "set", "--stage-stall-days", "completed=3", user=CORA, code=2,
               match="unknown stage 'completed' in --stage-stall-days: use one of getting_started, matched")
-    cli.fails("program", "set", "--stage-stall-days", "matched=0", user=CORA, code=2, match="days must be at least 1")
+    cli.fails("program", "set", "--stage-stall-days", "matched=0", user=CORA, code=2, match="days must be 1 to 36500")
     cli.fails("program", "set", "--stage-stall-days", "matched", user=CORA, code=2, match="takes STAGE=DAYS")
     cli.fails("program", "set", user=CORA, code=2, match="nothing to change")
     cli.fails("program", "set", "--stall-days", "30", user=ANA, code=1,

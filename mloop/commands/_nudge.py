@@ -4,14 +4,12 @@ from __future__ import annotations
 
 
 def write_messages(folder: str, messages: list[dict], now, sender) -> None:
-    """One .eml per message in ``folder`` (made if missing), each written whole or not at all."""
-    import os
-
-    from mloop.commands._files import atomic_file, make_folder
+    """One .eml per message in ``folder`` (made if missing): all of them or, when
+    one cannot be made or written, none."""
+    from mloop.commands._files import staged_files
     from mloop.store.nudges import as_email
 
-    make_folder(folder)
-    for message in messages:
-        with atomic_file(os.path.join(folder, message["file"]), "wb") as handle:
-            handle.write(as_email(message, now, sender))
+    with staged_files(folder) as files:
+        for message in messages:
+            files.write(message["file"], as_email(message, now, sender))
 

@@ -129,8 +129,7 @@ def share(
     import os
 
     from mloop.certificate import RENDERERS, credential_id, file_stem, issue_date, render_markdown
-    from mloop.commands._files import atomic_file, make_folder
-    from mloop.errors import MloopError
+    from mloop.commands._files import staged_files
     from mloop.output import emit, pick_format
     from mloop.store.journey import share_journey
 
@@ -139,16 +138,12 @@ def share(
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
         shared = share_journey(session, program, who, loop_id, now=app_ctx.now, issuer=issuer)
         facts = shared.certificate
-        make_folder(out_dir)  # once the share is allowed: a refused one makes no folder
-        stem = os.path.normpath(os.path.join(out_dir, file_stem(facts.loop_id, facts.holder_name)))
-        files = [f"{stem}.{chosen}", f"{stem}.md"]
-        # Written inside the transaction: a file that cannot be written leaves no share recorded.
-        for path, text in zip(files, (RENDERERS[chosen](facts, app_ctx.tz), render_markdown(facts, app_ctx.tz))):
-            try:
-                with atomic_file(path) as handle:
-                    handle.write(text)
-            except OSError as error:
-                raise MloopError(f"cannot write {path}: {error.strerror or error}: choose another --out") from None
+        stem = file_stem(facts.loop_id, facts.holder_name)
+        # Written inside the transaction, both or neither: a file that cannot be
+        # written leaves no share recorded and no file (or folder) behind.
+        with staged_files(out_dir) as staged:  # once the share is allowed: a refused one makes no folder
+            files = [os.path.normpath(staged.write(f"{stem}.{chosen}", RENDERERS[chosen](facts, app_ctx.tz))),
+                     os.path.normpath(staged.write(f"{stem}.md", render_markdown(facts, app_ctx.tz)))]
         record = {
             "id": shared.share.id, "loop_id": facts.loop_id, "author": facts.holder_email,
             "created_at": shared.share.created_at, "shared_at": shared.share.created_at,

@@ -259,6 +259,16 @@ def export(
         say(f"Exported {len(events)} meeting{'s' if len(events) != 1 else ''} to {out}.")
 
 
+def _too_many(path: str, error) -> str:
+    """The refusal of a calendar file over a cap (an ``ics.TooManyOccurrences``), with what to do."""
+    if error.generated:
+        return (f"{path}: its recurring events repeat more than {error.limit:,} times up to the end of the "
+                "window, more than mloop expands for one file; nothing was booked: import an earlier --until "
+                "or split the file")
+    return (f"{path}: more than {error.limit:,} meetings in the window (--max-meetings {error.limit}); nothing "
+            "was booked: narrow --from/--until, or raise --max-meetings if you mean it")
+
+
 @app.command("import", epilog=examples(
     'mloop meet import calendar.ics --loop 2',
     'mloop meet import calendar.ics --loop 2 --from 2026-06-01 --until 2026-09-30',
@@ -271,6 +281,8 @@ def import_(
         "--from", help="Recurring events: book occurrences from this WHEN (default now).")] = None,
     until: Annotated[Optional[str], typer.Option(
         "--until", help="Recurring events: book occurrences up to this WHEN (default 6 months ahead).")] = None,
+    max_meetings: Annotated[int, typer.Option(
+        "--max-meetings", min=1, help="Refuse a file with more occurrences than this in the window (default 5000).")] = 5000,
     json_out: JsonFlag = False,
 ) -> None:
     """Book the meetings of a calendar file (.ics) exported from Google, Outlook, Apple or Thunderbird.
@@ -278,7 +290,8 @@ def import_(
     Recurring events are expanded between --from and --until; all-day
     events are skipped; cancelled events cancel their meeting. Importing
     the same file again changes nothing, and an updated event updates its
-    meeting. A file that cannot be read keeps nothing.
+    meeting. A file that cannot be read, or holds more than --max-meetings
+    occurrences, keeps nothing.
     """
     from dataclasses import asdict
 
@@ -286,17 +299,22 @@ def import_(
 
     from mloop.commands._files import read_bytes
     from mloop.errors import UsageError
-    from mloop.ics import DEFAULT_DURATION, read_calendar
+    from mloop.errors import BadFile
+    from mloop.ics import DEFAULT_DURATION, MAX_FILE_BYTES, TooManyOccurrences, read_calendar
     from mloop.output import emit, pick_format, say
     from mloop.store.calendar import import_calendar
 
-    data = read_bytes(path)
+    data = read_bytes(path, limit=MAX_FILE_BYTES)
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
         window_start = app_ctx.when(since) if since is not None else app_ctx.now
         window_end = app_ctx.when(until) if until is not None else app_ctx.now + relativedelta(months=6)
         if window_end <= window_start:
             raise UsageError("--until must be after --from: the window to book recurring meetings in is empty")
-        read = read_calendar(data, window_start=window_start, window_end=window_end, local_tz=app_ctx.tz)
+        try:
+            read = read_calendar(data, window_start=window_start, window_end=window_end, local_tz=app_ctx.tz,
+                                 max_occurrences=max_meetings)
+        except TooManyOccurrences as error:
+            raise BadFile(_too_many(path, error)) from None
         summary = import_calendar(session, program, who, loop_id, read, now=app_ctx.now)
     if summary.all_day_skipped:
         say(f"Skipped {len(summary.all_day_skipped)} all-day event(s), which are not meetings: "

@@ -73,7 +73,7 @@ def _import_file(ctx: typer.Context, path: str, *, show_progress: bool, now=None
     """Import ``path`` in one transaction; ``prepare(session)`` runs first in that same transaction."""
     import os
 
-    from mloop.commands._files import not_utf8, open_lines
+    from mloop.commands._files import bounded_lines, not_utf8, open_lines
     from mloop.errors import BadFile
     from mloop.store.access import actor
     from mloop.store.transfer import import_lines
@@ -90,7 +90,7 @@ def _import_file(ctx: typer.Context, path: str, *, show_progress: bool, now=None
             advance = (lambda n: bar.advance(task, n)) if bar is not None else None
             try:
                 summary = import_lines(
-                    session, handle, now=clock, tz=app_ctx.tz, program_name=app_ctx.program_name,
+                    session, bounded_lines(handle), now=clock, tz=app_ctx.tz, program_name=app_ctx.program_name,
                     who=lambda program: actor(session, program, app_ctx.acting_email), progress=advance,
                 )
             except UnicodeDecodeError as error:

@@ -52,8 +52,8 @@ def current_program(session: Session, name: str | None, *, now: datetime | None 
 
 def check_program_numbers(*, stall_days: int | None = None, momentum_meetings: int | None = None) -> None:
     """A program's stall threshold and momentum are whole numbers of at least 1 (None: not given)."""
-    if stall_days is not None and stall_days < 1:
-        raise UsageError(f"--stall-days must be at least 1, not {stall_days}")
+    if stall_days is not None and not 1 <= stall_days <= rules.MAX_STALL_DAYS:
+        raise UsageError(f"--stall-days must be 1 to {rules.MAX_STALL_DAYS}, not {stall_days}")
     if momentum_meetings is not None and momentum_meetings < 1:
         raise UsageError(f"--momentum-meetings must be at least 1, not {momentum_meetings}")
 

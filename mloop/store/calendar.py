@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from mloop.ics import CalendarOccurrence, CalendarRead, ExportEvent, describe_event  # cheap: icalendar loads only when used
 from mloop.store.access import Actor, is_member, loop_for, require_active
+from mloop.store.checks import meeting_date_problem
 from mloop.store.meetings import meetings_in_view
 from mloop.store.models import MAX_MEETING_MINUTES, Loop, Meeting, Participant, Program
 from mloop.timeparse import format_local
@@ -101,7 +102,7 @@ def import_calendar(
     fresh: list[Meeting] = []
     for occurrence in read.occurrences:
         uid = occurrence_uid(occurrence)
-        problem = _unbookable(occurrence, uid)
+        problem = _unbookable(occurrence, uid, loop)
         if problem is not None:
             summary.skipped.append({"event": describe_event(occurrence.summary, occurrence.uid), "reason": problem})
             continue
@@ -148,8 +149,11 @@ def _minutes(occurrence: CalendarOccurrence) -> int:
     return int((occurrence.end - occurrence.start).total_seconds() // 60)
 
 
-def _unbookable(occurrence: CalendarOccurrence, uid: str) -> str | None:
+def _unbookable(occurrence: CalendarOccurrence, uid: str, loop: Loop) -> str | None:
     """Why this occurrence cannot be a meeting, or None."""
+    too_early = meeting_date_problem(occurrence.start, loop.id, loop.matched_at)
+    if too_early is not None:
+        return f"starts {format_local(occurrence.start, timezone.utc)}, which {too_early}"
     if len(uid) > 255:
         return f"has a UID longer than 255 characters ({uid[:40]!r}…)"
     minutes = _minutes(occurrence)

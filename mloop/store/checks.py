@@ -67,6 +67,43 @@ def check_capacity(mentor_email: str, active_loops: int, capacity: int) -> None:
         )
 
 
+# --- dates before the program's existence -----------------------------------------------
+
+# No mentoring loop tracked here is older than this: a date before it is a typo
+# (0001-01-01 would make a loop stalled for 739,767 days).
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _before_earliest(moment: datetime, what: str) -> None:
+    if moment < EARLIEST:
+        raise UsageError(f"{what} {format_local(moment, timezone.utc)} is before {EARLIEST:%Y-%m-%d}, "
+                         "earlier than any loop mloop tracks: check the date")
+
+
+def check_match_date(matched_at: datetime, *, what: str = "--at") -> None:
+    """A match starts no earlier than 1970.  (A match dated before one of its
+    people joined stays allowed: stores and exports hold such loops, the rules
+    count each fact from its own time, and an export must import again.)"""
+    _before_earliest(matched_at, what)
+
+
+def meeting_date_problem(start: datetime, loop: int | str, matched_at: datetime | None) -> str | None:
+    """Why a meeting cannot start at ``start`` in a loop matched at ``matched_at``
+    ("is before loop 2 was matched (2026-03-02)"), or None."""
+    if start < EARLIEST:
+        return f"is before {EARLIEST:%Y-%m-%d}, earlier than any loop mloop tracks"
+    if matched_at is not None and start < matched_at:
+        return f"is before loop {loop} was matched ({matched_at:%Y-%m-%d})"
+    return None
+
+
+def check_meeting_date(start: datetime, loop: int | str, matched_at: datetime | None, *, what: str = "--at") -> None:
+    """A meeting starts no earlier than 1970 and no earlier than its loop's match."""
+    problem = meeting_date_problem(start, loop, matched_at)
+    if problem is not None:
+        raise UsageError(f"{what} {format_local(start, timezone.utc)} {problem}: check the date")
+
+
 # --- loops -----------------------------------------------------------------------------
 
 def check_loop_open(loop: int | str, *, matched_at: datetime, ended_at: datetime | None, outcome: str | None,

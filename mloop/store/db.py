@@ -179,7 +179,8 @@ def make_engine(url: str) -> sa.Engine:
         options = parsed.query.get("options", "")
         kwargs["connect_args"] = {"options": f"{options} -c TimeZone=UTC -c jit=off".strip()}
     try:
-        engine = sa.create_engine(parsed, **kwargs)
+        # Parameters are user data (a private goal title): never in an error's text.
+        engine = sa.create_engine(parsed, hide_parameters=True, **kwargs)
     except ModuleNotFoundError as error:
         raise StoreError(
             f"the driver for {parsed.drivername} is not installed ({error.name}): pip install 'mloop[postgres]'"
@@ -227,6 +228,12 @@ def open_store(url: str) -> sa.Engine:
     except StoreError:
         engine.dispose()
         raise
+    except migrations.UnreadableVersion as error:
+        engine.dispose()
+        raise StoreError(
+            f"store {describe(url)} records an unreadable {error} in its mloop_meta table (mloop writes a whole "
+            "number of at least 1): it was changed outside mloop; restore the store from a backup"
+        ) from None
     return engine
 
 
@@ -243,11 +250,29 @@ def _explain(url: str, error: Exception) -> str:
         return f"{where} is not an mloop store (the file is not a database): point --db or MLOOP_DB at an mloop .db file or a new path"
     if "unable to open database file" in text:
         return f"cannot open store {where}: check the path and its permissions"
-    if "readonly" in text or "read-only" in text:
-        return f"store {where} is read-only: check its permissions"
+    known = _known_failure(where, error)
+    if known is not None:
+        return known
+    return f"cannot use store {where}: {text}"
+
+
+def _known_failure(where: str, error: Exception) -> str | None:
+    """One line for the ways a working store stops taking writes (read-only,
+    full disk, an I/O error, busy), or None; never the statement or its values."""
+    original = getattr(error, "orig", error)
+    text = str(original).lower()
+    sqlstate = getattr(original, "sqlstate", None) or ""
+    if "readonly" in text or "read-only" in text or sqlstate == "25006":
+        return (f"store {where} is read-only (its file, folder or connection may not be written): nothing was "
+                "changed; check its permissions, or use a copy you may write")
+    if "database or disk is full" in text or "no space left" in text or sqlstate in ("53100", "54000"):
+        return (f"store {where}: the disk is full: nothing was changed; free some space on its disk "
+                "and run the command again")
+    if "disk i/o error" in text:
+        return f"store {where}: the disk failed to read or write (disk I/O error): nothing was changed; check the disk"
     if _is_busy(error):
         return _BUSY.format(where=where)
-    return f"cannot use store {where}: {text}"
+    return None
 
 
 _BUSY = (
@@ -330,10 +355,11 @@ def session_scope(engine: sa.Engine, *, write: bool = True, within: sa.Connectio
                 if write:
                     session.commit()
                 # A reading block just closes: objects read stay usable after it.
-            except sa.exc.OperationalError as error:
+            except sa.exc.DBAPIError as error:
                 session.rollback()
-                if _is_busy(error):
-                    raise StoreError(_BUSY.format(where=describe(str(engine.url)))) from None
+                known = _known_failure(describe(str(engine.url)), error)
+                if known is not None:
+                    raise StoreError(known) from None
                 raise
             except BaseException:
                 session.rollback()

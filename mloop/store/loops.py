@@ -10,7 +10,7 @@ from mloop import rules
 from mloop.errors import Conflict, Forbidden, UsageError
 from mloop.store.access import Actor, get_participant, is_member, require_coordinator
 from mloop.store.checks import (
-    check_capacity, check_match_roles, check_not_ahead, check_not_self_match, check_pair_free,
+    check_capacity, check_match_date, check_match_roles, check_not_ahead, check_not_self_match, check_pair_free,
 )
 from mloop.store.models import Loop, Participant, Program
 from mloop.store.participants import mentor_load
@@ -34,6 +34,7 @@ def create_match(
     check_not_self_match(mentor.email, same_person=mentor.id == mentee.id)
     check_match_roles(mentor.email, mentor.is_mentor, mentee.email, mentee.is_mentee)
     check_not_ahead(matched_at, now, what="--at", instead="a match starts now or in the past")
+    check_match_date(matched_at)
     active = or_(Loop.ended_at.is_(None), Loop.ended_at > now)
     same_pair = session.exec(
         select(Loop.id).where(Loop.mentor_id == mentor.id, Loop.mentee_id == mentee.id, active)

@@ -8,7 +8,7 @@ from sqlmodel import Session, or_, select
 
 from mloop.errors import Conflict, NotFound, UsageError, valid_id
 from mloop.store.access import Actor, loop_for, require_active
-from mloop.store.checks import check_not_ahead, check_not_past
+from mloop.store.checks import check_meeting_date, check_not_ahead, check_not_past
 from mloop.store.models import MAX_MEETING_MINUTES, Loop, Meeting, Program, new_calendar_uid
 
 
@@ -70,8 +70,7 @@ def log_meeting(
     require_active(loop, now, "log a meeting")
     check_not_ahead(start, now, what="--at", instead="'meet log' records a meeting already held; "
                     f"book one ahead with 'mloop meet schedule {loop.id} --at WHEN'")
-    if start < loop.matched_at:
-        raise UsageError(f"--at is before loop {loop.id} was matched ({loop.matched_at:%Y-%m-%d}): check the date")
+    check_meeting_date(start, loop.id, loop.matched_at)
     meeting = Meeting(
         loop_id=loop.id, start=start, duration_min=_check_duration(duration), notes=notes,
         agenda=agenda, location=where, status="held", created_at=now,

@@ -294,8 +294,17 @@ MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
 LATEST = MIGRATIONS[-1][0]
 
 
+class UnreadableVersion(Exception):
+    """The version recorded in ``mloop_meta`` is not one mloop ever wrote (not a whole number of at least 1)."""
+
+    def __init__(self, value: object):
+        super().__init__(f"schema version {value!r}")
+        self.value = value
+
+
 def current_version(conn: sa.Connection) -> int | None:
-    """The store's schema version; None when it has no mloop tables yet."""
+    """The store's schema version; None when it has no mloop tables yet.
+    Raises UnreadableVersion for a value mloop never writes ('abc', '-1', '0')."""
     meta = sa.table("mloop_meta", sa.column("key"), sa.column("value"))
     try:
         with conn.begin_nested():
@@ -308,7 +317,12 @@ def current_version(conn: sa.Connection) -> int | None:
         if "no such table" in str(error):
             return None
         raise
-    return int(value) if value is not None else None
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise UnreadableVersion(value)
+    return int(text)
 
 
 def pending(version: int | None) -> list[tuple[int, str, Callable]]:

@@ -52,8 +52,9 @@ def parse_stage_days(text: str) -> tuple[str, int | None]:
         days = int(days_text)
     except ValueError:
         raise UsageError(f"--stage-stall-days {text!r}: days must be a whole number of at least 1, or 'default'") from None
-    if days < 1:
-        raise UsageError(f"--stage-stall-days {text!r}: days must be at least 1 (or 'default' for the program's {days_text})")
+    if not 1 <= days <= rules.MAX_STALL_DAYS:
+        raise UsageError(f"--stage-stall-days {text!r}: days must be 1 to {rules.MAX_STALL_DAYS} "
+                         "(or 'default' for the program's)")
     return stage, days
 
 

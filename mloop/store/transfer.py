@@ -26,7 +26,8 @@ from mloop.rules import FITS, MEETING_STATUSES, MEMBER_ROLES, OUTCOMES
 from mloop.errors import BadFile, Conflict, MloopError, UsageError
 from mloop.store.access import Actor, create_program, current_program, email_key, find_program, require_coordinator
 from mloop.store.checks import (
-    check_capacity, check_goal_title, check_loop_open, check_marker_in_loop, check_match_roles, check_meeting_held,
+    check_capacity, check_goal_title, check_loop_open, check_marker_in_loop, check_match_date, check_match_roles,
+    check_meeting_date, check_meeting_held,
     check_meeting_in_loop, check_milestone_definition, check_milestone_name_free, check_no_loop_for_program_milestone,
     check_not_self_match, check_pair_free, check_program_mark, check_rating, check_task_title, check_term,
 )
@@ -89,6 +90,7 @@ class _LoopRef(NamedTuple):
     mentee_id: int
     ended_at: datetime | None
     outcome: str | None
+    matched_at: datetime
 
 
 class _MilestoneRef(NamedTuple):
@@ -308,7 +310,7 @@ class Importer:
         if self.program is not None and self.line_seen_data:
             self.fail("the program line must come before every other record")
         name = self.text(r, "name", required=True).strip()
-        stall_days = self.integer(r, "stall_days", rules.DEFAULT_STALL_DAYS, low=1)
+        stall_days = self.integer(r, "stall_days", rules.DEFAULT_STALL_DAYS, low=1, high=rules.MAX_STALL_DAYS)
         momentum = self.integer(r, "momentum_meetings", rules.DEFAULT_MOMENTUM_MEETINGS, low=1)
         stage_days = self._stage_stall_days(r)
         existing = self.session.execute(sa.select(Program).where(Program.name == name)).scalars().first()
@@ -349,8 +351,8 @@ class Importer:
         for stage, days in found.items():
             if stage not in STAGES or stage == COMPLETED:
                 self.fail(f"stage_stall_days names an unknown stage {stage!r}")
-            if not isinstance(days, int) or isinstance(days, bool) or days < 1:
-                self.fail(f"stage_stall_days[{stage!r}] must be a whole number of days, at least 1")
+            if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= rules.MAX_STALL_DAYS:
+                self.fail(f"stage_stall_days[{stage!r}] must be a whole number of days, 1 to {rules.MAX_STALL_DAYS}")
             own[stage] = days
         return {stage: own[stage] for stage in STAGES if stage in own}
 
@@ -424,6 +426,7 @@ class Importer:
         check_not_self_match(the_mentor.email, same_person=mentor == mentee)
         check_match_roles(the_mentor.email, the_mentor.is_mentor, the_mentee.email, the_mentee.is_mentee)
         matched_at = self.time(r, "matched_at")
+        check_match_date(matched_at, what="matched_at")
         ended_at = self.time(r, "ended_at", required=False)
         outcome = r.get("outcome")
         if ended_at is not None:
@@ -440,7 +443,7 @@ class Importer:
             self.active_pairs[pair] = ref
             self.mentor_loads[mentor] += 1
         loop_id = self._id(Loop)
-        self.loops[ref] = _LoopRef(ref, loop_id, mentor, mentee, ended_at, outcome)
+        self.loops[ref] = _LoopRef(ref, loop_id, mentor, mentee, ended_at, outcome, matched_at)
         self._add(Loop, {
             "id": loop_id, "program_id": self.program.id, "mentor_id": mentor, "mentee_id": mentee,
             "matched_at": matched_at, "ended_at": ended_at, "outcome": outcome,
@@ -459,6 +462,7 @@ class Importer:
         if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
             self.fail("actions must be a list of strings")
         start = self.time(r, "start")
+        check_meeting_date(start, loop.ref, loop.matched_at, what="start")
         # A meeting with no booking time was booked when it started.
         created = self.time(r, "created_at", required=False) or start
         if status == "held" and created >= start:  # logged once it had happened
