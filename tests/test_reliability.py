@@ -21,9 +21,9 @@ beside a reader, and a fuzzed command line.
   exit code of 0, 1 or 2, a failure is one line on stderr and leaves the store
   as it was.
 
-The processes are started as in tests/test_concurrency.py: one Python process
-per worker that imports mloop once and runs the CLI's own entry point, started
-together from a line on disk.  ``--slow`` runs the long form of each test
+The processes are the workers of tests/workers.py, as in
+tests/test_concurrency.py: one Python process per worker that imports mloop
+once and runs the CLI's own entry point, started together from a line on disk.  ``--slow`` runs the long form of each test
 (``full_size``): more kill moments, more rounds, many more fuzzed calls.
 """
 
@@ -31,15 +31,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import random
 import re
 import shutil
 import signal
 import sqlite3
-import subprocess
 import sys
-import textwrap
 import time
 import typing
 from dataclasses import dataclass
@@ -52,6 +49,7 @@ import sqlalchemy as sa
 import typer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from workers import NOW, finish, run_together, start_workers
 
 import mloop
 from mloop.cli import app
@@ -60,7 +58,6 @@ from mloop.store import migrations
 from mloop.store.db import open_store
 
 REPO = Path(mloop.__file__).parent.parent
-NOW = "2026-03-02T09:00:00Z"
 DEMO_NOW = "2026-06-01T09:00:00Z"  # the demo program's own clock
 COORDINATOR = "coord@example.org"
 UNEXPECTED = "rerun with MLOOP_DEBUG=1"  # the tail of the error line of a true bug (mloop.cli)
@@ -337,97 +334,6 @@ def build_older_store(url: str, source: str, *, version: int = 4, meeting_copies
         origin.dispose()
 
 
-# Runs in each worker process: python worker.py GO MODE ARGS...
-#   once ARGS...: run 'mloop ARGS...' once (its command's modules imported before the start)
-#   pair COORDINATOR MENTOR MENTEE ROUNDS: match the pair, then ROUNDS times log a
-#       meeting as the mentor and give feedback on it as the mentee; then GO.done.PID
-#   report COORDINATOR WRITERS: 'coordinator report --json' over and over, until
-#       WRITERS done files exist, then once more
-# Prints {"results": [[exit code, stderr, stdout], ...], "elapsed": seconds} on stdout.
-WORKER = textwrap.dedent(
-    """
-    import gc, importlib, io, json, os, sys, time
-    from contextlib import redirect_stderr, redirect_stdout
-
-    from mloop.cli import COMMANDS, app
-
-    gc.set_threshold(50_000, 20, 20)  # as the console script runs a command (mloop.cli.run)
-
-    go, mode, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
-    results = []
-
-    def mloop(*args):
-        out, err = io.StringIO(), io.StringIO()
-        code = 0
-        try:
-            with redirect_stdout(out), redirect_stderr(err):
-                app(args=[str(a) for a in args], prog_name="mloop")
-        except SystemExit as done:
-            code = done.code or 0
-        results.append([code, err.getvalue(), out.getvalue()])
-        return code, out.getvalue()
-
-    if mode == "once":  # so that a kill lands in the command's work, not in its imports
-        importlib.import_module(COMMANDS[next(arg for arg in rest if arg in COMMANDS)].module)
-        importlib.import_module("mloop.store.db")
-    open(f"{go}.ready.{os.getpid()}", "w").close()
-    while not os.path.exists(go):
-        time.sleep(0.002)
-    started = time.monotonic()
-    if mode == "once":
-        mloop(*rest)
-    elif mode == "pair":
-        coordinator, mentor, mentee, rounds = rest
-        code, out = mloop("--as", coordinator, "match", "create", "--mentor", mentor, "--mentee", mentee,
-                          "--at", "2026-01-05", "--json")
-        for n in range(int(rounds) if code == 0 else 0):
-            loop_id = json.loads(out)["id"]
-            code, meeting = mloop("--as", mentor, "meet", "log", loop_id, "--at", f"2026-02-{n % 27 + 1:02d} 10:00",
-                                  "--notes", f"round {n}", "--json")
-            if code:
-                break
-            code, _ = mloop("--as", mentee, "feedback", "give", loop_id, "--meeting", json.loads(meeting)["id"],
-                            "--rating", 1 + n % 5, "--comment", f"round {n}", "--json")
-            if code:
-                break
-        open(f"{go}.done.{os.getpid()}", "w").close()
-    else:
-        coordinator, writers = rest[0], int(rest[1])
-        folder, done = os.path.dirname(go), os.path.basename(go) + ".done."
-        while True:
-            finished = sum(name.startswith(done) for name in os.listdir(folder)) >= writers
-            mloop("--as", coordinator, "coordinator", "report", "--json")
-            if finished:
-                break
-    sys.stdout.write(json.dumps({"results": results, "elapsed": time.monotonic() - started}))
-    """
-)
-_go_lines = count()
-
-
-def start_workers(tmp_path: Path, store: str, jobs: list[list[str]]) -> tuple[Path, list[subprocess.Popen]]:
-    """Start one worker per job (its MODE and ARGS) and wait until all stand at the start line."""
-    script = tmp_path / "worker.py"
-    script.write_text(WORKER)
-    go = tmp_path / f"go{next(_go_lines)}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])  # this checkout's mloop
-    env.update(MLOOP_DB=store, MLOOP_NOW=NOW, MLOOP_TZ="UTC")
-    workers = [subprocess.Popen([sys.executable, str(script), str(go), *job], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True) for job in jobs]
-    deadline = time.monotonic() + 60
-    while len(list(tmp_path.glob(f"{go.name}.ready.*"))) < len(workers):
-        assert time.monotonic() < deadline and all(w.poll() is None for w in workers), "a worker did not start"
-        time.sleep(0.01)
-    return go, workers
-
-
-def finish(worker: subprocess.Popen) -> dict:
-    out, err = worker.communicate(timeout=300)
-    assert worker.returncode == 0 and err == "", f"worker exited {worker.returncode}: {err}"
-    return json.loads(out)
-
-
 UID_TOKEN = re.compile(r"^m(\d+)-[0-9a-f]{16}@mloop$")  # migration 5's UIDs: a random token per store
 
 
@@ -602,7 +508,7 @@ OPERATIONS = [
 def _run_worker(tmp_path: Path, url: str, args: list[str], *, kill_after: float | None = None):
     """Run 'mloop ARGS' in a worker process: to its end (its results), or killed
     with SIGKILL ``kill_after`` seconds after its start (whether it was still running)."""
-    go, [worker] = start_workers(tmp_path, url, [["once", *args]])
+    go, [worker] = start_workers(tmp_path, url, [(None, ["once", *args])])
     go.touch()
     if kill_after is None:
         return finish(worker)
@@ -625,7 +531,7 @@ def test_kill_9_leaves_all_or_nothing(operation: Operation, stores: Stores, cli,
 
     reference = stores.copy(start)
     report = _run_worker(tmp_path, reference, args)
-    assert [code for code, _err, _out in report["results"]] == [0], report["results"]
+    assert report["results"] == [[0, ""]], report["results"]
     after = store_content(reference)
     assert after != before
 
@@ -664,20 +570,16 @@ def test_sixteen_writers_beside_a_report_in_a_loop(cli, store_url: str, tmp_path
            db=store_url)
     people = 2 * WRITERS  # mentors and mentees; the coordinator is outside the funnel
 
-    go, workers = start_workers(tmp_path, store_url, [
-        *(["pair", COORDINATOR, f"mentor{i}@example.org", f"mentee{i}@example.org", str(rounds)]
+    (*writers, reader), _elapsed = run_together(tmp_path, store_url, [
+        *((None, ["pair", COORDINATOR, f"mentor{i}@example.org", f"mentee{i}@example.org", str(rounds)])
           for i in range(WRITERS)),
-        ["report", COORDINATOR, str(WRITERS)],
+        (None, ["report", COORDINATOR, str(WRITERS)]),
     ])
-    go.touch()
-    *writers, reader = [finish(worker) for worker in workers]
 
     for writer in writers:
-        assert len(writer["results"]) == 1 + 2 * rounds, writer["results"][-1]
-        for code, stderr, _stdout in writer["results"]:
-            assert code == 0 and stderr == "", stderr
+        assert writer["results"] == [[0, ""]] * (1 + 2 * rounds), writer["results"]
     previous = {"loops": 0, "held": 0, "feedback": 0}
-    for code, stderr, stdout in reader["results"]:
+    for (code, stderr), stdout in zip(reader["results"], reader["outputs"]):
         assert code == 0 and stderr == "", stderr
         report = json.loads(stdout)
         stages, activity = report["stages"], report["activity"]
