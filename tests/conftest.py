@@ -133,6 +133,20 @@ def copy_store(source: Path, target: Path) -> None:
     shutil.copyfile(source, target)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--slow", action="store_true", default=False,
+        help="run the reliability suite (tests/test_reliability.py) at full size: more kill points, "
+             "more rounds of the concurrent writers, many more fuzzed command lines",
+    )
+
+
+@pytest.fixture(scope="session")
+def full_size(request: pytest.FixtureRequest) -> bool:
+    """True with --slow: the reliability tests run their long form."""
+    return bool(request.config.getoption("--slow"))
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own store file and a clean MLOOP_* environment."""

@@ -5,80 +5,25 @@ Eight worker processes start together, on an SQLite file and on PostgreSQL
 runs ``mloop meet log`` then ``mloop feedback give --meeting`` over and over;
 in the race, all eight try to give one mentor of capacity 1 a mentee at the
 same moment; in the last, all eight open a store that does not exist yet.
-Each worker is one Python process that imports mloop once and then runs the
-CLI's own entry point per command — a fresh engine, connection and transaction
-every time, exactly as separate ``mloop`` invocations would, without paying
-the interpreter start-up hundreds of times on a small CI machine.
+The workers (tests/workers.py) are Python processes that import mloop once and
+then run the CLI's own entry point per command, as separate ``mloop``
+invocations would.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from workers import run_together
 
-import mloop
 from mloop.store import migrations
 
 WRITERS = 8
 ROUNDS = 15
-NOW = "2026-03-02T09:00:00Z"
 COORDINATOR = "coord@example.org"
-
-# Runs in each worker process: python writer.py GO MODE ARGS...
-#   MODE log LOOP ROUNDS: log a meeting and give feedback on it, ROUNDS times
-#   MODE once ARG...: run 'mloop ARG...' once
-# Prints {"results": [[exit code, stderr], ...]} on stdout.
-WORKER = textwrap.dedent(
-    """
-    import gc, io, json, os, sys, time
-    from contextlib import redirect_stderr, redirect_stdout
-
-    from mloop.cli import app
-
-    gc.set_threshold(50_000, 20, 20)  # as the console script runs a command (mloop.cli.run)
-
-    go, mode, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
-    results = []
-
-    def mloop(*args):
-        out, err = io.StringIO(), io.StringIO()
-        code = 0
-        try:
-            with redirect_stdout(out), redirect_stderr(err):
-                app(args=[str(a) for a in args], prog_name="mloop")
-        except SystemExit as done:
-            code = done.code or 0
-        results.append([code, err.getvalue()])
-        return code, out.getvalue()
-
-    open(f"{go}.ready.{os.getpid()}", "w").close()
-    while not os.path.exists(go):  # start every worker at the same moment
-        time.sleep(0.002)
-    if mode == "log":
-        loop_id, rounds = rest[0], int(rest[1])
-        for n in range(rounds):
-            code, out = mloop("meet", "log", loop_id, "--at", f"2026-02-{n % 27 + 1:02d} 10:00",
-                              "--notes", f"round {n}", "--json")
-            if code:
-                break
-            meeting = json.loads(out)["id"]
-            code, _ = mloop("feedback", "give", loop_id, "--meeting", meeting, "--rating", 1 + n % 5,
-                            "--comment", f"round {n}", "--json")
-            if code:
-                break
-    else:
-        mloop(*rest)
-    sys.stdout.write(json.dumps({"results": results}))
-    """
-)
 
 
 def _program_lines(writers: int, *, capacity: int = 1) -> list[str]:
@@ -96,36 +41,6 @@ def _matches(writers: int) -> list[str]:
     return [json.dumps({"type": "match", "ref": f"L{i}", "mentor": f"mentor{i}@example.org",
                         "mentee": f"mentee{i}@example.org", "matched_at": "2026-01-05T00:00:00Z"})
             for i in range(writers)]
-
-
-def run_together(tmp_path: Path, store: str, jobs: list[tuple[str, list[str]]]) -> tuple[list[dict], float]:
-    """Start one worker per (user, worker args), release them at once, wait for all."""
-    script = tmp_path / "writer.py"
-    script.write_text(WORKER)
-    go = tmp_path / "go"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
-    # The workers import this checkout's mloop, whatever is installed.
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(mloop.__file__).parent.parent), env.get("PYTHONPATH", "")])
-    env.update(MLOOP_DB=store, MLOOP_NOW=NOW, MLOOP_TZ="UTC")
-    workers = [
-        subprocess.Popen([sys.executable, str(script), str(go), *args],
-                         env={**env, **({"MLOOP_USER": user} if user else {})},
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for user, args in jobs
-    ]
-    deadline = time.monotonic() + 60
-    while len(list(tmp_path.glob("go.ready.*"))) < len(workers):  # all imported, waiting at the line
-        assert time.monotonic() < deadline and all(w.poll() is None for w in workers), "a worker did not start"
-        time.sleep(0.01)
-    started = time.monotonic()
-    go.touch()
-    reports = []
-    for (user, _args), proc in zip(jobs, workers):
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, f"worker for {user} exited {proc.returncode}: {err}"
-        assert err == "", f"worker for {user}: {err}"
-        reports.append(dict(json.loads(out), user=user))
-    return reports, time.monotonic() - started
 
 
 def _counts(store: str, query: str) -> dict:

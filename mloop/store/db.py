@@ -11,7 +11,7 @@ transaction commits:
   waits for it in SQLite's busy handler.  Readers never wait (WAL).
 - PostgreSQL: a writing transaction first takes one transaction-level advisory
   lock, released by its commit or rollback, waiting at most as long as SQLite
-  would.  Readers never wait.
+  would.  Readers never wait, and read one snapshot (REPEATABLE READ).
 
 There is deliberately no retry loop around a transaction.  Every wait for the
 lock happens in that first statement, before the command has read or done
@@ -155,6 +155,10 @@ def _postgresql_setup(engine: sa.Engine) -> None:
         if connection.info.get("write"):
             connection.exec_driver_sql(f"SET LOCAL lock_timeout = {BUSY_TIMEOUT_MS}")
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+        elif connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            # One snapshot for the whole read, as SQLite's WAL gives: under READ
+            # COMMITTED each query of a report would see a different moment.
+            connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
 
 def make_engine(url: str) -> sa.Engine:
