@@ -96,7 +96,7 @@ def schedule(
         if every is None:
             meeting = schedule_meeting(session, program, who, loop_id, start=start,
                                        duration=_duration(duration), agenda=agenda, where=where, now=app_ctx.now)
-            record = _record(meeting, private_visible=True)
+            record = _record(meeting, content=True)
             message = f"Booked meeting {meeting.id} in loop {loop_id} for {local(app_ctx, meeting.start)}."
         else:
             starts = _read(series_starts, start, _read(parse_every, every), app_ctx.tz, count=count,
@@ -104,7 +104,7 @@ def schedule(
             meetings = schedule_series(session, program, who, loop_id, starts=starts, duration=_duration(duration),
                                        agenda=agenda, where=where, now=app_ctx.now)
             record = {"series": meetings[0].series, "ids": [m.id for m in meetings],
-                      "meetings": [_record(m, private_visible=True) for m in meetings]}
+                      "meetings": [_record(m, content=True) for m in meetings]}
             message = (f"Booked {len(meetings)} meetings in loop {loop_id}, every {every}, "
                        f"{local(app_ctx, meetings[0].start)} to {local(app_ctx, meetings[-1].start)} "
                        f"(ids {meetings[0].id}–{meetings[-1].id}).")
@@ -132,7 +132,7 @@ def log(
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
         meeting = log_meeting(session, program, who, loop_id, start=app_ctx.when(at), duration=_duration(duration),
                               notes=notes, agenda=agenda, where=where, now=app_ctx.now, actions=list(action or []))
-        record = _record(meeting, private_visible=True)
+        record = _record(meeting, content=True)
     emit(pick_format(json_out), record, message=f"Logged meeting {meeting.id} in loop {loop_id} (held {local(app_ctx, meeting.start)}).")
 
 
