@@ -52,7 +52,7 @@ def test_meet_log_keeps_its_actions_as_meet_done_does(cli, loop):
     cli.json("meet", "done", booked["id"], "--action", "Read the guide", user=ANA, now=later)
     listed = {m["id"]: m["actions"] for m in cli.json("meet", "list", user=ANA, now=later)}
     assert listed == {logged["id"]: ["Draft the plan", "Decided: meet fortnightly"], booked["id"]: ["Read the guide"]}
-    exported = [json.loads(line) for line in cli.ok("export", user=CORA, now=later).stdout.splitlines()]
+    exported = [json.loads(line) for line in cli.ok("export", "--include-content", user=CORA, now=later).stdout.splitlines()]
     meetings = [r for r in exported if r["type"] == "meeting"]
     assert sorted(json.dumps(r.get("actions"), ensure_ascii=False) for r in meetings) == sorted(
         json.dumps(actions, ensure_ascii=False) for actions in listed.values())

@@ -455,7 +455,7 @@ def test_an_import_whose_statistics_cannot_be_refreshed_still_lands(pg_cli, monk
 AWKWARD = "tab\there, new\nline, back\\slash, \\N, \\., quote \" and ' , café ✓ 😀, comma,semicolon;"
 
 
-def test_postgresql_import_copies_awkward_text_exactly(sqlite_cli, pg_cli):
+def test_postgresql_import_copies_awkward_text_exactly(sqlite_cli, pg_cli, pg_server):
     """PostgreSQL takes imported rows by COPY: text with tabs, newlines,
     backslashes, a literal \\N and non-ASCII comes back byte for byte, and the
     export equals SQLite's."""
@@ -477,10 +477,12 @@ def test_postgresql_import_copies_awkward_text_exactly(sqlite_cli, pg_cli):
          "shared_at": "2026-02-06T09:00:00Z"},
     ]
     text = "".join(json.dumps(line) + "\n" for line in lines)
+    with pg_server._admin() as conn:  # content is exported to logins in mloop_content (the suite's superuser is in every role)
+        conn.execute("DO $$ BEGIN CREATE ROLE mloop_content NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
     exports = []
     for cli in (sqlite_cli, pg_cli):
         cli.ok("import", "-", input=text, now=DEMO_NOW)
-        exports.append(cli.ok("export", user="coord@example.org", now=DEMO_NOW).stdout)
+        exports.append(cli.ok("export", "--include-content", user="coord@example.org", now=DEMO_NOW).stdout)
     assert exports[1] == exports[0]
     records = [json.loads(line) for line in exports[1].splitlines()]
     meeting = next(r for r in records if r["type"] == "meeting")

@@ -71,20 +71,25 @@ def list_(
     json_out: JsonFlag = False,
     csv_out: CsvFlag = False,
 ) -> None:
-    """List feedback: your own, or all of it for a coordinator."""
+    """List feedback: your own, or for a coordinator everyone's ratings (never the comments)."""
     from mloop.output import Column, Rows, emit, pick_format
     from mloop.rules import sentiment
+    from mloop.store.access import sees_content
     from mloop.store.feedback import list_feedback
 
     fmt = pick_format(json_out, csv_out)
     with program_session(ctx, write=False) as (app_ctx, session, program, who):
-        records = [
-            {"id": f.id, "loop_id": f.loop_id, "meeting_id": f.meeting_id, "author": author.email,
-             "rating": f.rating, "sentiment": sentiment(f.rating), "comment": f.comment, "created_at": f.created_at}
-            for f, author in list_feedback(session, program, who, loop_id=loop_id, now=app_ctx.now)
-        ]
+        records = []
+        for f, author, loop in list_feedback(session, program, who, loop_id=loop_id, now=app_ctx.now):
+            record = {"id": f.id, "loop_id": f.loop_id, "meeting_id": f.meeting_id, "author": author.email,
+                      "rating": f.rating, "sentiment": sentiment(f.rating), "created_at": f.created_at}
+            if sees_content(who, loop, author_id=f.author_id):  # a comment is its author's alone
+                record["comment"] = f.comment
+            records.append(record)
     shown = [dict(r, when=local(app_ctx, r["created_at"])) for r in records]
     columns = [Column("id", "Id", "right"), Column("loop_id", "Loop", "right"), Column("meeting_id", "Meeting", "right"),
                Column("author", "Author"), Column("rating", "Rating", "right"), Column("sentiment", "Sentiment"),
-               Column("when", "When"), Column("comment", "Comment")]
+               Column("when", "When")]
+    if any("comment" in r for r in records):
+        columns.append(Column("comment", "Comment"))
     emit(fmt, records, rows=Rows(columns, shown, empty="no feedback yet"), pager=app_ctx.pager)

@@ -31,9 +31,9 @@ def _record(goal, who=None, loop=None) -> dict:
         "locked": goal.locked,
     }
     if who is not None and loop is not None:
-        from mloop.store.access import is_member
+        from mloop.store.access import sees_content
 
-        if not is_member(loop, who.person):
+        if not sees_content(who, loop):
             record.pop("title")  # coordinators never see goal titles
     return record
 
@@ -189,9 +189,9 @@ def task_add(
 def _task_record(task, who=None, loop=None) -> dict:
     record = {"id": task.id, "goal_id": task.goal_id, "title": task.title, "due": task.due, "done_at": task.done_at}
     if who is not None and loop is not None:
-        from mloop.store.access import is_member
+        from mloop.store.access import sees_content
 
-        if not is_member(loop, who.person):  # a coordinator sees a task's state, as in 'goal list'
+        if not sees_content(who, loop):  # a coordinator sees a task's state, as in 'goal list'
             record = {"id": task.id, "goal_id": task.goal_id, "done_at": task.done_at}
     return record
 

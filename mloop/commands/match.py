@@ -90,7 +90,7 @@ def end(
     ctx: typer.Context,
     loop_id: Annotated[int, typer.Argument(metavar="LOOP", help="The loop's id.")],
     outcome: Annotated[Outcome, typer.Option("--outcome", case_sensitive=False, help="How the loop ends.")],
-    reason: Annotated[Optional[str], typer.Option("--reason", help="Why the loop ends.")] = None,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="Why the loop ends (its coordinators read this).")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """End a loop; an ended loop is read-only."""

@@ -51,15 +51,16 @@ def _within(text: str | None, upcoming: bool):
     return _read(parse_span, text)
 
 
-def _record(meeting, *, private_visible: bool) -> dict:
+def _record(meeting, *, content: bool) -> dict:
+    """A meeting as its reader may see it: ``content`` (see access.sees_content)
+    adds its place, agenda, notes and actions."""
     record = {
         "id": meeting.id, "loop_id": meeting.loop_id, "start": meeting.start,
-        "duration_min": meeting.duration_min, "where": meeting.location,
-        "status": meeting.status, "created_at": meeting.created_at,
+        "duration_min": meeting.duration_min, "status": meeting.status, "created_at": meeting.created_at,
     }
-    if private_visible:
+    if content:
         record.update(
-            agenda=meeting.agenda, notes=meeting.notes,
+            where=meeting.location, agenda=meeting.agenda, notes=meeting.notes,
             actions=[a for a in meeting.actions.split("\n") if a],
         )
     return record
@@ -95,7 +96,7 @@ def schedule(
         if every is None:
             meeting = schedule_meeting(session, program, who, loop_id, start=start,
                                        duration=_duration(duration), agenda=agenda, where=where, now=app_ctx.now)
-            record = _record(meeting, private_visible=True)
+            record = _record(meeting, content=True)
             message = f"Booked meeting {meeting.id} in loop {loop_id} for {local(app_ctx, meeting.start)}."
         else:
             starts = _read(series_starts, start, _read(parse_every, every), app_ctx.tz, count=count,
@@ -103,7 +104,7 @@ def schedule(
             meetings = schedule_series(session, program, who, loop_id, starts=starts, duration=_duration(duration),
                                        agenda=agenda, where=where, now=app_ctx.now)
             record = {"series": meetings[0].series, "ids": [m.id for m in meetings],
-                      "meetings": [_record(m, private_visible=True) for m in meetings]}
+                      "meetings": [_record(m, content=True) for m in meetings]}
             message = (f"Booked {len(meetings)} meetings in loop {loop_id}, every {every}, "
                        f"{local(app_ctx, meetings[0].start)} to {local(app_ctx, meetings[-1].start)} "
                        f"(ids {meetings[0].id}–{meetings[-1].id}).")
@@ -131,7 +132,7 @@ def log(
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
         meeting = log_meeting(session, program, who, loop_id, start=app_ctx.when(at), duration=_duration(duration),
                               notes=notes, agenda=agenda, where=where, now=app_ctx.now, actions=list(action or []))
-        record = _record(meeting, private_visible=True)
+        record = _record(meeting, content=True)
     emit(pick_format(json_out), record, message=f"Logged meeting {meeting.id} in loop {loop_id} (held {local(app_ctx, meeting.start)}).")
 
 
@@ -148,13 +149,13 @@ def done(
 ) -> None:
     """Mark a booked meeting as held."""
     from mloop.output import emit, pick_format
-    from mloop.store.access import is_member
+    from mloop.store.access import sees_content
     from mloop.store.meetings import meeting_done
     from mloop.store.models import Loop
 
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
         meeting = meeting_done(session, program, who, meeting_id, notes=notes, actions=list(action or []), now=app_ctx.now)
-        record = _record(meeting, private_visible=is_member(session.get(Loop, meeting.loop_id), who.person))
+        record = _record(meeting, content=sees_content(who, session.get(Loop, meeting.loop_id)))
     emit(pick_format(json_out), record, message=f"Meeting {meeting.id} is marked as held.")
 
 
@@ -196,12 +197,12 @@ def list_(
     json_out: JsonFlag = False,
     csv_out: CsvFlag = False,
 ) -> None:
-    """List meetings of your loops (a coordinator: of all loops, without agendas or notes).
+    """List meetings of your loops (a coordinator: of all loops, without places, agendas or notes).
 
     'mloop meet list --upcoming --within 2d' lists the meetings to confirm a day or two ahead.
     """
     from mloop.output import Column, Rows, emit, pick_format
-    from mloop.store.access import is_member
+    from mloop.store.access import sees_content
     from mloop.store.meetings import list_meetings
     from mloop.store.models import Loop
 
@@ -210,8 +211,9 @@ def list_(
         meetings = list_meetings(session, program, who, loop_id=loop_id, upcoming=upcoming, now=app_ctx.now,
                                  within=_within(within, upcoming))
         loops = {m.loop_id: session.get(Loop, m.loop_id) for m in meetings}
-        records = [_record(m, private_visible=is_member(loops[m.loop_id], who.person)) for m in meetings]
-    shown = [dict(r, when=local(app_ctx, r["start"]), agenda=r.get("agenda") or "") for r in records]
+        records = [_record(m, content=sees_content(who, loops[m.loop_id])) for m in meetings]
+    shown = [dict(r, when=local(app_ctx, r["start"]), where=r.get("where") or "", agenda=r.get("agenda") or "")
+             for r in records]
     columns = [Column("id", "Meeting", "right"), Column("loop_id", "Loop", "right"), Column("when", "When"),
                Column("duration_min", "Min", "right"), Column("status", "Status"), Column("where", "Where"),
                Column("agenda", "Agenda")]

@@ -35,7 +35,7 @@ def init(
     """
     from mloop.output import emit, pick_format, say
     from mloop.store.access import DEFAULT_PROGRAM_NAME, create_program, find_program
-    from mloop.store.db import describe
+    from mloop.store.db import describe, loose_permissions
 
     app_ctx = app_of(ctx)
     name = (app_ctx.program_name or DEFAULT_PROGRAM_NAME).strip()
@@ -50,6 +50,11 @@ def init(
     if not created and (chosen.stall_days, chosen.momentum_meetings) != (stall_days, momentum_meetings):
         say(f"note: program {name!r} already exists with stall_days={chosen.stall_days}, "
             f"momentum_meetings={chosen.momentum_meetings}; its settings were left as they are")
+    loose = loose_permissions(str(app_ctx.engine.url))
+    if loose is not None:
+        path = app_ctx.engine.url.database
+        say(f"note: others may read the store {path} (mode {loose:04o}); 'chmod 600 {path}' makes it "
+            "its owner's alone (mloop leaves it as it is)")
     message = (f"Created program {name!r} in {record['store']}." if created
                else f"Program {name!r} already exists in {record['store']}; nothing changed.")
     emit(pick_format(json_out), record, message=message)
@@ -140,43 +145,58 @@ def import_(
 
 @app.command("export", epilog=examples(
     'mloop export --as priya.raman@example.org --out spring-2026.jsonl',
-    'mloop export --as priya.raman@example.org | gzip > spring-2026.jsonl.gz',
+    'mloop export --include-content | mloop --db copy.db import -',
 ))
 def export(
     ctx: typer.Context,
     out: Annotated[Optional[str], typer.Option("--out", help="Write to this file instead of stdout ('-': stdout).")] = None,
+    include_content: Annotated[bool, typer.Option(
+        "--include-content", help="Keep the loops' content (goal and task titles, agendas, notes, actions, places, "
+                                  "comments): for the store's owner only.")] = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Export the whole program as JSON Lines (import it elsewhere with 'mloop import').
 
-    With --json the records come as one JSON array instead, or, with --out,
-    a summary of what was written.
+    A coordinator's export has the stages' facts, counts and ratings; the
+    loops' content is left out (each text becomes "(withheld)") unless the
+    store's owner adds --include-content.  With --json the records come as
+    one JSON array instead, or, with --out, a summary of what was written.
     """
     import json
 
     from mloop.commands._files import atomic_file, is_stdout
     from mloop.output import emit, print_json, progress, say, watching
-    from mloop.store.access import actor, current_program, require_coordinator
-    from mloop.store.transfer import export_records
+    from mloop.store.access import actor, current_program, require_content_right, require_coordinator
+    from mloop.store.transfer import Withholding, export_records
 
     app_ctx = app_of(ctx)
     with app_ctx.session(write=False) as session:
         program = current_program(session, app_ctx.program_name)
-        require_coordinator(actor(session, program, app_ctx.acting_email), "exporting the program")
+        who = actor(session, program, app_ctx.acting_email)
+        require_coordinator(who, "exporting the program")
+        if include_content:
+            require_content_right(session)
+        withholding = None if include_content else Withholding(who)
+        records = export_records(session, program, withholding)
+        count = 0
         if is_stdout(out):
             if json_out:
-                print_json(list(export_records(session, program)))
-                return
-            write = sys.stdout.write
-            for record in export_records(session, program):
-                write(json.dumps(record, ensure_ascii=False) + "\n")
-            return
-        count = 0
-        with atomic_file(out) as handle, progress("exporting", shown=watching(json_out)) as advance:
-            for record in export_records(session, program):
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-                count += 1
-                advance()
+                print_json(list(records))
+            else:
+                write = sys.stdout.write
+                for record in records:
+                    write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            with atomic_file(out) as handle, progress("exporting", shown=watching(json_out)) as advance:
+                for record in records:
+                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    count += 1
+                    advance()
+    if withholding is not None and withholding.left_out:
+        say(f"export: left out loop content ({', '.join(withholding.kinds_left_out())}); "
+            "add --include-content as the store's owner to keep it")
+    if is_stdout(out):
+        return
     if json_out:
         emit("json", {"program": program.name, "out": out, "records": count})
     else:

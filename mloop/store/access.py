@@ -7,6 +7,7 @@ not about authentication.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -173,3 +174,57 @@ def require_active(loop: Loop, now: datetime, doing: str) -> None:
     """A stored loop takes new facts only while it runs (see checks.check_loop_open)."""
     check_loop_open(loop.id, matched_at=loop.matched_at, ended_at=loop.ended_at, outcome=loop.outcome, at=now,
                     doing=doing)
+
+
+# What a view shows in place of content its reader may not see, where the
+# field cannot simply be left out (an export's required goal and task titles).
+WITHHELD = "(withheld)"
+
+
+def sees_content(who: Actor, loop, *, author_id: int | None = None) -> bool:
+    """May ``who`` read what is written inside ``loop``?
+
+    Content is the free text members write in their loop: goal and task
+    titles, meeting agendas, notes, actions and places, feedback comments.
+    Its mentor and mentee read it; coordinators see stages, counts and
+    ratings, never content.  Content with an ``author_id`` (a feedback
+    comment, a private goal) is its author's alone: the partner never reads
+    it.  ``loop`` is anything with ``mentor_id`` and ``mentee_id``.
+    """
+    if not is_member(loop, who.person):
+        return False
+    return author_id is None or author_id == who.person.id
+
+
+CONTENT_ROLE = "mloop_content"  # on PostgreSQL, the role whose members may export content
+
+
+def require_content_right(session: Session) -> None:
+    """Refuse ``export --include-content`` unless this connection may read all content.
+
+    On SQLite, the OS user who owns the store file may: the file is one trust
+    domain and its owner can read all of it anyway.  On PostgreSQL, a login
+    role that is a member of ``mloop_content`` may (no such role: nobody).
+    """
+    import sqlalchemy as sa
+
+    bind = session.get_bind().engine
+    if bind.dialect.name == "sqlite":
+        database = bind.url.database
+        try:
+            if database not in (None, "", ":memory:") and os.stat(database).st_uid == os.getuid():
+                return
+        except OSError:
+            pass
+        raise Forbidden(f"--include-content is for the store's owner, the user who owns {database}: "
+                        "export without it, or ask the owner")
+    if bind.dialect.name == "postgresql":
+        allowed = session.connection().execute(sa.text(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :role) "
+            "THEN pg_has_role(current_user, :role, 'MEMBER') ELSE false END"
+        ), {"role": CONTENT_ROLE}).scalar()
+        if allowed:
+            return
+        raise Forbidden(f"--include-content needs a database login in the role {CONTENT_ROLE} "
+                        "(mloop db grant EMAIL --content): export without it")
+    raise Forbidden(f"--include-content is not available on {bind.dialect.name}: export without it")

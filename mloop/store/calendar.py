@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from sqlmodel import Session, select
 
 from mloop.ics import CalendarOccurrence, CalendarRead, ExportEvent, describe_event  # cheap: icalendar loads only when used
-from mloop.store.access import Actor, is_member, loop_for, require_active
+from mloop.store.access import Actor, is_member, loop_for, require_active, sees_content
 from mloop.store.checks import meeting_date_problem
 from mloop.store.meetings import meetings_in_view
 from mloop.store.models import MAX_MEETING_MINUTES, Loop, Meeting, Participant, Program
@@ -26,8 +26,9 @@ def export_events(
 ) -> list[ExportEvent]:
     """The actor's meetings as ``ics.ExportEvent``s, by start.
 
-    A member's own loops carry the agenda as the description; a
-    coordinator's export of other loops leaves it out (agendas are private).
+    A member's own loops carry the agenda as the description and the
+    meeting's place; a coordinator's export of other loops leaves both out
+    (they are the loop's content, see access.sees_content).
     """
     query = meetings_in_view(select(Meeting, Loop), session, program, who, loop_id=loop_id, upcoming=upcoming,
                              now=now, doing="exporting meetings")
@@ -36,7 +37,7 @@ def export_events(
     events = []
     for meeting, loop in rows:
         mentor, mentee = people[loop.mentor_id], people[loop.mentee_id]
-        own = is_member(loop, who.person)
+        own = sees_content(who, loop)
         events.append(ExportEvent(
             uid=meeting.uid,
             sequence=meeting.sequence,
@@ -44,7 +45,7 @@ def export_events(
             end=meeting.start + timedelta(minutes=meeting.duration_min),
             summary=f"Mentoring: {mentor.name} & {mentee.name}",
             description=meeting.agenda if own else None,
-            location=meeting.location,
+            location=meeting.location if own else None,
             organizer=(mentor.email, mentor.name),
             attendees=((mentor.email, mentor.name), (mentee.email, mentee.name)),
             cancelled=meeting.status == "cancelled",

@@ -58,7 +58,7 @@ def resolve_url(db: str | None, *, create: bool = True) -> str:
     if not db:
         path = default_db_path()
         if create:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # the store's folder is private too
         elif not path.exists():
             raise _no_store(path, "the default; --db or MLOOP_DB picks another")
         return f"sqlite:///{path}"
@@ -161,6 +161,41 @@ def _postgresql_setup(engine: sa.Engine) -> None:
             connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
 
+def _sqlite_file(parsed: sa.engine.URL) -> str | None:
+    """The file an SQLite URL names (None: in memory, or a ``file:`` URI)."""
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
+def _create_owner_only(path: str) -> None:
+    """Create a new store file readable and writable by its owner only (0600),
+    before SQLite opens it: SQLite gives the -wal, -shm and -journal files it
+    makes beside it the same mode, so the whole store stays private whatever
+    the umask.  An existing file is left as it is (see ``loose_permissions``);
+    a path that cannot be created is left for SQLite to report."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        return
+    try:
+        os.fchmod(fd, 0o600)  # exactly 0600, even under an odd umask such as 0277
+    finally:
+        os.close(fd)
+
+
+def loose_permissions(url: str) -> int | None:
+    """The permission bits of an SQLite store file that others may read or
+    write (None: private, not a file, or not SQLite)."""
+    try:
+        path = _sqlite_file(sa.engine.make_url(url))
+        mode = os.stat(path).st_mode & 0o777 if path else 0
+    except (sa.exc.ArgumentError, OSError):
+        return None
+    return mode if mode & 0o077 else None
+
+
 def make_engine(url: str) -> sa.Engine:
     try:
         parsed = sa.engine.make_url(url)
@@ -174,6 +209,9 @@ def make_engine(url: str) -> sa.Engine:
 
         kwargs["poolclass"] = NullPool
         kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000}
+        path = _sqlite_file(parsed)
+        if path:
+            _create_owner_only(path)
     elif parsed.get_backend_name() == "postgresql":
         # Times come back in UTC (fixed-offset datetimes compare several times
         # faster than ones in a named zone; stored times are absolute either

@@ -34,10 +34,11 @@ def give_feedback(
 
 def list_feedback(
     session: Session, program: Program, who: Actor, *, loop_id: int | None, now: datetime,
-) -> list[tuple[Feedback, Participant]]:
-    """Feedback is private: its author sees their own; coordinators see all."""
+) -> list[tuple[Feedback, Participant, Loop]]:
+    """Feedback is private: its author sees their own; coordinators see all
+    of it (the caller shows them ratings, not comments: access.sees_content)."""
     query = (
-        select(Feedback, Participant)
+        select(Feedback, Participant, Loop)
         .join(Participant, Participant.id == Feedback.author_id)
         .join(Loop, Loop.id == Feedback.loop_id)
         .where(Loop.program_id == program.id, Feedback.created_at <= now)

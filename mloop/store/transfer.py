@@ -24,7 +24,9 @@ from sqlmodel import Session
 from mloop import rules
 from mloop.rules import FITS, MEETING_STATUSES, MEMBER_ROLES, OUTCOMES
 from mloop.errors import BadFile, Conflict, MloopError, UsageError
-from mloop.store.access import Actor, create_program, current_program, email_key, find_program, require_coordinator
+from mloop.store.access import (
+    WITHHELD, Actor, create_program, current_program, email_key, find_program, require_coordinator, sees_content,
+)
 from mloop.store.checks import (
     check_capacity, check_goal_title, check_loop_open, check_marker_in_loop, check_match_date, check_match_roles,
     check_meeting_date, check_meeting_held,
@@ -789,8 +791,47 @@ class _Streaming:
         return self.conn.execute(query, execution_options=self.OPTIONS)
 
 
-def export_records(session: Session, program: Program) -> Iterator[dict]:
-    """Every record of the program, in the order import needs them."""
+# The kinds of loop content an export can leave out, in the order its note names them.
+CONTENT_KINDS = ("goal titles", "task titles", "meeting places", "agendas", "notes", "actions", "feedback comments")
+
+
+class _Pair(NamedTuple):
+    mentor_id: int
+    mentee_id: int
+
+
+class Withholding:
+    """What an export shows its reader of each loop's content (access.sees_content
+    decides), and which kinds it left out.  Content left out becomes the marker
+    ``WITHHELD`` (each action one marker, so counts survive), which import takes
+    like any other text; a field that was empty stays empty."""
+
+    def __init__(self, reader: Actor):
+        self.reader = reader
+        self.left_out: set[str] = set()
+
+    def keep(self, kind: str, loop: _Pair, value, *, author_id: int | None = None):
+        if not value or sees_content(self.reader, loop, author_id=author_id):
+            return value
+        self.left_out.add(kind)
+        return [WITHHELD] * len(value) if isinstance(value, list) else WITHHELD
+
+    def kinds_left_out(self) -> list[str]:
+        return [kind for kind in CONTENT_KINDS if kind in self.left_out]
+
+
+class _Everything:
+    """An export with all content (its reader may read it all)."""
+
+    @staticmethod
+    def keep(kind: str, loop: _Pair, value, *, author_id: int | None = None):
+        return value
+
+
+def export_records(session: Session, program: Program, withholding: Withholding | None = None) -> Iterator[dict]:
+    """Every record of the program, in the order import needs them; with
+    ``withholding``, the loop content its reader may not see left out."""
+    shown = withholding or _Everything()
     conn = _Streaming(session.connection())
     pid = program.id
     record = {"type": "program", "name": program.name, "stall_days": program.stall_days,
@@ -828,8 +869,10 @@ def export_records(session: Session, program: Program) -> Iterator[dict]:
         yield person
 
     loop_refs: dict[int, str] = {}
+    pairs: dict[int, _Pair] = {}
     for row in conn.execute(sa.select(Loop).where(Loop.program_id == pid).order_by(Loop.id)).mappings():
         ref = loop_refs[row["id"]] = f"L{len(loop_refs) + 1}"
+        pairs[row["id"]] = _Pair(row["mentor_id"], row["mentee_id"])
         yield {
             "type": "match", "ref": ref, "mentor": emails[row["mentor_id"]], "mentee": emails[row["mentee_id"]],
             "matched_at": isoformat_utc(row["matched_at"]), "ended_at": isoformat_utc(row["ended_at"]),
@@ -842,21 +885,27 @@ def export_records(session: Session, program: Program) -> Iterator[dict]:
         sa.select(Meeting).join(Loop, Loop.id == Meeting.loop_id).where(in_program).order_by(Meeting.id)
     ).mappings():
         ref = meeting_refs[row["id"]] = f"M{len(meeting_refs) + 1}"
+        pair = pairs[row["loop_id"]]
         yield {
             "type": "meeting", "ref": ref, "loop": loop_refs[row["loop_id"]], "start": isoformat_utc(row["start"]),
             "duration_min": row["duration_min"], "status": row["status"], "created_at": isoformat_utc(row["created_at"]),
-            "agenda": row["agenda"], "notes": row["notes"], "where": row["location"],
-            "actions": [a for a in row["actions"].split("\n") if a],
+            "agenda": shown.keep("agendas", pair, row["agenda"]), "notes": shown.keep("notes", pair, row["notes"]),
+            "where": shown.keep("meeting places", pair, row["location"]),
+            "actions": shown.keep("actions", pair, [a for a in row["actions"].split("\n") if a]),
             "uid": row["uid"], "sequence": row["sequence"], "series": row["series"],
         }
 
     goal_refs: dict[int, str] = {}
+    goal_readers: dict[int, tuple[_Pair, int | None]] = {}  # who may read a goal's title reads its tasks'
     for row in conn.execute(
         sa.select(Goal).join(Loop, Loop.id == Goal.loop_id).where(in_program).order_by(Goal.id)
     ).mappings():
         ref = goal_refs[row["id"]] = f"G{len(goal_refs) + 1}"
+        readers = goal_readers[row["id"]] = (pairs[row["loop_id"]],
+                                             row["author_id"] if row["shared_at"] is None else None)
         yield {
-            "type": "goal", "ref": ref, "loop": loop_refs[row["loop_id"]], "title": row["title"], "term": row["term"],
+            "type": "goal", "ref": ref, "loop": loop_refs[row["loop_id"]],
+            "title": shown.keep("goal titles", readers[0], row["title"], author_id=readers[1]), "term": row["term"],
             "created_at": isoformat_utc(row["created_at"]), "shared_at": isoformat_utc(row["shared_at"]),
             "completed_at": isoformat_utc(row["completed_at"]), "due": isoformat_utc(row["due"]),
             "locked": row["locked"], "author": emails.get(row["author_id"]),
@@ -865,7 +914,9 @@ def export_records(session: Session, program: Program) -> Iterator[dict]:
         sa.select(Task).join(Goal, Goal.id == Task.goal_id).join(Loop, Loop.id == Goal.loop_id)
         .where(in_program).order_by(Task.id)
     ).mappings():
-        yield {"type": "task", "goal": goal_refs[row["goal_id"]], "title": row["title"],
+        pair, author_id = goal_readers[row["goal_id"]]
+        yield {"type": "task", "goal": goal_refs[row["goal_id"]],
+               "title": shown.keep("task titles", pair, row["title"], author_id=author_id),
                "due": isoformat_utc(row["due"]), "done_at": isoformat_utc(row["done_at"])}
 
     for row in conn.execute(
@@ -874,8 +925,8 @@ def export_records(session: Session, program: Program) -> Iterator[dict]:
         yield {
             "type": "feedback", "loop": loop_refs[row["loop_id"]],
             "meeting": meeting_refs.get(row["meeting_id"]) if row["meeting_id"] else None,
-            "author": emails[row["author_id"]], "rating": row["rating"],
-            "created_at": isoformat_utc(row["created_at"]), "comment": row["comment"],
+            "author": emails[row["author_id"]], "rating": row["rating"], "created_at": isoformat_utc(row["created_at"]),
+            "comment": shown.keep("feedback comments", pairs[row["loop_id"]], row["comment"], author_id=row["author_id"]),
         }
     for row in conn.execute(
         sa.select(JourneyShare).join(Loop, Loop.id == JourneyShare.loop_id).where(in_program).order_by(JourneyShare.id)
