@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from sqlmodel import Session, select
 
 from mloop.ics import CalendarOccurrence, CalendarRead, ExportEvent, describe_event  # cheap: icalendar loads only when used
-from mloop.store.access import Actor, is_member, loop_for, require_active, sees_content
+from mloop.store.access import Actor, loop_for, require_active, sees_content
 from mloop.store.checks import meeting_date_problem
 from mloop.store.meetings import meetings_in_view
 from mloop.store.models import MAX_MEETING_MINUTES, Loop, Meeting, Participant, Program
