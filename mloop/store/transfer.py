@@ -51,6 +51,7 @@ from mloop.store.models import (
 from mloop.store.db import driver_message
 from mloop.store.nudges import NUDGE_STAGES, check_template_pair, parse_nudge_stage
 from mloop.store.programs import stage_stall_days
+from mloop.store.pgsecurity import check_role_name
 from mloop.store.participants import _EMAIL, check_timezone, optional_text, parse_roles, split_skills
 from mloop.timeparse import WhenError, isoformat_utc, parse_every, parse_iso
 
@@ -117,6 +118,7 @@ class Importer:
             for model in TABLE_ORDER
         }
         self.people: dict[str, int] = {}  # email key -> id
+        self.roles: dict[str, str] = {}  # database role (db_role, else email key) -> email
         self.persons: dict[int, _Person] = {}
         self.loops: dict[str, _LoopRef] = {}
         # Loops active as of now (store's and file's), as match create counts them.
@@ -255,11 +257,13 @@ class Importer:
         if not self.created_program:
             require_coordinator(self.who(self.program), "importing into an existing program")
         pid = self.program.id
-        for person_id, email, key, mentor, mentee, capacity in self.conn.execute(
+        for person_id, email, key, mentor, mentee, capacity, db_role in self.conn.execute(
             sa.select(Participant.id, Participant.email, Participant.email_key, Participant.is_mentor,
-                      Participant.is_mentee, Participant.capacity).where(Participant.program_id == pid)
+                      Participant.is_mentee, Participant.capacity, Participant.db_role)
+            .where(Participant.program_id == pid)
         ):
             self.people[key] = person_id
+            self.roles[db_role or key] = email
             self.persons[person_id] = _Person(email, mentor, mentee, capacity)
         for loop_id, mentor, mentee in self.conn.execute(
             sa.select(Loop.id, Loop.mentor_id, Loop.mentee_id)
@@ -393,8 +397,13 @@ class Importer:
                 self._zones_seen.add(zone)
             department = optional_text(r.get("department"), "department")
             goals = optional_text(r.get("goals"), "goals")
+            db_role = check_role_name(r["db_role"], what="db_role") if r.get("db_role") is not None else None
         except UsageError as error:
             self.fail(str(error))
+        role = db_role or key
+        if role in self.roles:
+            self.fail(f"db_role {role!r} is already {self.roles[role]}'s: each database role is one person")
+        self.roles[role] = email
         pid = self._id(Participant)
         capacity = self.integer(r, "capacity", 1, low=0)
         self.people[key] = pid
@@ -406,7 +415,7 @@ class Importer:
             "joined_at": self.time(r, "joined_at", required=False) or self.now,
             "capacity": capacity,
             "offers": ",".join(split_skills(offers)), "seeks": ",".join(split_skills(seeks)),
-            "timezone": zone, "department": department, "goals": goals,
+            "timezone": zone, "department": department, "goals": goals, "db_role": db_role,
         })
 
     def _ref(self, r: dict, seen: dict) -> str:
@@ -818,7 +827,7 @@ def export_records(session: Session, program: Program) -> Iterator[dict]:
             "joined_at": isoformat_utc(row["joined_at"]), "capacity": row["capacity"],
             "offers": [s for s in row["offers"].split(",") if s], "seeks": [s for s in row["seeks"].split(",") if s],
         }
-        for profile_key in ("timezone", "department", "goals"):  # only when set: older exports keep their bytes
+        for profile_key in ("timezone", "department", "goals", "db_role"):  # only when set: older exports keep their bytes
             if row[profile_key] is not None:
                 person[profile_key] = row[profile_key]
         yield person
