@@ -86,6 +86,7 @@ COMMANDS: dict[str, Entry] = {
     "milestone": Entry("mloop.commands.milestone", True, "Define custom milestones, list them and mark them done."),
     "agreement": Entry("mloop.commands.agreement", True, "The mentoring agreement: who takes notes, who sets agendas, how often you meet."),
     "coordinator": Entry("mloop.commands.coordinator", True, "Coordinator views: the milestone funnel, stalled and at-risk people."),
+    "db": Entry("mloop.commands.db", True, "Database roles on a PostgreSQL store: who connects as whom."),
 }
 
 

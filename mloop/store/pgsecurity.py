@@ -245,6 +245,14 @@ class Login:
     role: str  # the login role (session_user)
     is_owner: bool  # owns the store's tables, or is a superuser
     reads_content: bool  # the owner, or a member of mloop_content
+    withholds_content: bool  # a coordinator's role without mloop_content: content columns are not its to read
+
+
+def _member_of(conn: sa.Connection, group: str) -> bool:
+    """Whether the login is a member of ``group`` (a group that does not exist: no)."""
+    return bool(conn.execute(sa.text(
+        "SELECT pg_has_role(session_user, oid, 'MEMBER') FROM pg_roles WHERE rolname = :group"
+    ), {"group": group}).scalar())
 
 
 def login(conn: sa.Connection) -> Login | None:
@@ -255,10 +263,9 @@ def login(conn: sa.Connection) -> Login | None:
         "SELECT session_user::text, r.rolsuper OR pg_has_role(session_user, c.relowner, 'MEMBER') "
         "FROM pg_roles r, pg_class c WHERE r.rolname = session_user AND c.oid = to_regclass('participant')"
     )).one()
-    content = conn.execute(sa.text(
-        "SELECT pg_has_role(session_user, oid, 'MEMBER') FROM pg_roles WHERE rolname = :group"
-    ), {"group": CONTENT_GROUP}).scalar()
-    return Login(role, bool(is_owner), bool(is_owner or content))
+    is_owner = bool(is_owner)
+    content = is_owner or _member_of(conn, CONTENT_GROUP)
+    return Login(role, is_owner, content, not content and _member_of(conn, COORDINATOR_GROUP))
 
 
 def login_of(session) -> Login | None:
@@ -268,6 +275,75 @@ def login_of(session) -> Login | None:
     if "mloop_login" not in session.info:
         session.info["mloop_login"] = login(session.connection())
     return session.info["mloop_login"]
+
+
+def withholds_content(session) -> bool:
+    """Whether this session's login may not read content columns (a coordinator's role)."""
+    found = login_of(session)
+    return found is not None and found.withholds_content
+
+
+# --- reading rows without their content --------------------------------------
+#
+# The ORM selects every mapped column, and a coordinator's role may not read
+# the content ones: for such a session every ORM query leaves them out
+# (deferred) and a loaded row holds None there, so coordinator read paths
+# (the report, cards, goal and task states, feedback ratings) work unchanged
+# and a stray content attribute reads as None instead of a refused query.
+
+
+def readable(session, column):
+    """``column`` in a Core select, or NULL under its name for a login that may not read it."""
+    if column.key in CONTENT_COLUMNS.get(column.table.name, ()) and withholds_content(session):
+        return sa.null().label(column.key)
+    return column
+
+
+def readable_columns(session, model) -> list:
+    """Every column of ``model``'s table for a Core select, content ones as NULL where withheld."""
+    return [readable(session, column) for column in model.__table__.columns]
+
+
+def _content_attributes():
+    from mloop.store.models import Feedback, Goal, Meeting, Task
+
+    return {model: CONTENT_COLUMNS[model.__tablename__] for model in (Meeting, Goal, Task, Feedback)}
+
+
+def _defer_content(state) -> None:
+    if not state.is_select or not withholds_content(state.session):
+        return
+    from sqlalchemy.orm import defer
+
+    present = {mapper.class_ for mapper in state.all_mappers}
+    options = [defer(getattr(model, name)) for model, names in _content_attributes().items() if model in present
+               for name in names]
+    if options:
+        state.statement = state.statement.options(*options)
+
+
+def _blank_content(target, _context) -> None:
+    from sqlalchemy.orm import object_session
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    session = object_session(target)
+    if session is None or not withholds_content(session):
+        return
+    for name in CONTENT_COLUMNS[target.__tablename__]:
+        if name not in target.__dict__:
+            set_committed_value(target, name, None)
+
+
+def _listen() -> None:
+    from sqlalchemy import event
+    from sqlmodel import Session
+
+    event.listen(Session, "do_orm_execute", _defer_content)
+    for model in _content_attributes():
+        event.listen(model, "load", _blank_content)
+
+
+_listen()
 
 
 # --- roles for people -------------------------------------------------------

@@ -51,7 +51,7 @@ from mloop.store.models import (
 from mloop.store.db import driver_message
 from mloop.store.nudges import NUDGE_STAGES, check_template_pair, parse_nudge_stage
 from mloop.store.programs import stage_stall_days
-from mloop.store.pgsecurity import check_role_name
+from mloop.store.pgsecurity import check_role_name, readable_columns
 from mloop.store.participants import _EMAIL, check_timezone, optional_text, parse_roles, split_skills
 from mloop.timeparse import WhenError, isoformat_utc, parse_every, parse_iso
 
@@ -844,20 +844,20 @@ def export_records(session: Session, program: Program) -> Iterator[dict]:
     in_program = Loop.program_id == pid
     meeting_refs: dict[int, str] = {}
     for row in conn.execute(
-        sa.select(Meeting).join(Loop, Loop.id == Meeting.loop_id).where(in_program).order_by(Meeting.id)
+        sa.select(*readable_columns(session, Meeting)).join(Loop, Loop.id == Meeting.loop_id).where(in_program).order_by(Meeting.id)
     ).mappings():
         ref = meeting_refs[row["id"]] = f"M{len(meeting_refs) + 1}"
         yield {
             "type": "meeting", "ref": ref, "loop": loop_refs[row["loop_id"]], "start": isoformat_utc(row["start"]),
             "duration_min": row["duration_min"], "status": row["status"], "created_at": isoformat_utc(row["created_at"]),
             "agenda": row["agenda"], "notes": row["notes"], "where": row["location"],
-            "actions": [a for a in row["actions"].split("\n") if a],
+            "actions": [a for a in (row["actions"] or "").split("\n") if a],
             "uid": row["uid"], "sequence": row["sequence"], "series": row["series"],
         }
 
     goal_refs: dict[int, str] = {}
     for row in conn.execute(
-        sa.select(Goal).join(Loop, Loop.id == Goal.loop_id).where(in_program).order_by(Goal.id)
+        sa.select(*readable_columns(session, Goal)).join(Loop, Loop.id == Goal.loop_id).where(in_program).order_by(Goal.id)
     ).mappings():
         ref = goal_refs[row["id"]] = f"G{len(goal_refs) + 1}"
         yield {
@@ -867,14 +867,14 @@ def export_records(session: Session, program: Program) -> Iterator[dict]:
             "locked": row["locked"], "author": emails.get(row["author_id"]),
         }
     for row in conn.execute(
-        sa.select(Task).join(Goal, Goal.id == Task.goal_id).join(Loop, Loop.id == Goal.loop_id)
+        sa.select(*readable_columns(session, Task)).join(Goal, Goal.id == Task.goal_id).join(Loop, Loop.id == Goal.loop_id)
         .where(in_program).order_by(Task.id)
     ).mappings():
         yield {"type": "task", "goal": goal_refs[row["goal_id"]], "title": row["title"],
                "due": isoformat_utc(row["due"]), "done_at": isoformat_utc(row["done_at"])}
 
     for row in conn.execute(
-        sa.select(Feedback).join(Loop, Loop.id == Feedback.loop_id).where(in_program).order_by(Feedback.id)
+        sa.select(*readable_columns(session, Feedback)).join(Loop, Loop.id == Feedback.loop_id).where(in_program).order_by(Feedback.id)
     ).mappings():
         yield {
             "type": "feedback", "loop": loop_refs[row["loop_id"]],
