@@ -41,6 +41,16 @@ def current_program(session: Session, name: str | None, *, now: datetime | None 
     program = find_program(session, name)
     if program is not None:
         return program
+    from mloop.store.pgsecurity import login_of
+
+    login = login_of(session)
+    if login is not None and not login.is_owner:
+        # The policies show a login role only the programs it is a participant of.
+        raise Forbidden(
+            f"you are connected as role {login.role!r}, which is no participant of "
+            f"{repr(name) if name else 'any program in this store'}: connect as your own role, "
+            "or ask the store's owner to run 'mloop db grant EMAIL' for you"
+        )
     if name:
         known = session.exec(select(Program.name)).all()
         hint = f" (programs: {', '.join(known)})" if known else ""
