@@ -287,6 +287,17 @@ def test_grant_moves_a_role_to_the_group_of_the_persons_roles_and_sets_a_passwor
 
 
 @pytest.mark.postgres
+def test_a_superuser_or_the_owner_is_never_made_a_participants_login(make_cli, pg_url, tmp_path):
+    owner = make_cli(tmp_path / "unused.db")
+    owner.db = pg_url
+    owner.ok("init")
+    owner.ok("participant", "add", "--name", "Root", "--email", "root.sec@example.org", "--role", "mentee",
+             "--db-role", "postgres")
+    owner.fails("db", "grant", "root.sec@example.org", code=2,
+                match="role 'postgres' is a superuser, may create roles or owns this store: it cannot be")
+
+
+@pytest.mark.postgres
 def test_init_again_restores_the_policies_and_changes_nothing_else(secured):
     count = "SELECT count(*) FROM pg_policies WHERE schemaname = 'public'"
     before = secured.sql("postgres", count)

@@ -394,7 +394,13 @@ def grant(conn: sa.Connection, person, *, content: bool, password: str | None) -
     group = COORDINATOR_GROUP if person.is_coordinator else PARTICIPANT_GROUP
     other = PARTICIPANT_GROUP if person.is_coordinator else COORDINATOR_GROUP
     try:
-        exists = conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :name"), {"name": name}).first()
+        exists = conn.execute(sa.text(
+            "SELECT r.rolsuper OR r.rolcreaterole OR pg_has_role(r.oid, c.relowner, 'MEMBER') "
+            "FROM pg_roles r, pg_class c WHERE r.rolname = :name AND c.oid = to_regclass('participant')"
+        ), {"name": name}).first()
+        if exists is not None and exists[0]:
+            raise UsageError(f"role {name!r} is a superuser, may create roles or owns this store: it cannot be "
+                             f"{person.email}'s login; give them another --db-role")
         secret = sql.SQL(" PASSWORD {}").format(sql.Literal(password)) if password is not None else sql.SQL("")
         if exists is None:
             conn.exec_driver_sql(sql.SQL("CREATE ROLE {} LOGIN").format(role).as_string(raw)
