@@ -4,23 +4,19 @@ One program with two loops is built once on the suite's PostgreSQL server by
 the store's owner; every person gets a login role with 'mloop db grant'
 (no password: the test server trusts loopback).  Then each role connects as
 itself: through psycopg, running raw SQL as psql would, and through the CLI
-with a URL of its own.  The SQLite side and the migration run on both engines.
+with a URL of its own.  The SQLite side and the import format run on SQLite.
 """
 
 from __future__ import annotations
 
 import json
 import urllib.parse
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from mloop.store import migrations
-from mloop.store.db import open_store
 
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+from conftest import NOW
 
 # Emails unlike any other test's: login roles belong to the whole server.
 CORA = "cora.sec@example.org"  # coordinator
@@ -308,7 +304,7 @@ def test_init_again_restores_the_policies_and_changes_nothing_else(secured):
     assert {loop for (loop,) in secured.sql(ANA, "SELECT loop_id FROM meeting")} == {1}
 
 
-# --- SQLite, the import format and the migration ----------------------------------------
+# --- SQLite and the import format ----------------------------------------
 
 
 def test_db_grant_is_for_postgresql_stores(cli):
@@ -346,25 +342,3 @@ def test_an_import_file_giving_two_people_one_role_is_refused(cli, tmp_path):
     path = tmp_path / "two.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     cli.fails("import", path, match="line 3: db_role 'same' is already ana.sec@example.org's")
-
-
-@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
-def test_a_version_7_store_gets_the_db_role_column_keeping_its_people(store_url):
-    engine = sa.create_engine(store_url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE mloop_meta (key VARCHAR(64) PRIMARY KEY, value VARCHAR(255) NOT NULL)")
-        for _number, _what, apply in migrations.MIGRATIONS[:7]:
-            apply(conn)
-        conn.exec_driver_sql("INSERT INTO mloop_meta VALUES ('schema_version', '7')")
-        conn.execute(sa.text("INSERT INTO program (id, name, stall_days, momentum_meetings, is_default, created_at, "
-                             "stage_stall_days) VALUES (1, 'Old', 21, 3, true, :now, '{}')"), {"now": NOW})
-        conn.execute(sa.text(
-            "INSERT INTO participant (id, program_id, email, email_key, name, is_mentor, is_mentee, is_coordinator, "
-            "joined_at, capacity, offers, seeks) VALUES (1, 1, 'Ana@example.org', 'ana@example.org', 'Ana', false, "
-            "true, false, :now, 1, '', '')"), {"now": NOW})
-    engine.dispose()
-    upgraded = open_store(store_url)
-    with upgraded.connect() as conn:
-        assert migrations.current_version(conn) == migrations.LATEST >= 8
-        assert conn.exec_driver_sql("SELECT email, db_role FROM participant").all() == [("Ana@example.org", None)]
-    upgraded.dispose()
