@@ -247,6 +247,20 @@ def test_a_coordinator_role_adds_people_matches_them_and_nudges(secured, tmp_pat
 
 
 @pytest.mark.postgres
+def test_a_coordinator_role_imports_people_but_not_whole_programs(secured, tmp_path):
+    cora = secured.cli(CORA)
+    people = tmp_path / "people.csv"
+    people.write_text("name,email,role\nHu,hu.sec@example.org,mentee\n")
+    cora.ok("participant", "import", people)
+    assert "hu.sec@example.org" in {p["email"] for p in cora.json("participant", "list")}
+    program = tmp_path / "program.jsonl"
+    program.write_text(secured.cli().ok("export", user=CORA).stdout)
+    line = one_line(cora("--program", "Secure", "import", program))
+    assert line == ("mloop: error: on PostgreSQL, importing a program is for the store's owner (the role that ran "
+                    f"'mloop init'), and you are connected as role {CORA}")
+
+
+@pytest.mark.postgres
 def test_a_coordinator_role_may_act_as_a_participant(secured):
     status = secured.cli(CORA).json("status", user=ANA)
     assert status["participant"]["email"] == ANA and [loop["loop_id"] for loop in status["loops"]] == [1]

@@ -248,24 +248,18 @@ class Login:
     withholds_content: bool  # a coordinator's role without mloop_content: content columns are not its to read
 
 
-def _member_of(conn: sa.Connection, group: str) -> bool:
-    """Whether the login is a member of ``group`` (a group that does not exist: no)."""
-    return bool(conn.execute(sa.text(
-        "SELECT pg_has_role(session_user, oid, 'MEMBER') FROM pg_roles WHERE rolname = :group"
-    ), {"group": group}).scalar())
-
-
 def login(conn: sa.Connection) -> Login | None:
-    """Who is connected to a PostgreSQL store (None on SQLite)."""
+    """Who is connected to a PostgreSQL store (None on SQLite), in one query."""
     if not is_postgresql(conn):
         return None
-    role, is_owner = conn.execute(sa.text(
-        "SELECT session_user::text, r.rolsuper OR pg_has_role(session_user, c.relowner, 'MEMBER') "
-        "FROM pg_roles r, pg_class c WHERE r.rolname = session_user AND c.oid = to_regclass('participant')"
+    member = "coalesce((SELECT pg_has_role(session_user, g.oid, 'MEMBER') FROM pg_roles g WHERE g.rolname = '{}'), false)"
+    role, is_owner, content, coordinator = conn.execute(sa.text(
+        "SELECT session_user::text, r.rolsuper OR coalesce(pg_has_role(session_user, c.relowner, 'MEMBER'), false), "
+        f"{member.format(CONTENT_GROUP)}, {member.format(COORDINATOR_GROUP)} "
+        "FROM pg_roles r LEFT JOIN pg_class c ON c.oid = to_regclass('participant') WHERE r.rolname = session_user"
     )).one()
-    is_owner = bool(is_owner)
-    content = is_owner or _member_of(conn, CONTENT_GROUP)
-    return Login(role, is_owner, content, not content and _member_of(conn, COORDINATOR_GROUP))
+    content = bool(is_owner or content)
+    return Login(role, bool(is_owner), content, not content and bool(coordinator))
 
 
 def login_of(session) -> Login | None:

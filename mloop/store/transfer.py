@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from mloop import rules
 from mloop.rules import FITS, MEETING_STATUSES, MEMBER_ROLES, OUTCOMES
-from mloop.errors import BadFile, Conflict, MloopError, UsageError
+from mloop.errors import BadFile, Conflict, Forbidden, MloopError, UsageError
 from mloop.store.access import Actor, create_program, current_program, email_key, find_program, require_coordinator
 from mloop.store.checks import (
     check_capacity, check_goal_title, check_loop_open, check_marker_in_loop, check_match_roles, check_meeting_held,
@@ -51,7 +51,7 @@ from mloop.store.models import (
 from mloop.store.db import driver_message
 from mloop.store.nudges import NUDGE_STAGES, check_template_pair, parse_nudge_stage
 from mloop.store.programs import stage_stall_days
-from mloop.store.pgsecurity import check_role_name, readable_columns
+from mloop.store.pgsecurity import check_role_name, login_of, readable_columns
 from mloop.store.participants import _EMAIL, check_timezone, optional_text, parse_roles, split_skills
 from mloop.timeparse import WhenError, isoformat_utc, parse_every, parse_iso
 
@@ -763,6 +763,12 @@ def import_lines(
     progress: Callable[[int], None] | None = None,
 ) -> ImportSummary:
     """Import JSON Lines into the session's transaction; raise on the first bad line."""
+    login = login_of(session)
+    if login is not None and not login.is_owner:
+        # Rows arrive by COPY with ids counted from the largest in the store, and a
+        # login role under row-level security sees neither the whole store nor may COPY.
+        raise Forbidden(f"on PostgreSQL, importing a program is for the store's owner (the role that ran "
+                        f"'mloop init'), and you are connected as role {login.role}")
     importer = Importer(session, now=now, tz=tz, program_name=program_name, who=who)
     try:
         for number, line in enumerate(lines, start=1):
