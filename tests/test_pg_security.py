@@ -297,6 +297,17 @@ def test_grant_moves_a_role_to_the_group_of_the_persons_roles_and_sets_a_passwor
 
 
 @pytest.mark.postgres
+def test_a_password_is_asked_twice_hidden_and_content_is_taken_back_without_content(secured):
+    owner = secured.cli()
+    assert json.loads(owner.ok("db", "grant", CY, "--json", "--password", input="pw1\npw1\n").stdout)["password"] is True
+    assert secured.sql("postgres", f"SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = '{CY}'") == [(True,)]
+    owner.ok("db", "grant", CODY)
+    assert "permission denied" in secured.refused(CODY, "SELECT notes FROM meeting")
+    owner.ok("db", "grant", CODY, "--content")
+    assert secured.sql(CODY, "SELECT count(notes) FROM meeting") == [(2,)]
+
+
+@pytest.mark.postgres
 def test_a_superuser_or_the_owner_is_never_made_a_participants_login(make_cli, pg_url, tmp_path):
     owner = make_cli(tmp_path / "unused.db")
     owner.db = pg_url

@@ -35,7 +35,7 @@ def _read_password(path: str | None, prompt: bool) -> str | None:
     if path is not None and prompt:
         raise UsageError("give --password or --password-file, not both")
     if prompt:
-        password = typer.prompt("Password for the new login", hide_input=True, confirmation_prompt=True)
+        password = typer.prompt("Password for the login", hide_input=True, confirmation_prompt=True, err=True)
     elif path is not None:
         from mloop.commands._files import read_text
 
