@@ -88,6 +88,7 @@ COMMANDS: dict[str, Entry] = {
     "coordinator": Entry("mloop.commands.coordinator", True, "Coordinator views: the milestone funnel, stalled and at-risk people."),
     "batch": Entry("mloop.commands.batch", False, "Run many mloop commands in one process, one per line."),
     "hooks": Entry("mloop.commands.hooks", True, "The store's hooks: programs run when a stage changes, a meeting is held, a loop ends…"),
+    "db": Entry("mloop.commands.db", True, "Database roles on a PostgreSQL store: who connects as whom."),
 }
 
 

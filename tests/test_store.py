@@ -143,14 +143,20 @@ OLD_PROGRAM = sa.table("program", *(sa.column(c) for c in ("id", "name", "stall_
                        sa.column("created_at", UTCDateTime()))
 
 
+def build_store_at(conn: sa.Connection, version: int) -> None:
+    """The schema as release ``version`` left it: its migrations applied and recorded."""
+    conn.exec_driver_sql("CREATE TABLE mloop_meta (key VARCHAR(64) PRIMARY KEY, value VARCHAR(255) NOT NULL)")
+    for _number, _what, apply in migrations.MIGRATIONS[:version]:
+        apply(conn)
+    conn.exec_driver_sql(f"INSERT INTO mloop_meta VALUES ('schema_version', '{version}')")
+
+
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_older_store_is_migrated_forward_without_losing_rows(store_url):
     # Build a store as release 1 left it: only migration 1 applied.
     engine = sa.create_engine(store_url)
     with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE mloop_meta (key VARCHAR(64) PRIMARY KEY, value VARCHAR(255) NOT NULL)")
-        migrations.MIGRATIONS[0][2](conn)
-        conn.exec_driver_sql("INSERT INTO mloop_meta VALUES ('schema_version', '1')")
+        build_store_at(conn, 1)
         conn.execute(sa.insert(OLD_PROGRAM).values(
             id=1, name="Old", stall_days=21, momentum_meetings=3, is_default=True, created_at=NOW,
         ))
@@ -174,10 +180,7 @@ def test_meetings_of_a_version_4_store_get_unique_uids(store_url):
     within the store and tied to it by a random token), sequence 0, no series."""
     engine = sa.create_engine(store_url)
     with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE mloop_meta (key VARCHAR(64) PRIMARY KEY, value VARCHAR(255) NOT NULL)")
-        for _number, _what, apply in migrations.MIGRATIONS[:4]:
-            apply(conn)
-        conn.exec_driver_sql("INSERT INTO mloop_meta VALUES ('schema_version', '4')")
+        build_store_at(conn, 4)
         conn.execute(sa.insert(OLD_PROGRAM).values(
             id=1, name="Old", stall_days=21, momentum_meetings=3, is_default=True, created_at=NOW))
         conn.execute(sa.insert(Participant.__table__), [
@@ -199,6 +202,25 @@ def test_meetings_of_a_version_4_store_get_unique_uids(store_url):
     assert len(set(uids)) == 3 and all(uid.startswith(f"m{i}-") and uid.endswith("@mloop") for i, uid in zip((1, 2, 3), uids))
     assert len({uid.split("-", 1)[1] for uid in uids}) == 1  # one token for the store
     assert [(sequence, series) for _, _, sequence, series in rows] == [(0, None)] * 3
+
+
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+def test_a_version_7_store_gets_the_db_role_column_keeping_its_people(store_url):
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:
+        build_store_at(conn, 7)
+        conn.execute(sa.text("INSERT INTO program (id, name, stall_days, momentum_meetings, is_default, created_at, "
+                             "stage_stall_days) VALUES (1, 'Old', 21, 3, true, :now, '{}')"), {"now": NOW})
+        conn.execute(sa.text(
+            "INSERT INTO participant (id, program_id, email, email_key, name, is_mentor, is_mentee, is_coordinator, "
+            "joined_at, capacity, offers, seeks) VALUES (1, 1, 'Ana@example.org', 'ana@example.org', 'Ana', false, "
+            "true, false, :now, 1, '', '')"), {"now": NOW})
+    engine.dispose()
+    upgraded = open_store(store_url)
+    with upgraded.connect() as conn:
+        assert migrations.current_version(conn) == migrations.LATEST >= 8
+        assert conn.exec_driver_sql("SELECT email, db_role FROM participant").all() == [("Ana@example.org", None)]
+    upgraded.dispose()
 
 
 def test_opening_a_current_store_writes_nothing(sqlite_engine, db_path):

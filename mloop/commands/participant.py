@@ -46,6 +46,7 @@ def add(
     timezone: Annotated[Optional[str], typer.Option("--timezone", help="Their time zone, an IANA name such as Europe/Lisbon.")] = None,
     department: Annotated[Optional[str], typer.Option("--department", help="Their department or team.")] = None,
     goals: Annotated[Optional[str], typer.Option("--goals", help="What they want from mentoring, in their words.")] = None,
+    db_role: Annotated[Optional[str], typer.Option("--db-role", help="Their PostgreSQL login role, when it is not their email (see 'mloop db grant').")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Add a person to the program (coordinators only)."""
@@ -59,7 +60,7 @@ def add(
             name=name, email=email, roles=parse_roles(",".join(role)),
             joined_at=app_ctx.when(joined) if joined else app_ctx.now,
             capacity=capacity, offers=split_skills(offers), seeks=split_skills(seeks),
-            timezone=timezone, department=department, goals=goals,
+            timezone=timezone, department=department, goals=goals, db_role=db_role,
         ))
         record = {"id": person.id, **person_record(person)}
     emit(pick_format(json_out), record, message=f"Added {person.name} <{person.email}> as {', '.join(record['roles'])}.")

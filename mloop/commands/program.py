@@ -47,6 +47,7 @@ def init(
         record = {"program": chosen.name, "created": created, "stall_days": chosen.stall_days,
                   "momentum_meetings": chosen.momentum_meetings, "default": chosen.is_default,
                   "store": describe(str(app_ctx.engine.url))}
+        refused = _secure_postgresql(session)
     if not created and (chosen.stall_days, chosen.momentum_meetings) != (stall_days, momentum_meetings):
         say(f"note: program {name!r} already exists with stall_days={chosen.stall_days}, "
             f"momentum_meetings={chosen.momentum_meetings}; its settings were left as they are")
@@ -55,9 +56,31 @@ def init(
         path = app_ctx.engine.url.database
         say(f"note: others may read the store {path} (mode {loose:04o}); 'chmod 600 {path}' makes it "
             "its owner's alone (mloop leaves it as it is)")
+    if refused:
+        say(f"note: {refused}; the store works, for its owner only, until they are set up")
     message = (f"Created program {name!r} in {record['store']}." if created
                else f"Program {name!r} already exists in {record['store']}; nothing changed.")
     emit(pick_format(json_out), record, message=message)
+
+
+def _secure_postgresql(session) -> str | None:
+    """On a PostgreSQL store, run by its owner: the group roles, row-level
+    security policies and grants (mloop.store.pgsecurity), again on every init
+    so that an older store gets them too.  Returns why they could not be set
+    up (the owner may not create roles), else None."""
+    from mloop.errors import Forbidden
+    from mloop.store import pgsecurity
+
+    login = pgsecurity.login_of(session)
+    if login is None or not login.is_owner:
+        return None
+    conn = session.connection()
+    try:
+        with conn.begin_nested():
+            pgsecurity.apply(conn)
+    except Forbidden as error:
+        return error.message
+    return None
 
 
 def _progress_bar(total: int | None, enabled: bool):

@@ -42,6 +42,16 @@ def current_program(session: Session, name: str | None, *, now: datetime | None 
     program = find_program(session, name)
     if program is not None:
         return program
+    from mloop.store.pgsecurity import login_of
+
+    login = login_of(session)
+    if login is not None and not login.is_owner:
+        # The policies show a login role only the programs it is a participant of.
+        raise Forbidden(
+            f"you are connected as role {login.role!r}, which is no participant of "
+            f"{repr(name) if name else 'any program in this store'}: connect as your own role, "
+            "or ask the store's owner to run 'mloop db grant EMAIL' for you"
+        )
     if name:
         known = session.exec(select(Program.name)).all()
         hint = f" (programs: {', '.join(known)})" if known else ""
@@ -116,6 +126,15 @@ class Actor:
 
 
 def actor(session: Session, program: Program, email: str | None) -> Actor:
+    """Who acts: on PostgreSQL, the participant the login role is (see
+    ``pgsecurity``), who may act as someone else only as a coordinator; on
+    SQLite, and for a PostgreSQL store's owner, whoever --as/MLOOP_USER names
+    (one store file is one trust domain), else the program's one coordinator."""
+    from mloop.store.pgsecurity import login_of
+
+    login = login_of(session)
+    if login is not None and not login.is_owner:
+        return _login_actor(session, program, email, login.role)
     if email:
         person = find_participant(session, program, email)
         if person is None:
@@ -132,6 +151,34 @@ def actor(session: Session, program: Program, email: str | None) -> Actor:
         # A program nobody coordinates yet is run by whoever owns the store.
         return Actor(None, True)
     return Actor(None, False)
+
+
+def _login_actor(session: Session, program: Program, email: str | None, role: str) -> Actor:
+    """The participant of ``program`` that login role ``role`` is, or the one it may act as."""
+    people = session.exec(
+        select(Participant).where(Participant.program_id == program.id,
+                                  func.coalesce(Participant.db_role, Participant.email_key) == role)
+    ).all()
+    if len(people) != 1:
+        which = "no participant" if not people else f"{len(people)} participants"
+        raise Forbidden(
+            f"you are connected as role {role!r}, which is {which} of {program.name}: connect as your own role, "
+            "or ask the store's owner to run 'mloop db grant EMAIL' for you"
+        )
+    me = people[0]
+    if not email or email_key(email) == me.email_key:
+        return Actor(me, me.is_coordinator)
+    if not me.is_coordinator:
+        raise Forbidden(
+            f"--as {email}: you are connected as role {role} (participant {me.email}); "
+            "only a coordinator's role may act as someone else"
+        )
+    person = find_participant(session, program, email)
+    if person is None:
+        raise NotFound(
+            f"acting user {email!r} is not in {program.name}: fix --as/MLOOP_USER or add them with 'mloop participant add'"
+        )
+    return Actor(person, person.is_coordinator)
 
 
 def require_coordinator(who: Actor, doing: str) -> None:

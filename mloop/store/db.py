@@ -39,13 +39,14 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlmodel import Session
 
-from mloop.errors import StoreError
+from mloop.errors import Forbidden, StoreError
 from mloop.paths import default_db_path
 from mloop.store import migrations
 
 BUSY_TIMEOUT_MS = 60_000
 # The PostgreSQL advisory lock every writing transaction (and migration) takes.
 WRITE_LOCK_KEY = 727274
+INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE for a refused privilege or row policy
 
 
 def resolve_url(db: str | None, *, create: bool = True) -> str:
@@ -402,6 +403,13 @@ def session_scope(engine: sa.Engine, *, write: bool = True, within: sa.Connectio
                 known = _known_failure(describe(str(engine.url)), error)
                 if known is not None:
                     raise StoreError(known) from None
+                raise
+            except sa.exc.ProgrammingError as error:
+                session.rollback()
+                if getattr(error.orig, "sqlstate", None) == INSUFFICIENT_PRIVILEGE:
+                    # PostgreSQL's row-level security or column privileges (mloop.store.pgsecurity).
+                    raise Forbidden(f"the database refused it: {driver_message(error)} "
+                                    "(your login role may not do this; nothing was changed)") from None
                 raise
             except BaseException:
                 session.rollback()

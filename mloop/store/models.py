@@ -138,6 +138,9 @@ class Participant(SQLModel, table=True):
     timezone: str | None = Field(default=None, max_length=64)
     department: str | None = Field(default=None, max_length=200)
     goals: str | None = None
+    # The PostgreSQL login role that is this person (migration 8); None: their
+    # lower-cased email is the role name.  SQLite stores ignore it.
+    db_role: str | None = Field(default=None, max_length=63)
 
 
 class Loop(SQLModel, table=True):

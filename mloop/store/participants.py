@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from mloop.rules import PARTICIPANT_ROLES
 from mloop.errors import BadFile, Conflict, UsageError
@@ -77,6 +77,7 @@ class NewPerson:
     timezone: str | None = None
     department: str | None = None
     goals: str | None = None
+    db_role: str | None = None  # their PostgreSQL login role, when not their email
 
 
 PROFILE_LIMITS = {"timezone": 64, "department": 200}
@@ -119,6 +120,22 @@ def check_person(new: NewPerson) -> None:
     new.timezone = check_timezone(optional_text(new.timezone, "timezone"))
     new.department = optional_text(new.department, "department")
     new.goals = optional_text(new.goals, "goals")
+    if new.db_role is not None:
+        from mloop.store.pgsecurity import check_role_name
+
+        new.db_role = check_role_name(new.db_role)
+
+
+def check_role_free(session: Session, program: Program, role: str, email: str) -> None:
+    """One login role is one participant of a program: refuse a role (a db_role,
+    or an email when no db_role is given) that already names someone else."""
+    taken = session.exec(select(Participant.email).where(
+        Participant.program_id == program.id,
+        func.coalesce(Participant.db_role, Participant.email_key) == role,
+        Participant.email_key != email_key(email),
+    )).first()
+    if taken is not None:
+        raise Conflict(f"database role {role!r} is already {taken}'s in {program.name}: give another --db-role")
 
 
 def add_participant(session: Session, program: Program, new: NewPerson) -> Participant:
@@ -127,6 +144,7 @@ def add_participant(session: Session, program: Program, new: NewPerson) -> Parti
         raise Conflict(
             f"{new.email} is already in {program.name}: see 'mloop participant show {new.email.strip()}'"
         )
+    check_role_free(session, program, new.db_role or email_key(new.email), new.email)
     person = Participant(
         program_id=program.id,
         email=new.email.strip(),
@@ -142,6 +160,7 @@ def add_participant(session: Session, program: Program, new: NewPerson) -> Parti
         timezone=new.timezone,
         department=new.department,
         goals=new.goals,
+        db_role=new.db_role,
     )
     session.add(person)
     session.flush()
@@ -173,6 +192,7 @@ def person_record(person: Participant) -> dict:
         # The matching profile appears only when set, so older outputs keep their shape.
         **{key: value for key, value in (
             ("timezone", person.timezone), ("department", person.department), ("goals", person.goals),
+            ("db_role", person.db_role),
         ) if value is not None},
     }
 
@@ -242,6 +262,7 @@ _CSV_ALIASES = {
     "joined_at": "joined_at", "joined": "joined_at",
     "timezone": "timezone", "time zone": "timezone", "time_zone": "timezone",
     "department": "department", "goals": "goals",
+    "db_role": "db_role", "database role": "db_role",
 }
 
 
@@ -353,6 +374,7 @@ def _person_from_raw(raw: dict, *, now: datetime, tz) -> NewPerson:
         timezone=raw.get("timezone"),
         department=raw.get("department"),
         goals=raw.get("goals"),
+        db_role=raw.get("db_role") or None,
     )
 
 

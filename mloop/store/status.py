@@ -18,6 +18,7 @@ from mloop.errors import NotFound
 from mloop.store.memberships import Membership, memberships
 from mloop.store.models import Feedback, Goal, Loop, Meeting, PairingFit, Participant, Program
 from mloop.store.participants import roles_of
+from mloop.store.pgsecurity import readable
 
 
 def history_records(progress: rules.Progress) -> list[dict]:
@@ -32,7 +33,7 @@ def _meetings(session: Session, m: Membership, now: datetime) -> tuple[dict | No
                                                  Feedback.created_at <= now)
     rows = session.connection().execute(
         sa.select(Meeting.id, Meeting.start, Meeting.created_at, Meeting.status, Meeting.duration_min,
-                  Meeting.location, Meeting.agenda, Meeting.id.in_(rated))
+                  Meeting.location, readable(session, Meeting.agenda), Meeting.id.in_(rated))
         .where(Meeting.loop_id == m.loop_id, Meeting.created_at <= now, Meeting.status != rules.CANCELLED)
         .order_by(Meeting.start, Meeting.id)
     ).all()

@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from mloop import rules
 from mloop.rules import FITS, MEETING_STATUSES, MEMBER_ROLES, OUTCOMES
-from mloop.errors import BadFile, Conflict, MloopError, UsageError
+from mloop.errors import BadFile, Conflict, Forbidden, MloopError, UsageError
 from mloop.store.access import (
     WITHHELD, Actor, create_program, current_program, email_key, find_program, require_coordinator, sees_content,
 )
@@ -54,6 +54,7 @@ from mloop.store.models import (
 from mloop.store.db import driver_message
 from mloop.store.nudges import NUDGE_STAGES, check_template_pair, parse_nudge_stage
 from mloop.store.programs import stage_stall_days
+from mloop.store.pgsecurity import check_role_name, login_of, readable_columns
 from mloop.store.participants import _EMAIL, check_timezone, optional_text, parse_roles, split_skills
 from mloop.timeparse import WhenError, isoformat_utc, parse_every, parse_iso
 
@@ -121,6 +122,7 @@ class Importer:
             for model in TABLE_ORDER
         }
         self.people: dict[str, int] = {}  # email key -> id
+        self.roles: dict[str, str] = {}  # database role (db_role, else email key) -> email
         self.persons: dict[int, _Person] = {}
         self.loops: dict[str, _LoopRef] = {}
         # Loops active as of now (store's and file's), as match create counts them.
@@ -259,11 +261,13 @@ class Importer:
         if not self.created_program:
             require_coordinator(self.who(self.program), "importing into an existing program")
         pid = self.program.id
-        for person_id, email, key, mentor, mentee, capacity in self.conn.execute(
+        for person_id, email, key, mentor, mentee, capacity, db_role in self.conn.execute(
             sa.select(Participant.id, Participant.email, Participant.email_key, Participant.is_mentor,
-                      Participant.is_mentee, Participant.capacity).where(Participant.program_id == pid)
+                      Participant.is_mentee, Participant.capacity, Participant.db_role)
+            .where(Participant.program_id == pid)
         ):
             self.people[key] = person_id
+            self.roles[db_role or key] = email
             self.persons[person_id] = _Person(email, mentor, mentee, capacity)
         for loop_id, mentor, mentee in self.conn.execute(
             sa.select(Loop.id, Loop.mentor_id, Loop.mentee_id)
@@ -397,8 +401,13 @@ class Importer:
                 self._zones_seen.add(zone)
             department = optional_text(r.get("department"), "department")
             goals = optional_text(r.get("goals"), "goals")
+            db_role = check_role_name(r["db_role"], what="db_role") if r.get("db_role") is not None else None
         except UsageError as error:
             self.fail(str(error))
+        role = db_role or key
+        if role in self.roles:
+            self.fail(f"db_role {role!r} is already {self.roles[role]}'s: each database role is one person")
+        self.roles[role] = email
         pid = self._id(Participant)
         capacity = self.integer(r, "capacity", 1, low=0)
         self.people[key] = pid
@@ -410,7 +419,7 @@ class Importer:
             "joined_at": self.time(r, "joined_at", required=False) or self.now,
             "capacity": capacity,
             "offers": ",".join(split_skills(offers)), "seeks": ",".join(split_skills(seeks)),
-            "timezone": zone, "department": department, "goals": goals,
+            "timezone": zone, "department": department, "goals": goals, "db_role": db_role,
         })
 
     def _ref(self, r: dict, seen: dict) -> str:
@@ -760,6 +769,12 @@ def import_lines(
     progress: Callable[[int], None] | None = None,
 ) -> ImportSummary:
     """Import JSON Lines into the session's transaction; raise on the first bad line."""
+    login = login_of(session)
+    if login is not None and not login.is_owner:
+        # Rows arrive by COPY with ids counted from the largest in the store, and a
+        # login role under row-level security sees neither the whole store nor may COPY.
+        raise Forbidden(f"on PostgreSQL, importing a program is for the store's owner (the role that ran "
+                        f"'mloop init'), and you are connected as role {login.role}")
     importer = Importer(session, now=now, tz=tz, program_name=program_name, who=who)
     try:
         for number, line in enumerate(lines, start=1):
@@ -863,7 +878,7 @@ def export_records(session: Session, program: Program, withholding: Withholding 
             "joined_at": isoformat_utc(row["joined_at"]), "capacity": row["capacity"],
             "offers": [s for s in row["offers"].split(",") if s], "seeks": [s for s in row["seeks"].split(",") if s],
         }
-        for profile_key in ("timezone", "department", "goals"):  # only when set: older exports keep their bytes
+        for profile_key in ("timezone", "department", "goals", "db_role"):  # only when set: older exports keep their bytes
             if row[profile_key] is not None:
                 person[profile_key] = row[profile_key]
         yield person
@@ -882,7 +897,7 @@ def export_records(session: Session, program: Program, withholding: Withholding 
     in_program = Loop.program_id == pid
     meeting_refs: dict[int, str] = {}
     for row in conn.execute(
-        sa.select(Meeting).join(Loop, Loop.id == Meeting.loop_id).where(in_program).order_by(Meeting.id)
+        sa.select(*readable_columns(session, Meeting)).join(Loop, Loop.id == Meeting.loop_id).where(in_program).order_by(Meeting.id)
     ).mappings():
         ref = meeting_refs[row["id"]] = f"M{len(meeting_refs) + 1}"
         pair = pairs[row["loop_id"]]
@@ -891,14 +906,14 @@ def export_records(session: Session, program: Program, withholding: Withholding 
             "duration_min": row["duration_min"], "status": row["status"], "created_at": isoformat_utc(row["created_at"]),
             "agenda": shown.keep("agendas", pair, row["agenda"]), "notes": shown.keep("notes", pair, row["notes"]),
             "where": shown.keep("meeting places", pair, row["location"]),
-            "actions": shown.keep("actions", pair, [a for a in row["actions"].split("\n") if a]),
+            "actions": shown.keep("actions", pair, [a for a in (row["actions"] or "").split("\n") if a]),
             "uid": row["uid"], "sequence": row["sequence"], "series": row["series"],
         }
 
     goal_refs: dict[int, str] = {}
     goal_readers: dict[int, tuple[_Pair, int | None]] = {}  # who may read a goal's title reads its tasks'
     for row in conn.execute(
-        sa.select(Goal).join(Loop, Loop.id == Goal.loop_id).where(in_program).order_by(Goal.id)
+        sa.select(*readable_columns(session, Goal)).join(Loop, Loop.id == Goal.loop_id).where(in_program).order_by(Goal.id)
     ).mappings():
         ref = goal_refs[row["id"]] = f"G{len(goal_refs) + 1}"
         readers = goal_readers[row["id"]] = (pairs[row["loop_id"]],
@@ -911,7 +926,7 @@ def export_records(session: Session, program: Program, withholding: Withholding 
             "locked": row["locked"], "author": emails.get(row["author_id"]),
         }
     for row in conn.execute(
-        sa.select(Task).join(Goal, Goal.id == Task.goal_id).join(Loop, Loop.id == Goal.loop_id)
+        sa.select(*readable_columns(session, Task)).join(Goal, Goal.id == Task.goal_id).join(Loop, Loop.id == Goal.loop_id)
         .where(in_program).order_by(Task.id)
     ).mappings():
         pair, author_id = goal_readers[row["goal_id"]]
@@ -920,7 +935,7 @@ def export_records(session: Session, program: Program, withholding: Withholding 
                "due": isoformat_utc(row["due"]), "done_at": isoformat_utc(row["done_at"])}
 
     for row in conn.execute(
-        sa.select(Feedback).join(Loop, Loop.id == Feedback.loop_id).where(in_program).order_by(Feedback.id)
+        sa.select(*readable_columns(session, Feedback)).join(Loop, Loop.id == Feedback.loop_id).where(in_program).order_by(Feedback.id)
     ).mappings():
         yield {
             "type": "feedback", "loop": loop_refs[row["loop_id"]],
