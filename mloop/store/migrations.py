@@ -281,6 +281,11 @@ def _v7_matching_profile(conn: sa.Connection) -> None:
         conn.exec_driver_sql(statement)
 
 
+def _v8_health_weights(conn: sa.Connection) -> None:
+    """A program's own weights for the loop health score's parts."""
+    conn.exec_driver_sql("ALTER TABLE program ADD COLUMN health_weights VARCHAR(255) NOT NULL DEFAULT '{}'")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "create the tables", _v1_create_tables),
     (2, "indexes for the milestone aggregates", _v2_fact_indexes),
@@ -289,6 +294,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (5, "meetings' calendar identity: UID, SEQUENCE, series", _v5_meeting_calendar_identity),
     (6, "program design: stage thresholds, starter goals, agreements, pairing fits, nudges", _v6_program_design),
     (7, "participants' matching profile: time zone, department, goals", _v7_matching_profile),
+    (8, "a program's own loop health weights", _v8_health_weights),
 ]
 
 LATEST = MIGRATIONS[-1][0]
