@@ -646,3 +646,112 @@ def overdue_anchor_bounds(offset, now: datetime) -> tuple[datetime, datetime]:
     elapsed = offset - calendar  # days, weeks and any clock units, added after the months
     exact = (now - elapsed) - calendar
     return exact - _CLIP_MARGIN, exact + _CLIP_MARGIN
+
+
+# --- loop health ---------------------------------------------------------------------------
+#
+# A score from 0 to 100 for an active loop, from five parts, each a value from 0
+# to 1 weighed by the program's weights (``HEALTH_WEIGHTS`` unless it sets its own):
+#
+#   progress   the slower member's stage against the stage a loop matched that
+#              long ago should have reached (``EXPECTED_STAGE``): 1 on time, less
+#              when behind (stage rank ÷ expected rank);
+#   cadence    days since the last held meeting (since the match before the first)
+#              against the agreed cadence, or ``DEFAULT_CADENCE``: 1 within it,
+#              falling in a straight line to 0 at three times it;
+#   sentiment  the latest rating by a member: (rating − 1) ÷ 4; 0.5 before any;
+#   fit        the latest pairing fit a member gave: good 1, unsure 0.5, poor 0;
+#              0.75 before any;
+#   checkins   1 − (members owing a check-in) ÷ 2.
+#
+# score = round(100 × Σ weight × value ÷ Σ weight). Better facts never lower it.
+
+HEALTH_PARTS: tuple[str, ...] = ("progress", "cadence", "sentiment", "fit", "checkins")
+HEALTH_WEIGHTS: dict[str, int] = {"progress": 30, "cadence": 25, "sentiment": 20, "fit": 10, "checkins": 15}
+DEFAULT_CADENCE = timedelta(days=30)
+# (days since the match, the stage a loop should have reached by then)
+EXPECTED_STAGE: tuple[tuple[int, str], ...] = (
+    (0, MATCHED), (14, FIRST_MEETING), (45, GROW_TOGETHER), (90, LEVELLING_UP),
+)
+FIT_VALUES: dict[str | None, float] = {GOOD_FIT: 1.0, UNSURE_FIT: 0.5, POOR_FIT: 0.0, None: 0.75}
+
+
+class HealthFacts(NamedTuple):
+    """What a loop's health is computed from, as of ``now``."""
+
+    matched_at: datetime
+    stages: tuple[str, ...]  # each member's stage in the loop
+    last_held: datetime | None  # the latest held meeting
+    cadence: timedelta | None  # the agreed interval between meetings, if any
+    latest_rating: int | None  # the latest rating by a member
+    latest_fit: str | None  # the latest pairing fit a member gave
+    checkins_owed: int  # members owing a check-in (0–2)
+
+
+class HealthPart(NamedTuple):
+    name: str
+    value: float  # 0–1
+    weight: int
+    points: float  # value × weight ÷ Σ weights × 100: this part's share of the score
+    raise_by: str | None  # what would raise it, when it is below 1
+
+
+class Health(NamedTuple):
+    score: int
+    parts: tuple[HealthPart, ...]
+
+
+def check_health_weights(weights: dict[str, int]) -> dict[str, int]:
+    """Every part with a whole weight of 0 or more, not all 0 (ValueError otherwise)."""
+    if set(weights) != set(HEALTH_PARTS):
+        raise ValueError(f"health weights need exactly {', '.join(HEALTH_PARTS)}")
+    if any(not isinstance(w, int) or isinstance(w, bool) or w < 0 for w in weights.values()):
+        raise ValueError("a health weight is a whole number of 0 or more")
+    if not any(weights.values()):
+        raise ValueError("at least one health weight must be above 0")
+    return {part: weights[part] for part in HEALTH_PARTS}
+
+
+def expected_stage(matched_at: datetime, now: datetime) -> str:
+    days = days_between(matched_at, now)
+    reached = MATCHED
+    for after, stage in EXPECTED_STAGE:
+        if days >= after:
+            reached = stage
+    return reached
+
+
+def loop_health(facts: HealthFacts, now: datetime, weights: dict[str, int] | None = None) -> Health:
+    """The loop's score and its parts (see the block comment above)."""
+    weights = HEALTH_WEIGHTS if weights is None else weights
+    rank = STAGES.index
+    slowest = min(facts.stages, key=rank)
+    expected = expected_stage(facts.matched_at, now)
+    progress = min(1.0, rank(slowest) / rank(expected))
+    interval = facts.cadence or DEFAULT_CADENCE
+    waited = now - (facts.last_held or facts.matched_at)
+    cadence = 1.0 if waited <= interval else max(0.0, 1 - (waited - interval) / (2 * interval))
+    sentiment_value = 0.5 if facts.latest_rating is None else (facts.latest_rating - 1) / 4
+    fit = FIT_VALUES[facts.latest_fit]
+    checkins = 1 - min(facts.checkins_owed, 2) / 2
+    days = max(0, waited.days)
+    advice = {
+        "progress": f"reach {STAGE_LABELS[STAGES[rank(slowest) + 1]]}: a loop matched "
+                    f"{days_between(facts.matched_at, now)} days ago is expected at {STAGE_LABELS[expected]}"
+        if rank(slowest) < rank(COMPLETED) else None,
+        "cadence": f"meet: the last meeting was {days} days ago, the rhythm is every {interval.days} days"
+        if facts.last_held else f"hold a first meeting: matched {days} days ago",
+        "sentiment": "rate how the loop is going" if facts.latest_rating is None
+        else f"talk about what would make it better (latest rating {facts.latest_rating}/5)",
+        "fit": "say how the pairing fits you" if facts.latest_fit is None
+        else f"talk about the pairing (latest fit: {facts.latest_fit})",
+        "checkins": "answer the check-in with loop feedback",
+    }
+    values = {"progress": progress, "cadence": cadence, "sentiment": sentiment_value, "fit": fit, "checkins": checkins}
+    total = sum(weights.values())
+    parts = tuple(
+        HealthPart(name, values[name], weights[name], 100 * values[name] * weights[name] / total,
+                   advice[name] if values[name] < 1 else None)
+        for name in HEALTH_PARTS
+    )
+    return Health(round(sum(part.points for part in parts)), parts)

@@ -279,6 +279,18 @@ def lived_program(run: Transcript) -> None:
     run("match", "suggest", "--apply", user=ANA, now=t(47, 1), code=1)
     run.json("match", "suggest", "--mentee", "hal@example.org", "--apply", user=CORA, now=t(47, 2))
     run.json("match", "suggest", "--apply", "--min-score", 1, user=CORA, now=t(47, 3))
+    # Scripting (issue 17): the program as a file, hooks, a batch; loop health (issue 18).
+    design = tmp / "walk.toml"
+    design.write_text(run("program", "dump", user=CORA, now=t(48)).stdout.replace("stall_days = 14", "stall_days = 15"))
+    run.json("program", "apply", design, "--dry-run", user=CORA, now=t(48))
+    run.json("program", "apply", design, user=CORA, now=t(48))
+    hooks = {"MLOOP_HOOKS": str(tmp / "hooks")}
+    run("hooks", "path", env=hooks, now=t(48))
+    run.json("hooks", "list", env=hooks, now=t(48))
+    script = tmp / "week.txt"
+    script.write_text("program show\ncoordinator report --health\nfeedback give 99 --rating 4\n")
+    run("batch", "--json", "--keep-going", script, user=CORA, now=t(48), code=1)
+    run.json("coordinator", "report", "--health", user=CORA, now=t(48))
     run.json("demo", "--force", now=DEMO_NOW)
     run.json("coordinator", "report", "--program", "Spring 2026 Mentoring", user=SAMPLE_COORDINATOR, now=DEMO_NOW)
 

@@ -37,6 +37,8 @@ def report(
                                            "week, feedback, goals, milestones, matches).")] = False,
     since: Annotated[Optional[str], typer.Option("--since", metavar="WHEN",
                                                  help="With --activity: from when (default: 12 weeks ago).")] = None,
+    health: Annotated[bool, typer.Option("--health", help="Instead: each active loop's health score (0–100), "
+                                         "lowest first, with the points of each part.")] = False,
     html: Annotated[Optional[str], typer.Option("--html", metavar="FILE",
                                                 help="Write the whole report, with the activity since --since, as one "
                                                      "self-contained HTML page with charts ('-': stdout).")] = None,
@@ -61,6 +63,12 @@ def report(
     from mloop.timeparse import isoformat_utc
 
     fmt = pick_format(json_out, csv_out)
+    if health:
+        from mloop.errors import UsageError
+
+        if stage or stalled or at_risk or activity or html is not None:
+            raise UsageError("--health lists every active loop: drop --stage, --stalled, --at-risk, --activity and --html")
+        return _health_report(ctx, fmt, limit)
     if html is not None:
         from mloop.errors import UsageError
 
@@ -89,6 +97,38 @@ def report(
     emit(fmt, document, rows=csv_rows,
          human=lambda out: draw_report(out, document, app_ctx, stage=chosen_stage, stalled=stalled,
                                      at_risk=at_risk), pager=app_ctx.pager)
+
+
+def _health_report(ctx: typer.Context, fmt: str, limit: int) -> None:
+    from mloop.output import TABLE, Column, Rows, emit
+    from mloop.rules import HEALTH_PARTS
+    from mloop.store.access import require_coordinator
+    from mloop.store.health import loop_health
+    from mloop.store.programs import health_weights
+
+    with program_session(ctx, write=False) as (app_ctx, session, program, who):
+        require_coordinator(who, "the loop health report")
+        weights = health_weights(program)
+        loops = loop_health(session, program, app_ctx.now, weights=weights)
+    document = {"program": program.name, "as_of": app_ctx.now, "weights": weights, "loops": loops}
+    records = []
+    for row in loops:
+        record = {"loop_id": row["loop_id"], "mentor": row["mentor"], "mentee": row["mentee"], "score": row["score"]}
+        record.update({part: row["parts"][part]["points"] for part in HEALTH_PARTS})
+        weakest = min(HEALTH_PARTS, key=lambda part: (row["parts"][part]["value"], HEALTH_PARTS.index(part)))
+        record["raise_by"] = row["parts"][weakest]["raise_by"] or ""
+        records.append(record)
+    shown = records[:limit] if fmt == TABLE and limit else records
+    columns = [Column("loop_id", "Loop", "right"), Column("mentor", "Mentor"), Column("mentee", "Mentee"),
+               Column("score", "Score", "right")]
+    columns += [Column(part, f"{part.capitalize()} /{weights[part] * 100 // max(sum(weights.values()), 1)}", "right")
+                for part in HEALTH_PARTS]
+    columns.append(Column("raise_by", "Raise it by"))
+    more = len(records) - len(shown)
+    rows = Rows(columns, shown, title=f"Loop health — {program.name} (lowest first)"
+                + (f"; {more} more: --limit 0 shows all" if more else ""),
+                empty="No active loops.")
+    emit(fmt, document, rows=rows, pager=app_ctx.pager)
 
 
 def _html_report(ctx: typer.Context, out: str, since: str | None) -> None:

@@ -80,6 +80,12 @@ def _draw_status(out, doc: dict, app_ctx) -> None:
                       f"every {agreement['cadence']}{ends}", highlight=False)
         for step in loop["next_steps"]:
             out.print(f"  → {escape(step)}")
+        health = loop.get("health")
+        if health:
+            raise_by = [part["raise_by"] for part in sorted(health["parts"].values(), key=lambda p: p["value"])
+                        if part["raise_by"]][:2]
+            out.print(f"  Loop health {health['score']}/100" + (f"; to raise it: {escape('; '.join(raise_by))}" if raise_by else ""),
+                      highlight=False)
         _draw_milestones(out, loop.get("milestones", []), app_ctx, f" --loop {loop['loop_id']}")
         for h in loop.get("history", []):
             out.print(f"    {STAGE_LABELS[h['stage']]:<14} {local(app_ctx, h['reached_at'])}")

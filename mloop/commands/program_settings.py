@@ -35,6 +35,8 @@ def _draw_settings(out, doc: dict, app_ctx) -> None:
     for stage, days in doc["stage_stall_days"].items():
         if days != doc["stall_days"]:
             out.print(f"  {STAGE_LABELS[stage]}: {days} days")
+    weights = doc["health_weights"]
+    out.print("Loop health weights: " + ", ".join(f"{part} {weight}" for part, weight in weights.items()))
     if doc["starter_goals"]:
         out.print("Starter goals (every new loop gets them):")
         for goal in doc["starter_goals"]:
@@ -71,20 +73,28 @@ def set_(
     stage_stall_days: Annotated[Optional[list[str]], typer.Option(
         "--stage-stall-days", metavar="STAGE=DAYS",
         help="A stage's own stall threshold, e.g. first_meeting=14 (repeatable); STAGE=default drops it.")] = None,
+    health_weight: Annotated[Optional[list[str]], typer.Option(
+        "--health-weight", metavar="PART=WEIGHT",
+        help="How much a part of the loop health score counts: progress, cadence, sentiment, fit or checkins "
+             "(repeatable; PART=default drops the program's own).")] = None,
     make_default: Annotated[bool, typer.Option("--default", help="Make this the store's default program.")] = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Change the program's settings (coordinators only)."""
     from mloop.errors import UsageError
     from mloop.output import emit, pick_format
-    from mloop.store.programs import parse_stage_days, settings, update_program
+    from mloop.store.programs import parse_health_weight, parse_stage_days, settings, update_program
 
     stage_days = dict(parse_stage_days(text) for text in stage_stall_days or ())
-    if name is None and stall_days is None and momentum_meetings is None and not stage_days and not make_default:
-        raise UsageError("nothing to change: give --name, --stall-days, --momentum-meetings, --stage-stall-days or --default")
+    weights = dict(parse_health_weight(text) for text in health_weight or ())
+    if (name is None and stall_days is None and momentum_meetings is None and not stage_days and not weights
+            and not make_default):
+        raise UsageError("nothing to change: give --name, --stall-days, --momentum-meetings, --stage-stall-days, "
+                         "--health-weight or --default")
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
         changes = update_program(session, program, who, name=name, stall_days=stall_days,
-                                 momentum_meetings=momentum_meetings, stage_days=stage_days, make_default=make_default)
+                                 momentum_meetings=momentum_meetings, stage_days=stage_days, weights=weights,
+                                 make_default=make_default)
         document = settings(session, program)
     document["changed"] = changes
     message = (f"Updated {document['program']}: " + "; ".join(changes) + ".") if changes else \

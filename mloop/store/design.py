@@ -26,12 +26,15 @@ from mloop.store.access import Actor, require_coordinator
 from mloop.store.milestones import define_milestone, list_milestones
 from mloop.store.models import MilestoneDone, NudgeTemplate, Program
 from mloop.store.nudges import NUDGE_STAGES, check_template_pair, set_template
-from mloop.store.programs import add_starter_goal, list_starter_goals, stage_stall_days, update_program
+from mloop.store.programs import (
+    add_starter_goal, list_starter_goals, own_health_weights, stage_stall_days, update_program,
+)
 
 HEADER = "# A mloop program design: review it, keep it in version control, apply it with\n# 'mloop program apply FILE' (add --dry-run to see the changes first).\n"
 
 # What each table of the file may hold, and the kind of each value.
-PROGRAM_KEYS = {"name": str, "stall_days": int, "momentum_meetings": int, "stage_stall_days": dict}
+PROGRAM_KEYS = {"name": str, "stall_days": int, "momentum_meetings": int, "stage_stall_days": dict,
+                "health_weights": dict}
 MILESTONE_KEYS = {"name": str, "kind": str, "role": str, "due": str, "description": str}
 STARTER_KEYS = {"title": str, "term": str, "locked": bool}
 TEMPLATE_KEYS = {"subject": str, "body": str}
@@ -59,6 +62,7 @@ def read_design(session: Session, program: Program) -> dict:
             "stall_days": program.stall_days,
             "momentum_meetings": program.momentum_meetings,
             "stage_stall_days": stage_stall_days(program),
+            "health_weights": own_health_weights(program),
         },
         "milestone": milestones,
         "starter_goal": [{"title": g.title, "term": g.term, "locked": g.locked}
@@ -71,7 +75,8 @@ def empty_design(name: str) -> dict:
     """The design of a new program called ``name``: the defaults, nothing of its own."""
     return {
         "program": {"name": name, "stall_days": rules.DEFAULT_STALL_DAYS,
-                    "momentum_meetings": rules.DEFAULT_MOMENTUM_MEETINGS, "stage_stall_days": {}},
+                    "momentum_meetings": rules.DEFAULT_MOMENTUM_MEETINGS, "stage_stall_days": {},
+                    "health_weights": {}},
         "milestone": [], "starter_goal": [], "nudge_template": {},
     }
 
@@ -107,6 +112,13 @@ def parse(text: str, source: str) -> dict:
                           f"{', '.join(rules.STALL_STAGES)}")
         if not _whole(days) or days < 1:
             raise BadFile(f"{source}: [program.stage_stall_days] {stage} must be a whole number of days of at least 1")
+    weights = program.get("health_weights", {})
+    for part, weight in weights.items():
+        if part not in rules.HEALTH_PARTS:
+            raise BadFile(f"{source}: [program.health_weights] unknown part {part!r}: use one of "
+                          f"{', '.join(rules.HEALTH_PARTS)}")
+        if not _whole(weight) or not 0 <= weight <= 1000:
+            raise BadFile(f"{source}: [program.health_weights] {part} must be a whole number from 0 to 1000")
     for key in ("stall_days", "momentum_meetings"):
         if key in program and program[key] < 1:
             raise BadFile(f"{source}: [program] {key} must be at least 1, not {program[key]}")
@@ -144,6 +156,7 @@ def parse(text: str, source: str) -> dict:
             "stall_days": program.get("stall_days", rules.DEFAULT_STALL_DAYS),
             "momentum_meetings": program.get("momentum_meetings", rules.DEFAULT_MOMENTUM_MEETINGS),
             "stage_stall_days": {stage: stage_days[stage] for stage in rules.STAGES if stage in stage_days},
+            "health_weights": {part: weights[part] for part in rules.HEALTH_PARTS if part in weights},
         },
         "milestone": milestones,
         "starter_goal": starters,
@@ -214,6 +227,11 @@ def plan(current: dict, wanted: dict) -> list[Change]:
         old, new = before["stage_stall_days"].get(stage), after["stage_stall_days"].get(stage)
         if old != new:
             changes.append(Change("change", f"stall days at {stage}", f"{old or 'default'} -> {new or 'default'}"))
+    for part in rules.HEALTH_PARTS:
+        old, new = before["health_weights"].get(part), after["health_weights"].get(part)
+        if old != new:
+            changes.append(Change("change", f"health weight of {part}",
+                                  f"{'default' if old is None else old} -> {'default' if new is None else new}"))
     changes += _diff_named(current["milestone"], wanted["milestone"], "name", "milestone")
     changes += _diff_named(current["starter_goal"], wanted["starter_goal"], "title", "starter goal")
     for stage in NUDGE_STAGES:
@@ -270,8 +288,9 @@ def apply(session: Session, program: Program, who: Actor, wanted: dict, *, now: 
         return changes
     target = wanted["program"]
     stage_days: dict[str, int | None] = {stage: target["stage_stall_days"].get(stage) for stage in rules.STALL_STAGES}
+    weights: dict[str, int | None] = {part: target["health_weights"].get(part) for part in rules.HEALTH_PARTS}
     update_program(session, program, who, stall_days=target["stall_days"],
-                   momentum_meetings=target["momentum_meetings"], stage_days=stage_days)
+                   momentum_meetings=target["momentum_meetings"], stage_days=stage_days, weights=weights)
     _apply_milestones(session, program, who, wanted["milestone"])
     _apply_starters(session, program, who, wanted["starter_goal"], now)
     _apply_templates(session, program, current["nudge_template"], wanted["nudge_template"])

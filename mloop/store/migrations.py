@@ -286,6 +286,11 @@ def _v8_participant_db_role(conn: sa.Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE participant ADD COLUMN db_role VARCHAR(63)")
 
 
+def _v9_health_weights(conn: sa.Connection) -> None:
+    """A program's own weights for the loop health score's parts."""
+    conn.exec_driver_sql("ALTER TABLE program ADD COLUMN health_weights VARCHAR(255) NOT NULL DEFAULT '{}'")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "create the tables", _v1_create_tables),
     (2, "indexes for the milestone aggregates", _v2_fact_indexes),
@@ -295,6 +300,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (6, "program design: stage thresholds, starter goals, agreements, pairing fits, nudges", _v6_program_design),
     (7, "participants' matching profile: time zone, department, goals", _v7_matching_profile),
     (8, "participants' PostgreSQL login role", _v8_participant_db_role),
+    (9, "a program's own loop health weights", _v9_health_weights),
 ]
 
 LATEST = MIGRATIONS[-1][0]

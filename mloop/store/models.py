@@ -116,6 +116,8 @@ class Program(SQLModel, table=True):
     created_at: datetime = _time()
     # JSON object stage -> days for stages whose stall threshold is not stall_days (migration 6).
     stage_stall_days: str = Field(default="{}", max_length=255)
+    # JSON object part -> weight for the loop health parts the program weighs its own way (migration 9).
+    health_weights: str = Field(default="{}", max_length=255)
 
 
 class Participant(SQLModel, table=True):

@@ -36,6 +36,55 @@ def thresholds(program: Program) -> dict[str, int]:
     return rules.stall_days_by_stage(program.stall_days, stage_stall_days(program))
 
 
+def own_health_weights(program: Program) -> dict[str, int]:
+    """The health parts the program weighs its own way, part -> weight."""
+    try:
+        found = json.loads(program.health_weights or "{}")
+    except ValueError:
+        raise StoreError(f"program {program.name!r} has unreadable health weights: set them again with "
+                         "'mloop program set --health-weight PART=WEIGHT'") from None
+    return {part: int(found[part]) for part in rules.HEALTH_PARTS if part in found}
+
+
+def health_weights(program: Program) -> dict[str, int]:
+    """Every health part's weight: the program's own, else the default."""
+    return {**rules.HEALTH_WEIGHTS, **own_health_weights(program)}
+
+
+def parse_health_weight(text: str) -> tuple[str, int | None]:
+    """'cadence=40' -> ('cadence', 40); 'cadence=default' drops the program's own."""
+    part_text, sep, weight_text = text.partition("=")
+    part = part_text.strip().lower().replace("-", "_")
+    if not sep or part not in rules.HEALTH_PARTS:
+        raise UsageError(f"--health-weight takes PART=WEIGHT with PART one of {', '.join(rules.HEALTH_PARTS)}, "
+                         f"not {text!r}")
+    weight_text = weight_text.strip().lower()
+    if weight_text in ("default", ""):
+        return part, None
+    if not weight_text.isdigit() or int(weight_text) > 1000:
+        raise UsageError(f"--health-weight {text!r}: the weight is a whole number from 0 to 1000, or 'default'")
+    return part, int(weight_text)
+
+
+def set_health_weights(program: Program, changes: dict[str, int | None]) -> list[str]:
+    """Apply part -> weight (None: the default) to the program; what changed, as lines."""
+    own = own_health_weights(program)
+    before = health_weights(program)
+    for part, weight in changes.items():
+        if weight is None:
+            own.pop(part, None)
+        else:
+            own[part] = weight
+    after = {**rules.HEALTH_WEIGHTS, **own}
+    try:
+        rules.check_health_weights(after)
+    except ValueError as error:
+        raise UsageError(f"--health-weight: {error}") from None
+    program.health_weights = json.dumps({p: own[p] for p in rules.HEALTH_PARTS if p in own}, separators=(",", ":"))
+    return [f"health weight of {part}: {before[part]} -> {after[part]}" for part in rules.HEALTH_PARTS
+            if before[part] != after[part]]
+
+
 def parse_stage_days(text: str) -> tuple[str, int | None]:
     """'first_meeting=14' -> ('first_meeting', 14); 'first_meeting=default' clears it."""
     stage_text, sep, days_text = text.partition("=")
@@ -66,6 +115,7 @@ def settings(session: Session, program: Program) -> dict:
         "stall_days": program.stall_days,
         "stage_stall_days": thresholds(program),
         "momentum_meetings": program.momentum_meetings,
+        "health_weights": health_weights(program),
         "created_at": program.created_at,
         "starter_goals": [starter_record(g) for g in starters],
     }
@@ -80,6 +130,7 @@ def update_program(
     stall_days: int | None = None,
     momentum_meetings: int | None = None,
     stage_days: dict[str, int | None] | None = None,
+    weights: dict[str, int | None] | None = None,
     make_default: bool = False,
 ) -> list[str]:
     """Change the program's settings; returns what changed, as 'key: old -> new'."""
@@ -113,6 +164,8 @@ def update_program(
             if own.get(stage) != before:
                 changes.append(f"stall days at {stage}: {before or 'default'} -> {own.get(stage) or 'default'}")
         program.stage_stall_days = json.dumps({s: own[s] for s in rules.STAGES if s in own}, separators=(",", ":"))
+    if weights:
+        changes += set_health_weights(program, weights)
     if make_default and not program.is_default:
         for other in session.exec(select(Program).where(Program.is_default)).all():
             other.is_default = False

@@ -15,7 +15,9 @@ from sqlmodel import Session
 
 from mloop import rules
 from mloop.errors import NotFound
+from mloop.store.health import member_loop_health
 from mloop.store.memberships import Membership, memberships
+from mloop.store.programs import health_weights
 from mloop.store.models import Feedback, Goal, Loop, Meeting, PairingFit, Participant, Program
 from mloop.store.participants import roles_of
 from mloop.store.pgsecurity import readable
@@ -144,6 +146,11 @@ def participant_status(
         if not in_loops and not (history and _ended_loop_ids(session, program, person, now, loop_id)):
             raise NotFound(f"loop {loop_id} is not one of {person.email}'s active loops: see 'mloop status'")
     document["loops"] = [_loop_entry(session, program, m, now, history=history) for m in in_loops]
+    healths = member_loop_health(session, program, now, in_loops, weights=health_weights(program))
+    for entry in document["loops"]:
+        health = healths.get(entry["loop_id"])
+        if health is not None:
+            entry["health"] = {"score": health["score"], "parts": health["parts"]}
     _add_milestones(session, program, person, now, document)
     if history:
         document["ended_loops"] = [

@@ -53,7 +53,7 @@ from mloop.store.models import (
 )
 from mloop.store.db import driver_message
 from mloop.store.nudges import NUDGE_STAGES, check_template_pair, parse_nudge_stage
-from mloop.store.programs import stage_stall_days
+from mloop.store.programs import own_health_weights, set_health_weights, stage_stall_days
 from mloop.store.pgsecurity import check_role_name, login_of, readable_columns
 from mloop.store.participants import _EMAIL, check_timezone, optional_text, parse_roles, split_skills
 from mloop.timeparse import WhenError, isoformat_utc, parse_every, parse_iso
@@ -331,6 +331,11 @@ class Importer:
             existing.stall_days = stall_days
             existing.momentum_meetings = momentum
         self.program.stage_stall_days = json.dumps(stage_days, separators=(",", ":"))
+        weights = r.get("health_weights") or {}
+        if not isinstance(weights, dict) or any(not isinstance(w, int) or isinstance(w, bool) for w in weights.values()):
+            self.fail("health_weights must be an object of part: weight, e.g. {\"cadence\": 40}")
+        self.program.health_weights = "{}"
+        set_health_weights(self.program, weights)
         self.session.add(self.program)
         self.session.flush()
         self._start_program()
@@ -854,6 +859,9 @@ def export_records(session: Session, program: Program, withholding: Withholding 
     own = stage_stall_days(program)
     if own:
         record["stage_stall_days"] = own
+    weights = own_health_weights(program)
+    if weights:
+        record["health_weights"] = weights
     yield record
     for row in conn.execute(
         sa.select(StarterGoal).where(StarterGoal.program_id == pid).order_by(StarterGoal.id)
