@@ -17,8 +17,8 @@ PASSED_ON = {"db": "--db", "acting": "--as", "now": "--now", "tz": "--tz", "prog
 
 @app.command("batch", epilog=examples(
     'mloop batch commands.txt',
-    'mloop batch --atomic --json - < week.txt',
-    "printf 'meet log 3 --at 2026-03-10T14:00\\nfeedback give 3 --rating 5\\n' | mloop --as ana@example.org batch -",
+    'mloop batch --atomic --json week.txt',
+    'mloop --as ana@example.org batch --keep-going week.txt',
 ))
 def batch(
     ctx: typer.Context,
