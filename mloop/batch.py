@@ -144,19 +144,12 @@ def _report(outcome: Outcome, *, json_out: bool, atomic: bool) -> None:
             record = {"line": outcome.line.number, "ok": False, "exit_code": outcome.exit_code,
                       "error": error}
         sys.stdout.write(json_text(record) + "\n")
-        _notes(outcome)
-        return
-    sys.stdout.write(outcome.stdout)
-    if outcome.ok:
-        sys.stderr.write(outcome.stderr)
     else:
+        sys.stdout.write(outcome.stdout)
+    if outcome.ok:
+        sys.stderr.write(outcome.stderr)  # a successful line's notes stay on stderr
+    else:  # the error line, as any failed command writes it, and in --json mode too
         sys.stderr.write(f"{ERROR_PREFIX}line {outcome.line.number}: {error}\n")
-
-
-def _notes(outcome: Outcome) -> None:
-    """A successful line's notes on stderr stay on stderr."""
-    if outcome.ok and outcome.stderr:
-        sys.stderr.write(outcome.stderr)
 
 
 def _result(stdout: str):

@@ -114,6 +114,7 @@ def test_json_gives_one_document_per_line(cli, tmp_path: Path):
     assert by_line[9] == {"line": 9, "ok": False, "exit_code": 1,
                           "error": "rating 9 is out of range: give 1 (poor) to 5 (great)"}
     assert by_line[11]["result"]["participant"]["email"] == MENTEE
+    assert result.stderr == "mloop: error: line 9: rating 9 is out of range: give 1 (poor) to 5 (great)\n"
 
 
 def test_root_options_before_batch_apply_to_every_line(cli, tmp_path: Path):

@@ -284,6 +284,9 @@ def test_root_help_says_where_the_store_is_and_lists_the_environment(cli, tmp_pa
         "  MLOOP_TZ            as --tz",
         "  MLOOP_PROGRAM       as --program",
         "  MLOOP_PAGER, PAGER  the pager for long output (--no-pager: none)",
+        "  MLOOP_HOOKS         the hooks folder (see 'mloop hooks path')",
+        "  MLOOP_NO_HOOKS      1: run no hooks (as --no-hooks)",
+        "  MLOOP_HOOK_TIMEOUT  seconds a hook may run (default 10)",
         "  MLOOP_DEBUG         1: show the traceback of an unexpected error",
     ]
     with_db = " ".join(cli("--help").stdout.split())

@@ -221,7 +221,7 @@ def test_a_coordinator_role_runs_the_coordinator_commands_without_reading_conten
     card = cora.json("coordinator", "participant", ANA)
     assert "ANA SECRET" not in json.dumps(card) and "GOAL L1" not in json.dumps(card)
     ratings = cora.json("feedback", "list")
-    assert sorted(f["rating"] for f in ratings) == [2, 4, 5] and not any(f["comment"] for f in ratings)
+    assert sorted(f["rating"] for f in ratings) == [2, 4, 5] and not any(f.get("comment") for f in ratings)
     tasks = cora.json("goal", "task", "list")
     assert tasks and "TASK L1" not in json.dumps(tasks)
     exported = cora("export")
@@ -271,7 +271,8 @@ def test_the_store_owner_acts_as_on_sqlite(secured):
     owner = secured.cli()
     assert owner.json("status", user=ANA)["participant"]["email"] == ANA
     assert owner.json("db", "whoami")["owner"] is True
-    assert "BO SECRET" in owner.ok("export", user=CORA).stdout
+    assert "BO SECRET" not in owner.ok("export", user=CORA).stdout  # content only when asked for
+    assert "BO SECRET" in owner.ok("export", "--include-content", user=CORA).stdout
 
 
 @pytest.mark.postgres

@@ -171,7 +171,8 @@ class StagedFiles:
         if name in self.names or os.path.dirname(name):
             raise ValueError(f"{name!r}: each file once, and directly in the folder")
         try:
-            with open(os.path.join(self.stage, name), "wb") as handle:
+            fd = os.open(os.path.join(self.stage, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:  # the owner's alone, as every file mloop writes
                 handle.write(data.encode() if isinstance(data, str) else data)
         except OSError as error:
             raise _cannot_write(final, error) from None

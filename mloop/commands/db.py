@@ -66,18 +66,27 @@ def grant(
     mloop_coordinator or mloop_participant by the participant's roles; without a
     password it logs in only where the server trusts it (peer or trust authentication).
     """
-    from mloop.errors import Forbidden
+    from mloop.errors import Forbidden, UsageError
     from mloop.output import emit, pick_format
     from mloop.store import pgsecurity
     from mloop.store.access import current_program, get_participant
 
-    secret = _read_password(password_file, password)
     app_ctx = app_of(ctx)
-    with app_ctx.session(write=True) as session:
+
+    def owner_login(session):
         login = _postgresql_login(session, "mloop db grant")
         if not login.is_owner:
             raise Forbidden(f"mloop db grant is for the store's owner (the role that ran 'mloop init') or a superuser, "
                             f"and you are connected as role {login.role}")
+
+    if password_file is not None and password:
+        raise UsageError("give --password or --password-file, not both")
+    if password:  # ask only once the store is one that takes a password, and outside any transaction
+        with app_ctx.session(write=False) as session:
+            owner_login(session)
+    secret = _read_password(password_file, password)
+    with app_ctx.session(write=True) as session:
+        owner_login(session)
         program = current_program(session, app_ctx.program_name)
         person = get_participant(session, program, email)
         pgsecurity.apply(session.connection())

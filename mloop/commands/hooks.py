@@ -23,7 +23,7 @@ def _folder(ctx: typer.Context):
 
 @app.command("path", epilog=examples(
     'mloop hooks path',
-    'cp notify.py "$(mloop hooks path)/on-stage-change-notify.py"',
+    'mloop --db program.db hooks path',
 ))
 def path(ctx: typer.Context) -> None:
     """The store's hooks folder (MLOOP_HOOKS names another).
