@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mloop.commandline import command_group, examples
-from mloop.commands._common import CsvFlag, JsonFlag, Stage, StallStage, local, program_session
+from mloop.commands._common import CsvFlag, CsvRawFlag, JsonFlag, Stage, StallStage, local, program_session
 
 app = command_group(
     "Coordinator views: the milestone funnel, stalled and at-risk people.",
@@ -39,6 +39,7 @@ def report(
                                                  help="With --activity: from when (default: 12 weeks ago).")] = None,
     json_out: JsonFlag = False,
     csv_out: CsvFlag = False,
+    csv_raw: CsvRawFlag = False,
 ) -> None:
     """The milestone funnel, who is stalled and which loops are at risk.
 
@@ -50,12 +51,12 @@ def report(
     many more there are; --json and --csv give every row to scripts and
     spreadsheets.
     """
-    from mloop.output import TABLE, Column, Rows, draw_report, emit, pick_format
+    from mloop.output import CSV_FORMATS, TABLE, Column, Rows, draw_report, emit, pick_format
     from mloop.store.access import require_coordinator
     from mloop.store.funnel import coordinator_report
     from mloop.timeparse import isoformat_utc
 
-    fmt = pick_format(json_out, csv_out)
+    fmt = pick_format(json_out, csv_out, csv_raw)
     if activity or since is not None:
         from mloop.commands._activity import activity_report_command
         from mloop.errors import UsageError
@@ -70,7 +71,7 @@ def report(
         require_coordinator(who, "the coordinator report")
         document, members = coordinator_report(
             session, program, app_ctx.now, stage=chosen_stage, stalled=stalled, at_risk=at_risk,
-            with_rows=fmt == "csv", listed=(limit or None) if fmt == TABLE else None,
+            with_rows=fmt in CSV_FORMATS, listed=(limit or None) if fmt == TABLE else None,
         )
     csv_rows = Rows([Column(k, k) for k in MEMBER_COLUMNS],
                     [dict(m, stage_since=isoformat_utc(m["stage_since"])) for m in members])
