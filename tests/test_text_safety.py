@@ -88,6 +88,9 @@ def test_names_and_titles_are_one_printable_line_within_their_limit(check, field
 
 def test_free_text_may_hold_lines_and_tabs_but_no_other_control():
     assert check_text("first\n\tsecond", "notes") == "first\n\tsecond"
+    assert check_text("pasted\r\nfrom Windows", "notes") == "pasted\r\nfrom Windows"
+    with pytest.raises(UsageError, match=re.escape("notes contains a control character (U+000D); remove it")):
+        check_text("paid: yes\rpaid: no", "notes")  # a lone CR rewrites the line on a terminal
     assert check_text(None, "notes") is None
     assert check_text("x" * TEXT_LIMIT, "notes") == "x" * TEXT_LIMIT
     with pytest.raises(UsageError, match="^notes is too long \\(20,001 characters; at most 20,000\\)$"):

@@ -110,11 +110,12 @@ def _domain_takes_email(domain: str) -> bool:
 
 
 def check_text(value: str | None, field: str) -> str | None:
-    """Free text as given (None stays None): newlines and tabs are allowed,
-    other control characters are not; at most TEXT_LIMIT characters."""
+    """Free text as given (None stays None): newlines (a Windows CR LF too)
+    and tabs are allowed, other control characters (a lone CR among them,
+    which overwrites a line on a terminal) are not; at most TEXT_LIMIT characters."""
     if value is None:
         return None
-    bad = first_control(value, lines=True)
+    bad = first_control(value.replace("\r\n", "\n"), lines=True)
     if bad is not None:
         raise UsageError(f"{field} contains a control character ({_code(bad)}); remove it")
     if len(value) > TEXT_LIMIT:
