@@ -237,8 +237,7 @@ def rich_table(rows: Rows):
     from rich.text import Text
 
     caption = Text(visible(rows.caption)) if rows.caption else None  # it may name people (their emails)
-    title = Text(visible(rows.title)) if rows.title else None
-    table = Table(title=title, caption=caption, header_style="bold")
+    table = Table(title=rows.title, caption=caption, header_style="bold")  # a title is the program's own words
     for column in rows.columns:
         table.add_column(column.label, justify=column.justify, style=column.style)
     for record in rows.records:

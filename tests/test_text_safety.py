@@ -322,9 +322,9 @@ def test_errors_that_echo_input_show_escapes(cli, program):
     assert _one_line("no loop named Ana\x1b[2J\u202e\nat all") == "no loop named Ana\\x1b[2J\\u202e at all"
 
 
-def test_json_keeps_the_stored_value_and_its_own_escapes_make_it_inert(hostile_store):
+def test_json_keeps_the_stored_value(hostile_store):
     result = hostile_store.ok("participant", "show", "ana@example.org", "--json", user="cora@example.org")
-    assert unsafe_in(result.stdout) == set()  # JSON writes ESC as \u001b
+    assert "\x1b" not in result.stdout and "Ana\\u001b[2J\\u001b[H" in result.stdout  # JSON's own escape
     assert json.loads(result.stdout)["name"] == HOSTILE_NAME
     [goal] = hostile_store.json("goal", "list", user="ana@example.org")
     assert goal["title"] == HOSTILE_TITLE
