@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from mloop import rules
 from mloop.errors import Conflict, Forbidden, MloopError, NotFound, UsageError, one_of
-from mloop.text import first_control, first_unsafe
+from mloop.text import BIDI_CONTROLS, first_control, first_unsafe
 from mloop.timeparse import WhenError, format_local
 
 
@@ -42,7 +42,8 @@ def check_line(value: str, field: str, *, limit: int) -> str:
     characters, no bidirectional controls, at most ``limit`` characters."""
     bad = first_unsafe(value)
     if bad is not None:
-        what = "a line break" if bad in "\r\n" else "a control character"
+        what = ("a line break" if bad in "\r\n" else "a bidirectional control character" if bad in BIDI_CONTROLS
+                else "a control character")
         raise UsageError(f"{field} contains {what} ({_code(bad)}); remove it")
     value = value.strip()
     if len(value) > limit:
