@@ -65,6 +65,22 @@ def test_a_formula_like_cell_gets_an_apostrophe(cell):
     assert csv_cell(cell, raw=True) == cell
 
 
+@given(st.text())
+def test_no_text_cell_starts_like_a_formula(text):
+    cell = csv_cell(text)
+    assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert cell in (text, "'" + text)
+
+
+@given(st.text(max_size=300))
+def test_what_passes_as_a_name_is_one_safe_line(text):
+    try:
+        name = check_name(text)
+    except UsageError:
+        return
+    assert first_unsafe(name) is None and len(name) <= NAME_LIMIT
+
+
 def test_numbers_and_plain_text_stay_as_they_are_in_csv():
     assert csv_cell(-3) == "-3" and csv_cell(-0.5) == "-0.5" and csv_cell(4) == "4"
     assert csv_cell("Ana Lima") == "Ana Lima" and csv_cell(None) == "" and csv_cell(True) == "yes"
@@ -266,6 +282,17 @@ def test_participant_import_refuses_a_hostile_name_naming_the_line(cli, tmp_path
     before = cli.snapshot()
     cli.fails("participant", "import", path, code=1,
               match="line 3: name contains a control character (U+001B); remove it", user="cora@example.org")
+    assert cli.snapshot() == before
+
+
+def test_a_calendar_import_refuses_an_event_with_a_control_character(cli, tmp_path, program):
+    path = tmp_path / "bad.ics"
+    path.write_bytes(b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:e1@x\r\n"
+                     b"DTSTART:20260310T100000Z\r\nDTEND:20260310T110000Z\r\nSUMMARY:Plan\x1b[2J\r\n"
+                     b"END:VEVENT\r\nEND:VCALENDAR\r\n")
+    before = cli.snapshot()
+    cli.fails("meet", "import", path, "--loop", "1", code=2, user="ana@example.org",
+              match="event 'Plan\\x1b[2J' (UID e1@x): agenda contains a control character (U+001B); remove it")
     assert cli.snapshot() == before
 
 
