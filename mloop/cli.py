@@ -20,7 +20,10 @@ PROG = "mloop"
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """An error message as one line, an echoed name's escape sequences made visible."""
+    from mloop.text import visible
+
+    return visible(" ".join(text.split()))
 
 
 def _fail(message: str, code: int) -> None:

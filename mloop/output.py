@@ -5,6 +5,13 @@ over plain data (dicts and lists of JSON-ready values) and, for tables, the
 columns to show; no command builds its own table or branches on the format.
 The reports' compact tables with bars (the coordinator report, the activity
 report, the nudges) are drawn here too, from the documents --json prints.
+
+Text people typed is shown, never obeyed: on a console made here every
+string and table cell has its control and bidi characters shown as escapes
+(mloop.text.visible), and user text is never read as Rich markup.  A CSV
+cell that a spreadsheet would run as a formula gets a leading apostrophe
+(mloop.text.spreadsheet_safe) unless --csv-raw asks for the cells as stored.
+JSON keeps every value as stored: its own escapes make control characters inert.
 """
 
 from __future__ import annotations
@@ -18,8 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mloop.commandline import PAGER_VARIABLES
+from mloop.text import spreadsheet_safe, visible
 
-TABLE, JSON, CSV = "table", "json", "csv"
+TABLE, JSON, CSV, CSV_RAW = "table", "json", "csv", "csv-raw"
+CSV_FORMATS = (CSV, CSV_RAW)
 
 # Piped or redirected, a table keeps its full width, as gh's and git's output
 # does: Rich would otherwise wrap and cut it at 80 columns for the next program.
@@ -32,12 +41,14 @@ DEFAULT_PAGER = "less"
 DEFAULT_LESS = "FRX"
 
 
-def pick_format(json_flag: bool = False, csv_flag: bool = False) -> str:
-    if json_flag and csv_flag:
+def pick_format(json_flag: bool = False, csv_flag: bool = False, csv_raw: bool = False) -> str:
+    """The output format the flags ask for: --csv-raw is CSV whose cells are written as stored."""
+    given = [flag for flag, on in (("--json", json_flag), ("--csv", csv_flag), ("--csv-raw", csv_raw)) if on]
+    if len(given) > 1:
         from mloop.errors import UsageError
 
-        raise UsageError("choose one of --json and --csv")
-    return JSON if json_flag else CSV if csv_flag else TABLE
+        raise UsageError(f"choose one of {', '.join(given[:-1])} and {given[-1]}")
+    return JSON if json_flag else CSV if csv_flag else CSV_RAW if csv_raw else TABLE
 
 
 @dataclass
@@ -67,6 +78,11 @@ def console(stderr: bool = False):
         def on_broken_pipe(self) -> None:
             # Rich would exit 1 itself; a reader gone early is for the CLI's one exit point.
             raise BrokenPipeError(errno.EPIPE, "the reader of the output has gone")
+
+        def render_str(self, text: str, **options):
+            # Every string printed or put in a table passes here before Rich lays it out:
+            # its control characters become visible escapes (lines and tabs stay).
+            return super().render_str(visible(text, lines=True), **options)
 
     out = _Console(stderr=stderr, highlight=False, soft_wrap=False)
     if not out.is_terminal:
@@ -148,8 +164,9 @@ def progress(label: str, *, shown: bool, total: int | None = None, out=None) -> 
 
 
 def say(message: str) -> None:
-    """Talk to the person: stderr, so stdout stays clean for data."""
-    print(message, file=sys.stderr)
+    """Talk to the person: stderr, so stdout stays clean for data (the
+    names it echoes shown, not obeyed: see mloop.text.visible)."""
+    print(visible(message, lines=True), file=sys.stderr)
 
 
 def print_json(data: Any) -> None:
@@ -194,13 +211,23 @@ def _cell(value: Any, tz=None) -> str:
     return str(value)
 
 
-def print_csv(rows: Rows) -> None:
+def csv_cell(value: Any, *, raw: bool = False) -> str:
+    """A value as a CSV cell.  Text (and a list of it) that a spreadsheet
+    would run as a formula ('=HYPERLINK(…)', '-2+3', '@SUM(…)') gets a leading
+    apostrophe, unless ``raw``; a number stays a number, a negative one included."""
+    cell = _cell(value)
+    if raw or not isinstance(value, (str, list, tuple)):
+        return cell
+    return spreadsheet_safe(cell)
+
+
+def print_csv(rows: Rows, *, raw: bool = False) -> None:
     import csv
 
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow([c.key for c in rows.columns])
     for record in rows.records:
-        writer.writerow([_cell(record.get(c.key)) for c in rows.columns])
+        writer.writerow([csv_cell(record.get(c.key), raw=raw) for c in rows.columns])
 
 
 def rich_table(rows: Rows):
@@ -209,8 +236,8 @@ def rich_table(rows: Rows):
     from rich.table import Table
     from rich.text import Text
 
-    caption = Text(rows.caption) if rows.caption else None  # it may name people (their emails)
-    table = Table(title=rows.title, caption=caption, header_style="bold")
+    caption = Text(visible(rows.caption)) if rows.caption else None  # it may name people (their emails)
+    table = Table(title=rows.title, caption=caption, header_style="bold")  # a title is the program's own words
     for column in rows.columns:
         table.add_column(column.label, justify=column.justify, style=column.style)
     for record in rows.records:
@@ -221,11 +248,13 @@ def rich_table(rows: Rows):
 def add_plain_row(table, *cells, style: str | None = None) -> None:
     """Add a row whose text cells are shown as written: a name like 'Bo [/b]'
     is never read as Rich markup, and Rich skips its markup and emoji passes
-    over each cell (an eighth of drawing a report's tables).  A cell that is already a
-    Rich ``Text`` (a styled bar) goes in as it is."""
+    over each cell (an eighth of drawing a report's tables).  A cell is one
+    line: its control characters, newlines and tabs included, are shown as
+    escapes (mloop.text.visible), so that Rich never cuts one in half.  A cell
+    that is already a Rich ``Text`` (a styled bar) goes in as it is."""
     from rich.text import Text
 
-    table.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in cells), style=style)
+    table.add_row(*(cell if isinstance(cell, Text) else Text(visible(cell)) for cell in cells), style=style)
 
 
 def print_rows(rows: Rows, out=None) -> None:
@@ -234,8 +263,8 @@ def print_rows(rows: Rows, out=None) -> None:
     out = out or console()
     if not rows.records:
         if rows.title:
-            out.print(Text(rows.title, style="bold"))
-        out.print(Text(rows.empty, style="dim"))  # may name people: plain text
+            out.print(Text(visible(rows.title), style="bold"))
+        out.print(Text(visible(rows.empty, lines=True), style="dim"))  # may name people: plain text
         return
     out.print(rich_table(rows))
 
@@ -261,12 +290,12 @@ def emit(
         if data is None and rows is not None:
             data = rows.records
         print_json(data)
-    elif fmt == CSV:
+    elif fmt in CSV_FORMATS:
         if rows is None:
             from mloop.errors import UsageError
 
             raise UsageError("this command has no CSV output: use --json")
-        print_csv(rows)
+        print_csv(rows, raw=fmt == CSV_RAW)
     elif human is not None:
         with paged(pager) as out:
             human(out)

@@ -329,12 +329,14 @@ def loop_ids(records: list[dict]) -> dict[str, int]:
 def expected_from_reference(records: list[dict], now: datetime) -> dict:
     ids = loop_ids(records)
     ref = reference.compute(records, now)
+    # mloop stores an email in lower case, however the file spells it.
     return {
         "stages": ref["stages"],
         "alumni": ref["alumni"],
-        "stalled": {(email, ids[loop] if loop else None, stage, days) for email, loop, stage, days in ref["stalled"]},
+        "stalled": {(email.lower(), ids[loop] if loop else None, stage, days)
+                    for email, loop, stage, days in ref["stalled"]},
         "at_risk": {ids[loop] for loop in ref["at_risk"]},
-        "memberships": ref["memberships"],
+        "memberships": [dict(m, email=m["email"].lower()) for m in ref["memberships"]],
     }
 
 

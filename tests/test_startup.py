@@ -73,7 +73,7 @@ def mloop(tmp_path):
 
 def test_python_m_mloop_keeps_what_it_wrote_and_prints_all_its_output(tmp_path, mloop):
     # ~80 KB of JSON to list: more than a pipe holds at once.
-    names = [f"Person {i} " + "x" * 240 for i in range(300)]
+    names = [f"Person {i} " + "x" * 180 for i in range(300)]
     lines = [json.dumps({"type": "program", "name": "Spring 2026"})]
     lines += [json.dumps({"type": "participant", "email": f"p{i}@example.org", "name": name, "roles": ["mentee"],
                           "joined_at": "2026-01-05T09:00:00Z"}) for i, name in enumerate(names)]
@@ -116,7 +116,7 @@ def test_a_reader_gone_after_the_first_lines_ends_the_export_quietly_with_code_0
     """'mloop export | head -1' on a program larger than a pipe holds: the
     reader leaves after one line, while mloop is still writing."""
     lines = [json.dumps({"type": "program", "name": "Spring 2026"})]
-    lines += [json.dumps({"type": "participant", "email": f"p{i}@example.org", "name": f"Person {i} " + "x" * 240,
+    lines += [json.dumps({"type": "participant", "email": f"p{i}@example.org", "name": f"Person {i} " + "x" * 180,
                           "roles": ["coordinator"], "joined_at": "2026-01-05T09:00:00Z"}) for i in range(600)]
     (tmp_path / "people.jsonl").write_text("\n".join(lines) + "\n")
     assert mloop("import", str(tmp_path / "people.jsonl")).returncode == 0

@@ -12,7 +12,10 @@ from mloop import rules
 from mloop.context import AppContext
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-CsvFlag = Annotated[bool, typer.Option("--csv", help="Print CSV on stdout (for spreadsheets).")]
+CsvFlag = Annotated[bool, typer.Option("--csv", help="Print CSV on stdout (for spreadsheets); a text cell that "
+                                      "starts like a formula (= + - @) gets a leading '.")]
+CsvRawFlag = Annotated[bool, typer.Option("--csv-raw", help="Print CSV on stdout with every cell as stored "
+                                          "(no ' before a formula-like cell).")]
 
 
 def choice(words: tuple[str, ...]) -> Any:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mloop.commandline import command_group, examples
-from mloop.commands._common import CsvFlag, JsonFlag, Stage, StallStage, local, program_session
+from mloop.commands._common import CsvFlag, CsvRawFlag, JsonFlag, Stage, StallStage, local, program_session
 
 app = command_group(
     "Coordinator views: the milestone funnel, stalled and at-risk people.",
@@ -44,6 +44,7 @@ def report(
                                                      "self-contained HTML page with charts ('-': stdout).")] = None,
     json_out: JsonFlag = False,
     csv_out: CsvFlag = False,
+    csv_raw: CsvRawFlag = False,
 ) -> None:
     """The milestone funnel, who is stalled and which loops are at risk.
 
@@ -57,12 +58,12 @@ def report(
     and at-risk lists, the activity per week as charts and the program's
     milestones (no network needed to view it; it prints).
     """
-    from mloop.output import TABLE, Column, Rows, draw_report, emit, pick_format
+    from mloop.output import CSV_FORMATS, TABLE, Column, Rows, draw_report, emit, pick_format
     from mloop.store.access import require_coordinator
     from mloop.store.funnel import coordinator_report
     from mloop.timeparse import isoformat_utc
 
-    fmt = pick_format(json_out, csv_out)
+    fmt = pick_format(json_out, csv_out, csv_raw)
     if health:
         from mloop.errors import UsageError
 
@@ -89,7 +90,7 @@ def report(
         require_coordinator(who, "the coordinator report")
         document, members = coordinator_report(
             session, program, app_ctx.now, stage=chosen_stage, stalled=stalled, at_risk=at_risk,
-            with_rows=fmt == "csv", listed=(limit or None) if fmt == TABLE else None,
+            with_rows=fmt in CSV_FORMATS, listed=(limit or None) if fmt == TABLE else None,
         )
     app_ctx.tell_stalled(document["program"], document.get("stalled") or [])
     csv_rows = Rows([Column(k, k) for k in MEMBER_COLUMNS],

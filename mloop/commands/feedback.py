@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mloop.commandline import command_group, examples
-from mloop.commands._common import CsvFlag, Fit, JsonFlag, local, program_session
+from mloop.commands._common import CsvFlag, CsvRawFlag, Fit, JsonFlag, local, program_session
 
 app = command_group(
     "Give and list feedback (private to its author and coordinators).",
@@ -70,6 +70,7 @@ def list_(
     loop_id: Annotated[Optional[int], typer.Option("--loop", help="Only this loop.")] = None,
     json_out: JsonFlag = False,
     csv_out: CsvFlag = False,
+    csv_raw: CsvRawFlag = False,
 ) -> None:
     """List feedback: your own, or for a coordinator everyone's ratings (never the comments)."""
     from mloop.output import Column, Rows, emit, pick_format
@@ -77,7 +78,7 @@ def list_(
     from mloop.store.access import sees_content
     from mloop.store.feedback import list_feedback
 
-    fmt = pick_format(json_out, csv_out)
+    fmt = pick_format(json_out, csv_out, csv_raw)
     with program_session(ctx, write=False) as (app_ctx, session, program, who):
         records = []
         for f, author, loop in list_feedback(session, program, who, loop_id=loop_id, now=app_ctx.now):

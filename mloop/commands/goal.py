@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mloop.commandline import command_group, examples
-from mloop.commands._common import CsvFlag, JsonFlag, Term, local, program_session, when_or_none
+from mloop.commands._common import CsvFlag, CsvRawFlag, JsonFlag, Term, local, program_session, when_or_none
 
 app = command_group(
     "Set, share and complete goals; add tasks to them.",
@@ -136,13 +136,14 @@ def list_(
     loop_id: Annotated[Optional[int], typer.Option("--loop", help="Only this loop.")] = None,
     json_out: JsonFlag = False,
     csv_out: CsvFlag = False,
+    csv_raw: CsvRawFlag = False,
 ) -> None:
     """List the goals of your loops (a coordinator sees counts and states, never titles)."""
     from mloop.output import Column, Rows, emit, pick_format
     from mloop.store.goals import list_goals
     from mloop.store.models import Loop
 
-    fmt = pick_format(json_out, csv_out)
+    fmt = pick_format(json_out, csv_out, csv_raw)
     with program_session(ctx, write=False) as (app_ctx, session, program, who):
         records = []
         for goal, tasks in list_goals(session, program, who, loop_id=loop_id, now=app_ctx.now):
@@ -222,12 +223,13 @@ def task_list(
     goal_id: Annotated[Optional[int], typer.Option("--goal", metavar="GOAL", help="Only this goal's tasks.")] = None,
     json_out: JsonFlag = False,
     csv_out: CsvFlag = False,
+    csv_raw: CsvRawFlag = False,
 ) -> None:
     """List the tasks of the goals you see (a coordinator sees their states, never titles)."""
     from mloop.output import Column, Rows, emit, pick_format
     from mloop.store.goals import list_tasks
 
-    fmt = pick_format(json_out, csv_out)
+    fmt = pick_format(json_out, csv_out, csv_raw)
     with program_session(ctx, write=False) as (app_ctx, session, program, who):
         records = [_task_record(task, who, loop)
                    for task, loop in list_tasks(session, program, who, goal_id=goal_id, now=app_ctx.now)]

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mloop.commandline import command_group, examples
-from mloop.commands._common import CsvFlag, JsonFlag, Outcome, local, program_session
+from mloop.commands._common import CsvFlag, CsvRawFlag, JsonFlag, Outcome, local, program_session
 
 app = command_group(
     "Create, suggest, list and end matches (loops).",
@@ -48,12 +48,13 @@ def list_(
     all_: Annotated[bool, typer.Option("--all", help="Include ended loops.")] = False,
     json_out: JsonFlag = False,
     csv_out: CsvFlag = False,
+    csv_raw: CsvRawFlag = False,
 ) -> None:
     """List loops: a coordinator sees all, a participant their own."""
-    from mloop.output import Column, Rows, emit, pick_format
+    from mloop.output import CSV_FORMATS, Column, Rows, emit, pick_format
     from mloop.store.loops import list_matches, loop_status_word
 
-    fmt = pick_format(json_out, csv_out)
+    fmt = pick_format(json_out, csv_out, csv_raw)
     with program_session(ctx, write=False) as (app_ctx, session, program, who):
         records = [
             {
@@ -70,7 +71,7 @@ def list_(
     columns = [Column("loop_id", "Loop", "right"), Column("mentor_name", "Mentor"), Column("mentor", "Mentor email"),
                Column("mentee_name", "Mentee"), Column("mentee", "Mentee email"), Column("matched", "Matched"),
                Column("status", "Status")]
-    if fmt == "csv":
+    if fmt in CSV_FORMATS:
         columns = [Column(k, k) for k in ("loop_id", "mentor", "mentor_name", "mentee", "mentee_name", "matched_at", "status", "ended_at", "end_reason")]
         shown = [dict(r, matched_at=_iso(r["matched_at"]), ended_at=_iso(r["ended_at"])) for r in records]
     emit(fmt, records, rows=Rows(columns, shown, empty="no loops yet: create one with 'mloop match create'"), pager=app_ctx.pager)
@@ -124,6 +125,7 @@ def suggest(
         "--include-alumni", help="Also propose mentors for alumni (mentees whose last loop ended completed).")] = False,
     json_out: JsonFlag = False,
     csv_out: CsvFlag = False,
+    csv_raw: CsvRawFlag = False,
 ) -> None:
     """Propose the best mentor for every mentee at Getting Started (coordinators only).
 
@@ -134,7 +136,7 @@ def suggest(
     from mloop.output import emit, pick_format, progress, watching
     from mloop.store.matching import suggest_matches
 
-    fmt = pick_format(json_out, csv_out)
+    fmt = pick_format(json_out, csv_out, csv_raw)
     if apply and dry_run:
         raise UsageError("choose one of --apply and --dry-run")
     with program_session(ctx, write=apply) as (app_ctx, session, program, who), \
@@ -150,7 +152,7 @@ def suggest(
 def _suggestion_rows(fmt: str, result, loop_ids: list[int] | None):
     """The proposal as a table (or CSV): one row per suggestion, with the loop made when applied."""
     from mloop.matching import explain
-    from mloop.output import Column, Rows
+    from mloop.output import CSV_FORMATS, Column, Rows
 
     shown = []
     for number, suggestion in enumerate(result.suggestions):
@@ -158,14 +160,14 @@ def _suggestion_rows(fmt: str, result, loop_ids: list[int] | None):
         record.update({f"{part}_points": points for part, points in record["parts"].items()})
         record.update(why=explain(suggestion.parts), loop=loop_ids[number] if loop_ids is not None else None)
         shown.append(record)
-    if fmt == "csv":
+    if fmt in CSV_FORMATS:
         keys = ("mentee", "mentor", "score", "skills_points", "timezone_points", "department_points", "shared_skills")
         columns = [Column(key, key) for key in keys]
     else:
         columns = [Column("mentee", "Mentee"), Column("mentor", "Mentor"), Column("score", "Score", "right"),
                    Column("shared_skills", "Shared skills"), Column("why", "Why")]
     if loop_ids is not None:
-        columns.insert(0, Column("loop", "loop" if fmt == "csv" else "Loop", "right"))
+        columns.insert(0, Column("loop", "loop" if fmt in CSV_FORMATS else "Loop", "right"))
         title = f"Created {len(loop_ids)} loop{'s' if len(loop_ids) != 1 else ''}"
     else:
         title = "Suggested matches (dry run: add --apply to create them)"

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from mloop.commandline import command_group, examples
-from mloop.commands._common import CsvFlag, JsonFlag, local, program_session
+from mloop.commands._common import CsvFlag, CsvRawFlag, JsonFlag, local, program_session
 
 app = command_group(
     "Book, log, complete, cancel and list meetings.",
@@ -196,6 +196,7 @@ def list_(
         "--within", help="With --upcoming: only those starting within this time (2d, 36h, 1w): the ones to confirm.")] = None,
     json_out: JsonFlag = False,
     csv_out: CsvFlag = False,
+    csv_raw: CsvRawFlag = False,
 ) -> None:
     """List meetings of your loops (a coordinator: of all loops, without places, agendas or notes).
 
@@ -206,7 +207,7 @@ def list_(
     from mloop.store.meetings import list_meetings
     from mloop.store.models import Loop
 
-    fmt = pick_format(json_out, csv_out)
+    fmt = pick_format(json_out, csv_out, csv_raw)
     with program_session(ctx, write=False) as (app_ctx, session, program, who):
         meetings = list_meetings(session, program, who, loop_id=loop_id, upcoming=upcoming, now=app_ctx.now,
                                  within=_within(within, upcoming))

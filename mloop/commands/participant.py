@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mloop.commandline import command_group, examples
-from mloop.commands._common import CsvFlag, JsonFlag, ParticipantRole, choices_metavar, program_session
+from mloop.commands._common import CsvFlag, CsvRawFlag, JsonFlag, ParticipantRole, choices_metavar, program_session
 from mloop.rules import PARTICIPANT_ROLES
 
 app = command_group(
@@ -75,12 +75,13 @@ def list_(
     role: Annotated[Optional[ParticipantRole], typer.Option("--role", case_sensitive=False, help="Only the people with this role.")] = None,
     json_out: JsonFlag = False,
     csv_out: CsvFlag = False,
+    csv_raw: CsvRawFlag = False,
 ) -> None:
     """List the program's participants."""
     from mloop.output import emit, pick_format
     from mloop.store.participants import list_participants, person_record
 
-    fmt = pick_format(json_out, csv_out)
+    fmt = pick_format(json_out, csv_out, csv_raw)
     with program_session(ctx, write=False) as (app_ctx, session, program, _who):
         records = [person_record(p) for p in list_participants(session, program, role)]
     emit(fmt, records, rows=_rows(app_ctx, records), pager=app_ctx.pager)

@@ -15,14 +15,22 @@ from sqlmodel import Session, func, select
 
 from mloop import rules
 from mloop.errors import Forbidden, NotFound, UsageError, valid_id
-from mloop.store.checks import check_loop_open
+from mloop.store.checks import check_loop_open, check_name, normal_email
 from mloop.store.models import Loop, Participant, Program
 
 DEFAULT_PROGRAM_NAME = "Mentoring program"
 
 
 def email_key(email: str) -> str:
-    return email.strip().lower()
+    """The key a participant is stored and found under (see checks.normal_email)."""
+    return normal_email(email)
+
+
+def email_keys(email: str) -> set[str]:
+    """The keys an email may be stored under: ``email_key``, and the plain
+    lower case that a store written before NFKC normalisation holds, so that
+    everyone already in a store is still found."""
+    return {email_key(email), email.strip().lower()}
 
 
 def find_program(session: Session, name: str | None) -> Program | None:
@@ -77,7 +85,8 @@ def create_program(
     stall_days: int = rules.DEFAULT_STALL_DAYS,
     momentum_meetings: int = rules.DEFAULT_MOMENTUM_MEETINGS,
 ) -> Program:
-    if not name.strip():
+    name = check_name(name, "program name")
+    if not name:
         raise UsageError("a program needs a name: --program NAME")
     check_program_numbers(stall_days=stall_days, momentum_meetings=momentum_meetings)
     has_default = session.exec(select(func.count()).where(Program.is_default)).one() > 0
@@ -96,7 +105,7 @@ def create_program(
 def find_participant(session: Session, program: Program, email: str) -> Participant | None:
     return session.exec(
         select(Participant).where(
-            Participant.program_id == program.id, Participant.email_key == email_key(email)
+            Participant.program_id == program.id, Participant.email_key.in_(email_keys(email))
         )
     ).first()
 

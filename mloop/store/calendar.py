@@ -13,9 +13,10 @@ from datetime import datetime, timedelta, timezone
 
 from sqlmodel import Session, select
 
+from mloop.errors import UsageError
 from mloop.ics import CalendarOccurrence, CalendarRead, ExportEvent, describe_event  # cheap: icalendar loads only when used
-from mloop.store.access import Actor, loop_for, require_active, sees_content
-from mloop.store.checks import meeting_date_problem
+from mloop.store.access import Actor, is_member, loop_for, require_active, sees_content
+from mloop.store.checks import check_text, meeting_date_problem
 from mloop.store.meetings import meetings_in_view
 from mloop.store.models import MAX_MEETING_MINUTES, Loop, Meeting, Participant, Program
 from mloop.timeparse import format_local
@@ -108,6 +109,11 @@ def import_calendar(
             summary.skipped.append({"event": describe_event(occurrence.summary, occurrence.uid), "reason": problem})
             continue
         minutes = _minutes(occurrence)
+        try:
+            check_text(occurrence.description or occurrence.summary, "agenda")
+            check_text(occurrence.location, "location")
+        except UsageError as error:
+            raise UsageError(f"{describe_event(occurrence.summary, occurrence.uid)}: {error}") from None
         meeting = existing.get(uid)
         if meeting is None:
             if occurrence.cancelled:

@@ -10,11 +10,118 @@ an import file's ref) — and raises the error the command shows.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from mloop import rules
 from mloop.errors import Conflict, Forbidden, MloopError, NotFound, UsageError, one_of
+from mloop.text import BIDI_CONTROLS, first_control, first_unsafe
 from mloop.timeparse import WhenError, format_local
+
+
+# --- text ------------------------------------------------------------------------------
+# What people type is shown to others, on terminals and in spreadsheets.  A name
+# or a title is one line of printable text; free text (notes, agendas, actions,
+# comments, locations, reasons, descriptions) may run over several lines and
+# hold tabs, and nothing else of the control characters.  Each has a length
+# limit, so that no field can fill a screen or a store.
+
+NAME_LIMIT = 200
+TITLE_LIMIT = 500
+TEXT_LIMIT = 20_000
+
+
+def _code(character: str) -> str:
+    return f"U+{ord(character):04X}"
+
+
+def check_line(value: str, field: str, *, limit: int) -> str:
+    """A name or a title as stored (stripped): one line of printable
+    characters, no bidirectional controls, at most ``limit`` characters."""
+    bad = first_unsafe(value)
+    if bad is not None:
+        what = ("a line break" if bad in "\r\n" else "a bidirectional control character" if bad in BIDI_CONTROLS
+                else "a control character")
+        raise UsageError(f"{field} contains {what} ({_code(bad)}); remove it")
+    value = value.strip()
+    if len(value) > limit:
+        raise UsageError(f"{field} is too long ({len(value):,} characters; at most {limit:,})")
+    return value
+
+
+def check_name(value: str, field: str = "name") -> str:
+    return check_line(value, field, limit=NAME_LIMIT)
+
+
+def check_title(value: str, field: str = "title") -> str:
+    return check_line(value, field, limit=TITLE_LIMIT)
+
+
+EMAIL_LIMIT = 320  # the longest address the mail standards allow (64 + 1 + 255)
+
+
+def normal_email(email: str) -> str:
+    """An email as mloop compares, stores and looks it up: stripped, in
+    Unicode's compatibility form (NFKC: a full-width 'ａ' is an 'a'), lower case."""
+    return unicodedata.normalize("NFKC", email.strip()).lower()
+
+
+def check_email(email: str) -> str:
+    """A new or changed email, as stored (see ``normal_email``): one line of
+    printable characters that email-validator takes for an address (its
+    syntax rules; no DNS look-up), so that a look-alike of a real address
+    (a zero-width space in it, two dots, a leading dot or hyphen, a
+    400-character local part) is refused, with the reason."""
+    given = check_line(email, "email", limit=EMAIL_LIMIT)
+    address = normal_email(given)
+    plain = _PLAIN_EMAIL.fullmatch(address)
+    if plain and len(address) <= EMAIL_VALIDATOR_LIMIT and _domain_takes_email(plain.group(1)):
+        return address
+    from email_validator import EmailNotValidError, validate_email  # only the writes that take an email load it
+
+    try:
+        checked = validate_email(address, check_deliverability=False, strict=True)
+    except EmailNotValidError as error:
+        reason = str(error).rstrip(".")
+        raise UsageError(f"email {given!r} is not valid: {reason[:1].lower()}{reason[1:]}; "
+                         "use the form name@example.org") from None
+    return normal_email(checked.normalized)
+
+
+# An import of a large program checks 100,000 addresses of a few domains, and
+# email-validator spends two thirds of its time on the domain.  So an address
+# whose local part is plain (lower-case ASCII letters, digits, '_', '+', '-',
+# single inner dots: a part of what email-validator takes) has its domain
+# checked once, by email-validator; any other address gets its full check.
+EMAIL_VALIDATOR_LIMIT = 254
+_PLAIN_EMAIL = re.compile(r"(?=[^@]{1,64}@)[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*@([a-z0-9.-]+)")
+
+
+@lru_cache(maxsize=1024)
+def _domain_takes_email(domain: str) -> bool:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(f"x@{domain}", check_deliverability=False, strict=True)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+def check_text(value: str | None, field: str) -> str | None:
+    """Free text as given (None stays None): newlines (a Windows CR LF too)
+    and tabs are allowed, other control characters (a lone CR among them,
+    which overwrites a line on a terminal) are not; at most TEXT_LIMIT characters."""
+    if value is None:
+        return None
+    bad = first_control(value.replace("\r\n", "\n"), lines=True)
+    if bad is not None:
+        raise UsageError(f"{field} contains a control character ({_code(bad)}); remove it")
+    if len(value) > TEXT_LIMIT:
+        raise UsageError(f"{field} is too long ({len(value):,} characters; at most {TEXT_LIMIT:,})")
+    return value
 
 
 # --- the clock -------------------------------------------------------------------------
@@ -140,7 +247,7 @@ def check_goal_title(title: str | None) -> str:
     """The title, stripped; an empty one is refused."""
     if not title or not title.strip():
         raise UsageError("a goal needs a title: mloop goal add LOOP 'Give a conference talk'")
-    return title.strip()
+    return check_title(title, "goal title")
 
 
 def check_term(term) -> str:
@@ -159,14 +266,14 @@ def check_goal_unlocked(goal: int | str, title: str, *, locked: bool, deleting: 
 def check_task_title(title: str | None) -> str:
     if not title or not title.strip():
         raise UsageError("a task needs a title")
-    return title.strip()
+    return check_title(title, "task title")
 
 
 # --- custom milestones -----------------------------------------------------------------
 
 def check_milestone_definition(name: str | None, *, kind: str, role: str, due: str) -> tuple[str, str, str, str]:
     """(name, kind, role, due) as stored: stripped, the words made canonical, the offset readable."""
-    name = (name or "").strip()
+    name = check_name(name or "", "milestone name")
     if not name:
         raise UsageError("a milestone needs a name: mloop milestone define NAME --kind ... --role ... --due ...")
     kind = one_of(kind, rules.MILESTONE_KINDS, "--kind")

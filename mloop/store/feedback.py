@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from mloop.errors import valid_id
 from mloop.store.access import Actor, loop_for, require_active
-from mloop.store.checks import check_meeting_held, check_meeting_in_loop, check_rating
+from mloop.store.checks import check_meeting_held, check_meeting_in_loop, check_rating, check_text
 from mloop.store.models import Feedback, Loop, Meeting, Participant, Program
 
 
@@ -17,6 +17,7 @@ def give_feedback(
     rating: int, meeting_id: int | None, comment: str | None, now: datetime,
 ) -> Feedback:
     check_rating(rating)
+    check_text(comment, "comment")
     loop = loop_for(session, program, who, loop_id, doing="giving feedback", members_only=True)
     require_active(loop, now, "give feedback")
     if meeting_id is not None:

@@ -8,7 +8,7 @@ from sqlmodel import Session, and_, or_, select
 
 from mloop.errors import Conflict, Forbidden, NotFound, UsageError, valid_id
 from mloop.store.access import Actor, is_member, loop_for, require_active
-from mloop.store.checks import check_goal_title, check_goal_unlocked, check_task_title, check_term
+from mloop.store.checks import check_goal_title, check_goal_unlocked, check_task_title, check_term, check_title
 from mloop.store.models import Goal, Loop, Program, Task
 
 
@@ -83,7 +83,7 @@ def edit_goal(
     if title is not None:
         if not title.strip():
             raise UsageError("a goal's title cannot be empty")
-        goal.title = title.strip()
+        goal.title = check_title(title, "goal title")
     if term is not None:
         goal.term = check_term(term)
     if due is not None:

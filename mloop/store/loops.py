@@ -11,6 +11,7 @@ from mloop.errors import Conflict, Forbidden, UsageError
 from mloop.store.access import Actor, get_participant, is_member, require_coordinator
 from mloop.store.checks import (
     check_capacity, check_match_date, check_match_roles, check_not_ahead, check_not_self_match, check_pair_free,
+    check_text,
 )
 from mloop.store.models import Loop, Participant, Program
 from mloop.store.participants import mentor_load
@@ -65,6 +66,7 @@ def end_match(
 ) -> Loop:
     if not (who.is_coordinator or is_member(loop, who.person)):
         raise Forbidden(f"only loop {loop.id}'s members or a coordinator can end it")
+    check_text(reason, "reason")
     if outcome not in rules.OUTCOMES:
         raise UsageError(f"unknown outcome {outcome!r}: use completed or cancelled")
     if loop.ended_at is not None and loop.ended_at <= now:

@@ -8,7 +8,7 @@ from sqlmodel import Session, or_, select
 
 from mloop.errors import Conflict, NotFound, UsageError, valid_id
 from mloop.store.access import Actor, loop_for, require_active
-from mloop.store.checks import check_meeting_date, check_not_ahead, check_not_past
+from mloop.store.checks import check_meeting_date, check_not_ahead, check_not_past, check_text
 from mloop.store.models import MAX_MEETING_MINUTES, Loop, Meeting, Program, new_calendar_uid
 
 
@@ -40,6 +40,7 @@ def _book(
     session: Session, program: Program, who: Actor, loop_id: int, starts: list[datetime], *,
     duration: timedelta, agenda: str | None, where: str | None, now: datetime, series: str | None, doing: str,
 ) -> list[Meeting]:
+    agenda, where = check_text(agenda, "agenda"), check_text(where, "location")
     loop = loop_for(session, program, who, loop_id, doing=doing)
     require_active(loop, now, "book a meeting")
     minutes = _check_duration(duration)
@@ -58,7 +59,7 @@ def _book(
 def add_actions(meeting: Meeting, actions: list[str]) -> None:
     """Append actions or decisions to a meeting's, one a line (the stored form)."""
     if actions:
-        meeting.actions = "\n".join([a for a in meeting.actions.split("\n") if a] + actions)
+        meeting.actions = check_text("\n".join([a for a in meeting.actions.split("\n") if a] + actions), "actions")
 
 
 def log_meeting(
@@ -66,6 +67,7 @@ def log_meeting(
     start: datetime, duration: timedelta, notes: str | None, agenda: str | None,
     where: str | None, now: datetime, actions: list[str] | None = None,
 ) -> Meeting:
+    notes, agenda, where = check_text(notes, "notes"), check_text(agenda, "agenda"), check_text(where, "location")
     loop = loop_for(session, program, who, loop_id, doing="logging a meeting")
     require_active(loop, now, "log a meeting")
     check_not_ahead(start, now, what="--at", instead="'meet log' records a meeting already held; "
@@ -105,7 +107,8 @@ def meeting_done(
     meeting.status = "held"
     meeting.sequence += 1
     if notes:
-        meeting.notes = notes if not meeting.notes else f"{meeting.notes}\n{notes}"
+        check_text(notes, "notes")
+        meeting.notes = check_text(notes if not meeting.notes else f"{meeting.notes}\n{notes}", "notes")
     add_actions(meeting, actions)
     session.add(meeting)
     session.flush()

@@ -18,7 +18,7 @@ from mloop.errors import Conflict, Forbidden, NotFound, UsageError
 from mloop.store.access import Actor, get_loop, get_participant, require_active, require_coordinator
 from mloop.store.checks import (
     check_marker_in_loop, check_marker_role, check_milestone_definition, check_milestone_name_free,
-    check_no_loop_for_program_milestone, check_program_mark,
+    check_no_loop_for_program_milestone, check_program_mark, check_text,
 )
 from mloop.store.models import Loop, Milestone, MilestoneDone, Participant, Program
 from mloop.timeparse import format_local
@@ -62,7 +62,7 @@ def define_milestone(
     ).first()
     check_milestone_name_free(program.name, name, taken=taken is not None)
     milestone = Milestone(program_id=program.id, name=name, kind=kind, role=role, due=due,
-                          description=(description or "").strip() or None)
+                          description=(check_text(description, "description") or "").strip() or None)
     session.add(milestone)
     session.flush()
     return milestone

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from mloop import rules
 from mloop.errors import UsageError
+from mloop.store.checks import check_text, check_title
 from mloop.store.models import Loop, Nudge, NudgeTemplate, Participant, Program
 
 NUDGE_QUIET_DAYS = 7
@@ -113,6 +114,8 @@ def check_template_pair(subject: str, body: str) -> None:
     check_template(body, "body")
     if not subject.strip() or "\n" in subject or "\r" in subject:
         raise UsageError("the subject must be one non-empty line")
+    check_title(subject, "subject")
+    check_text(body, "body")
     if not body.strip():
         raise UsageError("the body is empty: write the message in the --body-file")
 

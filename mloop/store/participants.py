@@ -12,10 +12,8 @@ from sqlmodel import Session, func, select
 from mloop.rules import PARTICIPANT_ROLES
 from mloop.errors import BadFile, Conflict, UsageError
 from mloop.store.access import email_key, find_participant
+from mloop.store.checks import NAME_LIMIT, check_email, check_line, check_name, check_text
 from mloop.store.models import Participant, Program
-
-_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
-
 
 def split_skills(value) -> list[str]:
     if value is None:
@@ -23,7 +21,7 @@ def split_skills(value) -> list[str]:
     items = value if isinstance(value, (list, tuple)) else re.split(r"[,;]", str(value))
     skills = []
     for item in items:
-        skill = str(item).strip().lower()
+        skill = check_line(str(item), "skill", limit=NAME_LIMIT).lower()
         if skill and skill not in skills:
             skills.append(skill)
     return skills
@@ -103,7 +101,7 @@ def optional_text(value, what: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise UsageError(f"{what} must be text, not {value!r}")
-    value = value.strip()
+    value = check_text(value, what).strip()
     limit = PROFILE_LIMITS.get(what)
     if limit is not None and len(value) > limit:
         raise UsageError(f"{what} is too long ({len(value)} characters; at most {limit})")
@@ -111,10 +109,11 @@ def optional_text(value, what: str) -> str | None:
 
 
 def check_person(new: NewPerson) -> None:
-    if not new.name or not new.name.strip():
+    """Checks a new person, and puts their name and email in the form they are stored in."""
+    new.name = check_name(new.name or "")
+    if not new.name:
         raise UsageError("a participant needs a name: --name 'Ana Lima'")
-    if not _EMAIL.match(new.email.strip()):
-        raise UsageError(f"{new.email!r} is not an email address: use the form name@example.org")
+    new.email = check_email(new.email)
     if new.capacity < 0:
         raise UsageError(f"capacity must be 0 or more, not {new.capacity}")
     new.timezone = check_timezone(optional_text(new.timezone, "timezone"))
@@ -228,9 +227,10 @@ def edit_participant(session: Session, program: Program, who, email: str, change
         if changes.capacity is not None:
             raise Forbidden("a mentor's capacity is set by a coordinator: ask one to change it")
     if changes.name is not None:
-        if not changes.name.strip():
+        name = check_name(changes.name)
+        if not name:
             raise UsageError("a participant needs a name: --name 'Ana Lima'")
-        person.name = changes.name.strip()
+        person.name = name
     if changes.capacity is not None:
         if changes.capacity < 0:
             raise UsageError(f"capacity must be 0 or more, not {changes.capacity}")

@@ -16,7 +16,7 @@ from sqlmodel import Session, func, select
 from mloop import rules
 from mloop.errors import Conflict, NotFound, StoreError, UsageError, valid_id
 from mloop.store.access import Actor, check_program_numbers, require_coordinator
-from mloop.store.checks import check_term
+from mloop.store.checks import check_name, check_term, check_title
 from mloop.store.models import Goal, Loop, Program, StarterGoal
 
 
@@ -138,7 +138,7 @@ def update_program(
     check_program_numbers(stall_days=stall_days, momentum_meetings=momentum_meetings)
     changes: list[str] = []
     if name is not None:
-        name = name.strip()
+        name = check_name(name, "program name")
         if not name:
             raise UsageError("a program needs a name: --name NAME")
         if name != program.name:
@@ -237,7 +237,7 @@ def add_starter_goal(
     session: Session, program: Program, who: Actor, *, title: str, term: str, locked: bool, now: datetime,
 ) -> StarterGoal:
     require_coordinator(who, "adding a starter goal")
-    title = title.strip()
+    title = check_title(title, "starter goal title")
     if not title:
         raise UsageError("a starter goal needs a title: mloop program goal add 'Agree on a mentoring agreement'")
     check_term(term)

@@ -31,7 +31,8 @@ from mloop.store.checks import (
     check_capacity, check_goal_title, check_loop_open, check_marker_in_loop, check_match_date, check_match_roles,
     check_meeting_date, check_meeting_held,
     check_meeting_in_loop, check_milestone_definition, check_milestone_name_free, check_no_loop_for_program_milestone,
-    check_not_self_match, check_pair_free, check_program_mark, check_rating, check_task_title, check_term,
+    check_email, check_name, check_not_self_match, check_pair_free, check_program_mark, check_rating, check_task_title,
+    check_term, check_text, check_title,
 )
 from mloop.store.models import (
     MAX_MEETING_MINUTES,
@@ -55,7 +56,7 @@ from mloop.store.db import driver_message
 from mloop.store.nudges import NUDGE_STAGES, check_template_pair, parse_nudge_stage
 from mloop.store.programs import own_health_weights, set_health_weights, stage_stall_days
 from mloop.store.pgsecurity import check_role_name, login_of, readable_columns
-from mloop.store.participants import _EMAIL, check_timezone, optional_text, parse_roles, split_skills
+from mloop.store.participants import check_timezone, optional_text, parse_roles, split_skills
 from mloop.timeparse import WhenError, isoformat_utc, parse_every, parse_iso
 
 BATCH = 5000
@@ -184,7 +185,9 @@ class Importer:
         except WhenError as error:
             self.fail(f"{key}: {error}")
 
-    def text(self, record: dict, key: str, *, required: bool = False) -> str | None:
+    def text(self, record: dict, key: str, *, required: bool = False, free: bool = True) -> str | None:
+        """The string under ``key``.  Free text is checked here (checks.check_text);
+        a name, title or email (``free=False``) by the caller, as its command checks it."""
         value = record.get(key)
         if value is None:
             if required:
@@ -194,7 +197,7 @@ class Importer:
             self.fail(f"{key} must be a string, not {value!r}")
         if required and not value.strip():
             self.fail(f"{key} is empty")
-        return value
+        return check_text(value, key) if free else value
 
     def integer(self, record: dict, key: str, default: int | None = None, *, low: int | None = None,
                 high: int | None = None) -> int:
@@ -268,6 +271,7 @@ class Importer:
         ):
             self.people[key] = person_id
             self.roles[db_role or key] = email
+            self.people.setdefault(email_key(email), person_id)  # a key stored before NFKC normalisation
             self.persons[person_id] = _Person(email, mentor, mentee, capacity)
         for loop_id, mentor, mentee in self.conn.execute(
             sa.select(Loop.id, Loop.mentor_id, Loop.mentee_id)
@@ -315,7 +319,7 @@ class Importer:
     def _program(self, r: dict) -> None:
         if self.program is not None and self.line_seen_data:
             self.fail("the program line must come before every other record")
-        name = self.text(r, "name", required=True).strip()
+        name = check_name(self.text(r, "name", required=True, free=False), "program name")
         stall_days = self.integer(r, "stall_days", rules.DEFAULT_STALL_DAYS, low=1, high=rules.MAX_STALL_DAYS)
         momentum = self.integer(r, "momentum_meetings", rules.DEFAULT_MOMENTUM_MEETINGS, low=1)
         stage_days = self._stage_stall_days(r)
@@ -385,9 +389,7 @@ class Importer:
             self.session.flush()
 
     def _participant(self, r: dict) -> None:
-        email = self.text(r, "email", required=True).strip()
-        if not _EMAIL.match(email):
-            self.fail(f"{email!r} is not an email address")
+        email = check_email(self.text(r, "email", required=True, free=False))
         key = email_key(email)
         if key in self.people:
             self.fail(f"{email} is already in {self.program.name}: each person appears once")
@@ -419,7 +421,7 @@ class Importer:
         self.persons[pid] = _Person(email, "mentor" in roles, "mentee" in roles, capacity)
         self._add(Participant, {
             "id": pid, "program_id": self.program.id, "email": email, "email_key": key,
-            "name": self.text(r, "name", required=True).strip(),
+            "name": check_name(self.text(r, "name", required=True, free=False)),
             "is_mentor": "mentor" in roles, "is_mentee": "mentee" in roles, "is_coordinator": "coordinator" in roles,
             "joined_at": self.time(r, "joined_at", required=False) or self.now,
             "capacity": capacity,
@@ -554,7 +556,7 @@ class Importer:
         locked = r.get("locked", False)
         if not isinstance(locked, bool):
             self.fail("locked must be true or false")
-        title = check_goal_title(self.text(r, "title"))
+        title = check_goal_title(self.text(r, "title", free=False))
         term = check_term(r.get("term") or "short")
         created = self.time(r, "created_at")
         shared = self.time(r, "shared_at", required=False)
@@ -577,7 +579,7 @@ class Importer:
         if goal is None:
             self.fail(f"goal {ref!r} does not name a goal on an earlier line")
         goal_id, loop = goal
-        title = check_task_title(self.text(r, "title"))
+        title = check_task_title(self.text(r, "title", free=False))
         done = self.time(r, "done_at", required=False)
         # A task carries no time of its own but when it was done; no command
         # ticks one, so the verb is this check's own.
@@ -598,7 +600,7 @@ class Importer:
 
     def _milestone(self, r: dict) -> None:
         name, kind, role, due = check_milestone_definition(
-            self.text(r, "name"), kind=self.text(r, "kind", required=True), role=self.text(r, "role", required=True),
+            self.text(r, "name", free=False), kind=self.text(r, "kind", required=True), role=self.text(r, "role", required=True),
             due=self.text(r, "due", required=True),
         )
         check_milestone_name_free(self.program.name, name, taken=name in self.milestones)
@@ -611,7 +613,7 @@ class Importer:
 
     def _starter_goal(self, r: dict) -> None:
         self._add(StarterGoal, {
-            "id": self._id(StarterGoal), "program_id": self.program.id, "title": self.text(r, "title", required=True),
+            "id": self._id(StarterGoal), "program_id": self.program.id, "title": check_title(self.text(r, "title", required=True, free=False), "starter goal title"),
             "term": check_term(r.get("term") or "short"), "locked": bool(r.get("locked", False)),
             "created_at": self.time(r, "created_at", required=False) or self.now,
         })
