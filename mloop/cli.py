@@ -333,6 +333,8 @@ def root(
                 clock = parse_when(now, clock, zone)
             except WhenError as error:
                 raise UsageError(f"--now/MLOOP_NOW: {error}") from None
+        if not 1970 <= clock.year < 9000:  # a date's arithmetic (a stall's 21 days, a week ahead) stays in range
+            raise UsageError(f"--now/MLOOP_NOW {now!r} is out of range: give a time from 1970 on (and before 9000)")
     ctx.obj = AppContext(db=db, acting_email=acting, now=clock, tz=zone, program_name=program, pager=not no_pager,
                          hooks=not no_hooks)
     ctx.call_on_close(ctx.obj.close)

@@ -17,8 +17,8 @@ MENTEE = "ana@example.org"
 SCRIPT = f"""\
 # set-up, by the coordinator
 mloop participant add --name "Cora Ordinator" --email {COORD} --role coordinator
-participant add --name Maya --email {MENTOR} --role mentor --capacity 2
-participant add --name Ana --email {MENTEE} --role mentee
+participant add --name Maya --email {MENTOR} --role mentor --capacity 2 --joined 2026-01-15
+participant add --name Ana --email {MENTEE} --role mentee --joined 2026-01-20
 match create --mentor {MENTOR} --mentee {MENTEE} --at 2026-02-01T10:00 --as {COORD}
 
 # the loop's first meeting, then feedback

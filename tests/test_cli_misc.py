@@ -175,8 +175,9 @@ def test_export_import_export_of_the_demo(cli, tmp_path):
 def test_export_import_export_of_a_store_built_by_commands(cli, tmp_path, make_program, add_person, make_loop):
     make_program("Round trip", stall_days=14, momentum_meetings=2)
     add_person("cora@example.org", "coordinator", name="Cora Ñúñez")
-    add_person("bo@example.org", "mentor", "mentee", capacity=3, offers="python,sql", seeks="leadership")
-    add_person("ana@example.org", "mentee", seeks="python")
+    add_person("bo@example.org", "mentor", "mentee", capacity=3, offers="python,sql", seeks="leadership",
+               joined=cli.at(days=-3))
+    add_person("ana@example.org", "mentee", seeks="python", joined=cli.at(days=-3))
     add_person("cy@example.org", "mentee", joined=cli.at(days=-3))
     loop = make_loop("bo@example.org", "ana@example.org", matched_at=cli.at(days=-2))
     ended = make_loop("bo@example.org", "cy@example.org", matched_at=cli.at(days=-2))

@@ -80,7 +80,7 @@ def generate_program(seed: int, *, messy: bool = False) -> tuple[list[dict], lis
     ``messy`` keeps the records valid for import but bends the timelines the
     way hand-edited files do: meetings booked before the match, feedback on a
     held meeting dated before the meeting, goals shared before the match,
-    people who joined after their match, fractional seconds.
+    fractional seconds.  (A match before one of its people joined is refused.)
     """
     rng = random.Random(seed)
 
@@ -109,7 +109,7 @@ def generate_program(seed: int, *, messy: bool = False) -> tuple[list[dict], lis
         joined = at(PROGRAM_START, 0, 70 * 24)
         person = {
             "type": "participant", "email": f"p{i:02d}.s{seed}@example.org", "name": f"Person {i}",
-            "roles": roles, "joined_at": iso(joined, rng), "capacity": rng.randint(1, 3) if "mentor" in roles else 1,
+            "roles": roles, "joined_at": iso(joined, rng), "capacity": rng.randint(2, 3) if "mentor" in roles else 2,
             "offers": [], "seeks": [],
         }
         people.append({"record": person, "joined": joined, "roles": roles, "loops": 0})
@@ -286,9 +286,6 @@ def bend_timelines(records: list[dict], rng: random.Random) -> None:
             r["created_at"] = shift(meetings[r["meeting"]]["start"], -rng.uniform(1, 100))
         elif r["type"] == "goal" and r["shared_at"] and roll < 0.2:
             r["shared_at"] = shift(loops[r["loop"]]["matched_at"], -rng.uniform(1, 100))
-        elif r["type"] == "match" and roll < 0.15:
-            late = people[r["mentee"].lower()]
-            late["joined_at"] = shift(r["matched_at"], rng.uniform(1, 500))
         elif r["type"] in ("feedback", "share") and roll < 0.1:
             moved = shift(r["created_at"], rng.uniform(-3, 3))
             ended = loops[r["loop"]]["ended_at"]

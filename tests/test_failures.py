@@ -343,6 +343,46 @@ def test_a_match_or_meeting_before_1970_or_a_meeting_before_its_match_is_refused
               match=f"--at 2025-08-31 10:00 UTC is before loop {loop} was matched (2025-09-01): check the date")
 
 
+def test_a_match_before_one_of_its_people_joined_is_refused_until_the_date_is_corrected(cli, make_program, add_person):
+    make_program()
+    add_person(CORA, "coordinator")
+    add_person(BO, "mentor", joined="2025-06-01")
+    add_person(ANA, "mentee", joined="2025-09-01 12:00")
+    before = cli.snapshot()
+    cli.fails("match", "create", "--mentor", BO, "--mentee", ANA, "--at", "2025-09-01 09:00", user=CORA, code=2,
+              match="--at 2025-09-01 09:00 UTC is before ana@example.org joined (2025-09-01 12:00 UTC): check the "
+                    "date, or the date they joined ('mloop participant edit EMAIL --joined WHEN')")
+    assert cli.snapshot() == before
+    cli.ok("participant", "edit", ANA, "--joined", "2025-08-15", user=CORA)
+    loop = cli.json("match", "create", "--mentor", BO, "--mentee", ANA, "--at", "2025-09-01 09:00", user=CORA)["id"]
+    before = cli.snapshot()
+    cli.fails("participant", "edit", ANA, "--joined", "2025-10-01", user=CORA, code=2,
+              match=f"--joined 2025-10-01 00:00 UTC is after loop {loop} started (2025-09-01 09:00 UTC): "
+                    "they joined by then")
+    cli.fails("participant", "edit", ANA, "--joined", "1960-01-01", user=CORA, code=2,
+              match="--joined 1960-01-01 00:00 UTC is before 1970-01-01")
+    cli.fails("participant", "edit", ANA, "--joined", "2025-08-01", user=ANA, code=1,
+              match="the date a person joined is set by a coordinator: ask one to change it")
+    assert cli.snapshot() == before
+
+
+def test_a_mentee_takes_no_more_loops_than_their_capacity(cli, make_program, add_person):
+    make_program()
+    add_person(CORA, "coordinator")
+    add_person(BO, "mentor", joined="2025-06-01", capacity=3)
+    add_person(DEE, "mentor", joined="2025-06-01", capacity=3)
+    add_person(ANA, "mentee", joined="2025-06-01")  # capacity 1
+    cli.ok("match", "create", "--mentor", BO, "--mentee", ANA, "--at", "2025-07-01", user=CORA)
+    before = cli.snapshot()
+    cli.fails("match", "create", "--mentor", DEE, "--mentee", ANA, "--at", "2025-07-02", user=CORA,
+              match="ana@example.org is at capacity as a mentee (1 of 1 active loops): end a loop or raise their capacity")
+    assert cli.snapshot() == before
+    shown = cli.json("participant", "show", ANA, user=CORA)
+    assert (shown["capacity"], shown["active_loops_as_mentee"]) == (1, 1)
+    cli.ok("participant", "edit", ANA, "--capacity", 2, user=CORA)
+    cli.ok("match", "create", "--mentor", DEE, "--mentee", ANA, "--at", "2025-07-02", user=CORA)
+
+
 def write_lines(path: Path, *records: dict) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     return path
@@ -353,6 +393,29 @@ PEOPLE = [
     {"type": "participant", "email": BO, "name": "Bo", "roles": ["mentor"], "joined_at": "2025-06-01T00:00:00Z"},
     {"type": "participant", "email": ANA, "name": "Ana", "roles": ["mentee"], "joined_at": "2025-09-01T00:00:00Z"},
 ]
+
+
+def test_import_refuses_a_match_before_a_joined_at_it_gives_and_dates_the_unknown_ones_by_it(cli, tmp_path):
+    match = {"type": "match", "ref": "L1", "mentor": BO, "mentee": ANA, "matched_at": "2025-08-01T00:00:00Z"}
+    file = write_lines(tmp_path / "a.jsonl", PROGRAM, *PEOPLE, match)
+    cli.fails("import", file, match=f"{file} line 4: matched_at 2025-08-01 00:00 UTC is before ana@example.org "
+              "joined (2025-09-01 00:00 UTC): check the date")
+    assert not cli.db.exists() or "no program" in cli("match", "list", user=BO).stderr
+    unknown = [{k: v for k, v in person.items() if k != "joined_at"} for person in PEOPLE]
+    second = dict(match, ref="L2", mentor=BO, matched_at="2025-07-01T00:00:00Z", ended_at="2025-07-20T00:00:00Z",
+                  outcome="completed")
+    cli.ok("import", write_lines(tmp_path / "b.jsonl", PROGRAM, *unknown, second, match), now="2026-01-01")
+    people = {p["email"]: p["joined_at"] for p in cli.json("participant", "list", user=BO)}
+    assert people == {BO: "2025-07-01T00:00:00Z", ANA: "2025-07-01T00:00:00Z"}
+
+
+def test_import_holds_a_mentee_to_their_capacity(cli, tmp_path):
+    mentors = [dict(PEOPLE[0], email=email, capacity=3) for email in (BO, DEE)]
+    two = [{"type": "match", "ref": f"L{i}", "mentor": mentor, "mentee": ANA, "matched_at": "2025-09-02T00:00:00Z"}
+           for i, mentor in enumerate((BO, DEE), start=1)]
+    file = write_lines(tmp_path / "a.jsonl", PROGRAM, *mentors, PEOPLE[1], *two)
+    cli.fails("import", file, match=f"{file} line 6: ana@example.org is at capacity as a mentee (1 of 1 active "
+              "loops): end a loop or raise their capacity; nothing was imported")
 
 
 def test_import_gives_the_same_line_for_dates_before_the_program_existed(cli, tmp_path):

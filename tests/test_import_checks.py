@@ -113,6 +113,9 @@ CASES = {
     "capacity": Case(
         [BO_ANA], ("match", "create", "--mentor", BO, "--mentee", CY), None,
         [match("1", BO, ANA), match("2", BO, CY)]),
+    "mentee-capacity": Case(
+        [BO_ANA], ("match", "create", "--mentor", DEE, "--mentee", ANA), None,
+        [match("1", BO, ANA), match("2", DEE, ANA)]),
     "rating-0": Case(
         [BO_ANA], ("feedback", "give", "1", "--rating", "0"), ANA,
         [match("1", BO, ANA), feedback("1", ANA, rating=0)]),
@@ -217,7 +220,7 @@ def command_store(cli) -> None:
     cli.ok("init", "--program", PROGRAM)
     for email, role, capacity in PEOPLE:
         cli.ok("participant", "add", "--name", email.split("@")[0].title(), "--email", email, "--role", role,
-               "--capacity", capacity)
+               "--capacity", capacity, "--joined", at(days=-30))  # as base_records: before MATCHED
 
 
 def command_message(cli, case: Case) -> str:
@@ -280,7 +283,7 @@ def test_ended_loops_leave_room_and_free_the_pair(cli, tmp_path):
     """A loop that has ended counts neither against capacity nor as the pair's active loop."""
     ended = {"ended_at": at(days=-5), "outcome": "completed"}
     source = write_lines(tmp_path / "program.jsonl", base_records() + [
-        match("1", BO, ANA, **ended), match("2", BO, ANA), match("3", DEE, CY, **ended), match("4", DEE, ANA),
+        match("1", BO, ANA, **ended), match("2", BO, ANA), match("3", DEE, CY, **ended), match("4", DEE, CY),
     ])
     assert cli.json("import", source)["records"]["match"] == 4
 

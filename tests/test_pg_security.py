@@ -73,7 +73,7 @@ def secured(pg_server, make_cli, tmp_path_factory):
               (CY, "mentee", ()))
     for email, role, extra in people:
         owner.ok("participant", "add", "--name", email.split(".")[0].title(), "--email", email, "--role", role,
-                 *extra, user=CORA)
+                 "--joined", "2026-02-01", *extra, user=CORA)
     owner.ok("program", "goal", "add", "Sign the agreement", user=CORA)
     assert owner.json("match", "create", "--mentor", BO, "--mentee", ANA, "--at", "2026-02-20", user=CORA)["id"] == 1
     assert owner.json("match", "create", "--mentor", DEE, "--mentee", CY, "--at", "2026-02-20", user=CORA)["id"] == 2

@@ -346,11 +346,11 @@ def test_export_from_sqlite_piped_into_postgresql_round_trips(sqlite_cli, pg_cli
     # The sequences were moved past the imported ids: new rows get the next ones.
     counts = summary["records"]
     person = pg_cli.json("participant", "add", "--name", "New Mentor", "--email", "new.mentor@example.org",
-                         "--role", "mentor", user=SAMPLE_COORDINATOR, now=DEMO_NOW)
-    mentee = next(json.loads(line)["email"] for line in exported.splitlines()
-                  if json.loads(line).get("type") == "participant" and json.loads(line)["roles"] == ["mentee"])
+                         "--role", "mentor", "--joined", "2026-05-20", user=SAMPLE_COORDINATOR, now=DEMO_NOW)
+    mentee = pg_cli.json("participant", "add", "--name", "New Mentee", "--email", "new.mentee@example.org",
+                         "--role", "mentee", "--joined", "2026-05-20", user=SAMPLE_COORDINATOR, now=DEMO_NOW)["email"]
     people = pg_cli.json("participant", "list", user=SAMPLE_COORDINATOR, now=DEMO_NOW)
-    assert len(people) == counts["participant"] + 1 and person["email"] == "new.mentor@example.org"
+    assert len(people) == counts["participant"] + 2 and person["email"] == "new.mentor@example.org"
     loop = pg_cli.json("match", "create", "--mentor", "new.mentor@example.org", "--mentee", mentee,
                        "--at", "2026-05-25T09:00:00Z", user=SAMPLE_COORDINATOR, now=DEMO_NOW)
     assert loop["id"] == counts["match"] + 1

@@ -44,8 +44,8 @@ def loop(cli, add_person, make_loop) -> dict:
     """One coordinator (the store's only one), Bo mentoring Ana, and content of every kind."""
     cli.json("init", "--program", "Spring 2026", now=NOW)
     add_person(CORA, "coordinator")
-    add_person(BO, "mentor", capacity=2)
-    add_person(ANA, "mentee")
+    add_person(BO, "mentor", capacity=2, joined=at(-30))
+    add_person(ANA, "mentee", joined=at(-30))
     loop_id = make_loop(BO, ANA, matched_at=at(-10), now=at(-10))
     later = at(days=3)
     held = cli.json("meet", "log", loop_id, "--at", at(days=1), "--agenda", AGENDA, "--notes", NOTES,

@@ -20,8 +20,8 @@ ANA = "ana@example.org"  # mentee
 def setup_pair(cli, make_program, add_person, make_loop, *, matched_days_ago: float = 0) -> int:
     make_program("Spring")
     add_person(CORA, "coordinator", name="Cora")
-    add_person(BO, "mentor", name="Bo")
-    add_person(ANA, "mentee", name="Ana")
+    add_person(BO, "mentor", name="Bo", joined=at(-matched_days_ago))
+    add_person(ANA, "mentee", name="Ana", joined=at(-matched_days_ago))
     return make_loop(BO, ANA, as_user=CORA, matched_at=at(-matched_days_ago))
 
 

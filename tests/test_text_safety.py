@@ -171,8 +171,8 @@ def test_the_sample_data_and_the_bench_generator_pass_the_email_checks():
 def program(cli, make_program, add_person, make_loop):
     make_program()
     add_person("cora@example.org", "coordinator", name="Cora")
-    add_person("bo@example.org", "mentor", name="Bo")
-    add_person("ana@example.org", "mentee", name="Ana")
+    add_person("bo@example.org", "mentor", name="Bo", joined="2026-01-15")
+    add_person("ana@example.org", "mentee", name="Ana", joined="2026-01-15")
     return make_loop("bo@example.org", "ana@example.org", as_user="cora@example.org", matched_at="2026-02-01 09:00")
 
 

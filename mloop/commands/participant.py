@@ -39,7 +39,7 @@ def add(
     name: Annotated[str, typer.Option("--name", help="Full name.")],
     email: Annotated[str, typer.Option("--email", help="Email address (unique in the program).")],
     role: Annotated[list[str], typer.Option("--role", metavar=choices_metavar(PARTICIPANT_ROLES), help="Repeat or comma-separate for several.")],
-    capacity: Annotated[int, typer.Option("--capacity", min=0, help="How many mentees a mentor takes at once.")] = 1,
+    capacity: Annotated[int, typer.Option("--capacity", min=0, help="How many loops at once, in each role: a mentor's mentees, a mentee's mentors.")] = 1,
     offers: Annotated[Optional[str], typer.Option("--offers", help="Skills offered, comma-separated.")] = None,
     seeks: Annotated[Optional[str], typer.Option("--seeks", help="Skills sought, comma-separated.")] = None,
     joined: Annotated[Optional[str], typer.Option("--joined", help="When they joined (WHEN; default now).")] = None,
@@ -99,13 +99,15 @@ def show(
     from mloop.output import emit, pick_format
     from mloop.store.access import get_participant
     from mloop.store.loops import list_matches, loop_status_word
-    from mloop.store.participants import mentor_load, person_record
+    from mloop.store.participants import active_loop_count, person_record
 
     with program_session(ctx, write=False) as (app_ctx, session, program, who):
         person = get_participant(session, program, email)
         record = person_record(person)
         if person.is_mentor:
-            record["active_loops_as_mentor"] = mentor_load(session, person, app_ctx.now)
+            record["active_loops_as_mentor"] = active_loop_count(session, person, app_ctx.now)
+        if person.is_mentee:
+            record["active_loops_as_mentee"] = active_loop_count(session, person, app_ctx.now, as_mentee=True)
         if who.is_coordinator or (who.person and who.person.id == person.id):
             record["loops"] = [
                 {"loop_id": loop.id, "mentor": mentor.email, "mentee": mentee.email, "status": loop_status_word(loop, app_ctx.now)}
@@ -120,8 +122,10 @@ def show(
 
         out.print(f"[bold]{escape(record['name'])}[/bold] <{escape(record['email'])}>")
         out.print(f"roles: {', '.join(record['roles'])}   joined: {format_local(record['joined_at'], app_ctx.tz)}")
-        if "active_loops_as_mentor" in record:
-            out.print(f"capacity: {record['active_loops_as_mentor']} of {record['capacity']} in use")
+        in_use = [f"{record[f'active_loops_as_{role}']} of {record['capacity']} in use as {role}"
+                  for role in ("mentor", "mentee") if f"active_loops_as_{role}" in record]
+        if in_use:
+            out.print(f"capacity: {'; '.join(in_use)}")
         out.print(f"offers: {', '.join(record['offers']) or '-'}   seeks: {', '.join(record['seeks']) or '-'}",
                   markup=False)
         if "timezone" in record or "department" in record:
@@ -138,17 +142,19 @@ def show(
 @app.command("edit", epilog=examples(
     'mloop participant edit amara.okafor@example.org --capacity 2',
     'mloop participant edit ana.beltran@example.org --seeks "python, data" --department ""',
+    'mloop participant edit kofi.asante@example.org --joined 2026-01-05',
 ))
 def edit(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The person's email.")],
     name: Annotated[Optional[str], typer.Option("--name", help="Full name.")] = None,
-    capacity: Annotated[Optional[int], typer.Option("--capacity", min=0, help="How many mentees a mentor takes at once (coordinators only).")] = None,
+    capacity: Annotated[Optional[int], typer.Option("--capacity", min=0, help="How many loops at once, in each role (coordinators only).")] = None,
     offers: Annotated[Optional[str], typer.Option("--offers", help="Skills offered, comma-separated (replaces the list).")] = None,
     seeks: Annotated[Optional[str], typer.Option("--seeks", help="Skills sought, comma-separated (replaces the list).")] = None,
     timezone: Annotated[Optional[str], typer.Option("--timezone", help="IANA time zone such as Europe/Lisbon; '' clears it.")] = None,
     department: Annotated[Optional[str], typer.Option("--department", help="Department or team; '' clears it.")] = None,
     goals: Annotated[Optional[str], typer.Option("--goals", help="Mentoring goals in free text; '' clears them.")] = None,
+    joined: Annotated[Optional[str], typer.Option("--joined", help="When they joined (WHEN; coordinators only): no later than their first loop.")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Change a profile: a coordinator edits anyone's, a person their own (except capacity)."""
@@ -158,6 +164,7 @@ def edit(
     changes = ProfileChanges(name=name, capacity=capacity, offers=offers, seeks=seeks,
                              timezone=timezone, department=department, goals=goals)
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
+        changes.joined_at = app_ctx.when(joined) if joined is not None else None
         person = edit_participant(session, program, who, email, changes)
         record = {"id": person.id, **person_record(person)}
     emit(pick_format(json_out), record, message=f"Updated {person.name} <{person.email}>.")

@@ -166,11 +166,14 @@ def check_pair_free(mentor_email: str, mentee_email: str, active_loop: int | str
         )
 
 
-def check_capacity(mentor_email: str, active_loops: int, capacity: int) -> None:
-    """A mentor takes a new loop only below their capacity (a mentee has none: DESIGN §2)."""
+def check_capacity(email: str, active_loops: int, capacity: int, *, as_mentee: bool = False) -> None:
+    """A person takes a new loop only below their capacity, counted in each role
+    apart: a mentor's active loops with mentees, a mentee's with mentors."""
     if active_loops >= capacity:
+        role = " as a mentee" if as_mentee else ""
         raise Conflict(
-            f"{mentor_email} is at capacity ({active_loops} of {capacity} active loops): end a loop or raise their capacity"
+            f"{email} is at capacity{role} ({active_loops} of {capacity} active loops): "
+            "end a loop or raise their capacity"
         )
 
 
@@ -187,11 +190,27 @@ def _before_earliest(moment: datetime, what: str) -> None:
                          "earlier than any loop mloop tracks: check the date")
 
 
-def check_match_date(matched_at: datetime, *, what: str = "--at") -> None:
-    """A match starts no earlier than 1970.  (A match dated before one of its
-    people joined stays allowed: stores and exports hold such loops, the rules
-    count each fact from its own time, and an export must import again.)"""
+def check_match_date(matched_at: datetime, *, joined: tuple[tuple[str, datetime | None], ...] = (),
+                     what: str = "--at") -> None:
+    """A match starts no earlier than 1970, and not before either of its people
+    joined (``joined``: each one's email and joined time, None where unknown)."""
     _before_earliest(matched_at, what)
+    for email, joined_at in joined:
+        if joined_at is not None and matched_at < joined_at:
+            raise UsageError(f"{what} {format_local(matched_at, timezone.utc)} is before {email} joined "
+                             f"({format_local(joined_at, timezone.utc)}): check the date, or the date they joined "
+                             "('mloop participant edit EMAIL --joined WHEN')")
+
+
+def check_joined_date(joined_at: datetime, *, first_match: tuple[int | str, datetime] | None = None,
+                      what: str = "--joined") -> None:
+    """A person joins no earlier than 1970, and not after their first loop
+    started (``first_match``: that loop and its start)."""
+    _before_earliest(joined_at, what)
+    if first_match is not None and joined_at > first_match[1]:
+        loop, matched_at = first_match
+        raise UsageError(f"{what} {format_local(joined_at, timezone.utc)} is after loop {loop} started "
+                         f"({format_local(matched_at, timezone.utc)}): they joined by then")
 
 
 def meeting_date_problem(start: datetime, loop: int | str, matched_at: datetime | None) -> str | None:

@@ -14,7 +14,7 @@ from mloop.store.checks import (
     check_text,
 )
 from mloop.store.models import Loop, Participant, Program
-from mloop.store.participants import mentor_load
+from mloop.store.participants import active_loop_count
 from mloop.store.programs import plant_starter_goals
 
 
@@ -35,13 +35,15 @@ def create_match(
     check_not_self_match(mentor.email, same_person=mentor.id == mentee.id)
     check_match_roles(mentor.email, mentor.is_mentor, mentee.email, mentee.is_mentee)
     check_not_ahead(matched_at, now, what="--at", instead="a match starts now or in the past")
-    check_match_date(matched_at)
+    check_match_date(matched_at, joined=((mentor.email, mentor.joined_at), (mentee.email, mentee.joined_at)))
     active = or_(Loop.ended_at.is_(None), Loop.ended_at > now)
     same_pair = session.exec(
         select(Loop.id).where(Loop.mentor_id == mentor.id, Loop.mentee_id == mentee.id, active)
     ).first()
     check_pair_free(mentor.email, mentee.email, same_pair)
-    check_capacity(mentor.email, mentor_load(session, mentor, now), mentor.capacity)
+    check_capacity(mentor.email, active_loop_count(session, mentor, now), mentor.capacity)
+    check_capacity(mentee.email, active_loop_count(session, mentee, now, as_mentee=True), mentee.capacity,
+                   as_mentee=True)
     loop = Loop(
         program_id=program.id,
         mentor_id=mentor.id,

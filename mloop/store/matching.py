@@ -76,7 +76,7 @@ def matching_facts(session: Session, program: Program, *, now: datetime, include
         if is_mentor and capacity - load.get(pid, 0) > 0:
             mentors.append(Profile(pid, email, tuple(skills_of(offers)), tuple(skills_of(seeks)), zone, department,
                                    capacity - load.get(pid, 0)))
-        if is_mentee and pid not in matched_mentees and (include_alumni or not is_alumnus(pid)):
+        if is_mentee and capacity > 0 and pid not in matched_mentees and (include_alumni or not is_alumnus(pid)):
             mentees.append(Profile(pid, email, tuple(skills_of(offers)), tuple(skills_of(seeks)), zone, department))
     return MatchingFacts(mentors, mentees, former_pairs)
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, func, select
 from mloop.rules import PARTICIPANT_ROLES
 from mloop.errors import BadFile, Conflict, UsageError
 from mloop.store.access import email_key, find_participant
-from mloop.store.checks import NAME_LIMIT, check_email, check_line, check_name, check_text
+from mloop.store.checks import NAME_LIMIT, check_email, check_joined_date, check_line, check_name, check_text
 from mloop.store.models import Participant, Program
 
 def split_skills(value) -> list[str]:
@@ -108,12 +108,13 @@ def optional_text(value, what: str) -> str | None:
     return value or None
 
 
-def check_person(new: NewPerson) -> None:
+def check_person(new: NewPerson, *, joined_what: str = "--joined") -> None:
     """Checks a new person, and puts their name and email in the form they are stored in."""
     new.name = check_name(new.name or "")
     if not new.name:
         raise UsageError("a participant needs a name: --name 'Ana Lima'")
     new.email = check_email(new.email)
+    check_joined_date(new.joined_at, what=joined_what)
     if new.capacity < 0:
         raise UsageError(f"capacity must be 0 or more, not {new.capacity}")
     new.timezone = check_timezone(optional_text(new.timezone, "timezone"))
@@ -207,6 +208,7 @@ class ProfileChanges:
     timezone: str | None = None
     department: str | None = None
     goals: str | None = None
+    joined_at: datetime | None = None
 
     def empty(self) -> bool:
         return all(getattr(self, f) is None for f in self.__dataclass_fields__)
@@ -218,14 +220,17 @@ def edit_participant(session: Session, program: Program, who, email: str, change
     from mloop.store.access import get_participant
 
     if changes.empty():
-        raise UsageError("nothing to change: give --name, --capacity, --offers, --seeks, --timezone, --department or --goals")
+        raise UsageError("nothing to change: give --name, --capacity, --offers, --seeks, --timezone, --department, "
+                         "--goals or --joined")
     person = get_participant(session, program, email)
     own = who.person is not None and who.person.id == person.id
     if not who.is_coordinator:
         if not own:
             raise Forbidden(f"{who.label()} cannot edit {person.email}'s profile: only a coordinator or the person themselves can")
         if changes.capacity is not None:
-            raise Forbidden("a mentor's capacity is set by a coordinator: ask one to change it")
+            raise Forbidden("a person's capacity is set by a coordinator: ask one to change it")
+        if changes.joined_at is not None:
+            raise Forbidden("the date a person joined is set by a coordinator: ask one to change it")
     if changes.name is not None:
         name = check_name(changes.name)
         if not name:
@@ -245,6 +250,9 @@ def edit_participant(session: Session, program: Program, who, email: str, change
         person.department = optional_text(changes.department, "department")
     if changes.goals is not None:
         person.goals = optional_text(changes.goals, "goals")
+    if changes.joined_at is not None:
+        check_joined_date(changes.joined_at, first_match=first_match(session, person))
+        person.joined_at = changes.joined_at
     session.add(person)
     session.flush()
     return person
@@ -283,7 +291,7 @@ def read_people_file(path: str, text: str, *, now: datetime, tz) -> list[tuple[i
         for line, raw in rows:
             try:
                 person = _person_from_raw(raw, now=now, tz=tz)
-                check_person(person)
+                check_person(person, joined_what="joined_at")
             except UsageError as error:
                 raise BadFile(f"line {line}: {error}") from None
             key = email_key(person.email)
@@ -387,15 +395,26 @@ def import_people(session: Session, program: Program, people: list[tuple[int, Ne
     return added
 
 
-def mentor_load(session: Session, mentor: Participant, now: datetime) -> int:
-    """Active loops the mentor has as of ``now``."""
+def active_loop_count(session: Session, person: Participant, now: datetime, *, as_mentee: bool = False) -> int:
+    """Active loops the person has as of ``now``, as a mentor (or as a mentee)."""
     from sqlmodel import func, or_
 
     from mloop.store.models import Loop
 
+    member = Loop.mentee_id if as_mentee else Loop.mentor_id
     return session.exec(
-        select(func.count()).where(
-            Loop.mentor_id == mentor.id,
-            or_(Loop.ended_at.is_(None), Loop.ended_at > now),
-        )
+        select(func.count()).where(member == person.id, Loop.matched_at <= now,  # rules.is_active, as SQL
+                                   or_(Loop.ended_at.is_(None), Loop.ended_at > now))
     ).one()
+
+
+def first_match(session: Session, person: Participant) -> tuple[int, datetime] | None:
+    """The person's earliest loop, as a mentor or a mentee: its id and start."""
+    from sqlmodel import or_
+
+    from mloop.store.models import Loop
+
+    return session.exec(
+        select(Loop.id, Loop.matched_at).where(or_(Loop.mentor_id == person.id, Loop.mentee_id == person.id))
+        .order_by(Loop.matched_at, Loop.id).limit(1)
+    ).first()

@@ -28,8 +28,8 @@ from mloop.store.access import (
     WITHHELD, Actor, create_program, current_program, email_key, find_program, require_coordinator, sees_content,
 )
 from mloop.store.checks import (
-    check_capacity, check_goal_title, check_loop_open, check_marker_in_loop, check_match_date, check_match_roles,
-    check_meeting_date, check_meeting_held,
+    check_capacity, check_goal_title, check_joined_date, check_loop_open, check_marker_in_loop, check_match_date,
+    check_match_roles, check_meeting_date, check_meeting_held,
     check_meeting_in_loop, check_milestone_definition, check_milestone_name_free, check_no_loop_for_program_milestone,
     check_email, check_name, check_not_self_match, check_pair_free, check_program_mark, check_rating, check_task_title,
     check_term, check_text, check_title,
@@ -85,6 +85,7 @@ class _Person(NamedTuple):
     is_mentor: bool
     is_mentee: bool
     capacity: int
+    joined_at: datetime | None  # None: the file did not say (they join by their first match)
 
 
 class _LoopRef(NamedTuple):
@@ -128,6 +129,8 @@ class Importer:
         self.loops: dict[str, _LoopRef] = {}
         # Loops active as of now (store's and file's), as match create counts them.
         self.mentor_loads: Counter[int] = Counter()
+        self.mentee_loads: Counter[int] = Counter()
+        self.first_matches: dict[int, datetime] = {}  # person without a joined_at in the file -> earliest match
         self.active_pairs: dict[tuple[int, int], int | str] = {}  # (mentor, mentee) -> loop id or ref
         self.meetings: dict[str, tuple[int, int, str]] = {}
         self.meeting_uid_hashes: set[int] = set()
@@ -264,21 +267,23 @@ class Importer:
         if not self.created_program:
             require_coordinator(self.who(self.program), "importing into an existing program")
         pid = self.program.id
-        for person_id, email, key, mentor, mentee, capacity, db_role in self.conn.execute(
+        for person_id, email, key, mentor, mentee, capacity, db_role, joined_at in self.conn.execute(
             sa.select(Participant.id, Participant.email, Participant.email_key, Participant.is_mentor,
-                      Participant.is_mentee, Participant.capacity, Participant.db_role)
+                      Participant.is_mentee, Participant.capacity, Participant.db_role, Participant.joined_at)
             .where(Participant.program_id == pid)
         ):
             self.people[key] = person_id
             self.roles[db_role or key] = email
             self.people.setdefault(email_key(email), person_id)  # a key stored before NFKC normalisation
-            self.persons[person_id] = _Person(email, mentor, mentee, capacity)
+            self.persons[person_id] = _Person(email, mentor, mentee, capacity, joined_at)
         for loop_id, mentor, mentee in self.conn.execute(
             sa.select(Loop.id, Loop.mentor_id, Loop.mentee_id)
-            .where(Loop.program_id == pid, sa.or_(Loop.ended_at.is_(None), Loop.ended_at > self.now))
+            .where(Loop.program_id == pid, Loop.matched_at <= self.now,  # rules.is_active, as SQL
+                   sa.or_(Loop.ended_at.is_(None), Loop.ended_at > self.now))
             .order_by(Loop.id)
         ):
             self.mentor_loads[mentor] += 1
+            self.mentee_loads[mentee] += 1
             self.active_pairs.setdefault((mentor, mentee), loop_id)
         for milestone_id, name, kind, role in self.conn.execute(
             sa.select(Milestone.id, Milestone.name, Milestone.kind, Milestone.role).where(Milestone.program_id == pid)
@@ -417,13 +422,18 @@ class Importer:
         self.roles[role] = email
         pid = self._id(Participant)
         capacity = self.integer(r, "capacity", 1, low=0)
+        joined_at = self.time(r, "joined_at", required=False)
+        if joined_at is not None:
+            check_joined_date(joined_at, what="joined_at")
+        else:
+            self.first_matches[pid] = self.now  # until a match of theirs says they joined earlier
         self.people[key] = pid
-        self.persons[pid] = _Person(email, "mentor" in roles, "mentee" in roles, capacity)
+        self.persons[pid] = _Person(email, "mentor" in roles, "mentee" in roles, capacity, joined_at)
         self._add(Participant, {
             "id": pid, "program_id": self.program.id, "email": email, "email_key": key,
             "name": check_name(self.text(r, "name", required=True, free=False)),
             "is_mentor": "mentor" in roles, "is_mentee": "mentee" in roles, "is_coordinator": "coordinator" in roles,
-            "joined_at": self.time(r, "joined_at", required=False) or self.now,
+            "joined_at": joined_at or self.now,
             "capacity": capacity,
             "offers": ",".join(split_skills(offers)), "seeks": ",".join(split_skills(seeks)),
             "timezone": zone, "department": department, "goals": goals, "db_role": db_role,
@@ -444,7 +454,11 @@ class Importer:
         check_not_self_match(the_mentor.email, same_person=mentor == mentee)
         check_match_roles(the_mentor.email, the_mentor.is_mentor, the_mentee.email, the_mentee.is_mentee)
         matched_at = self.time(r, "matched_at")
-        check_match_date(matched_at, what="matched_at")
+        check_match_date(matched_at, what="matched_at",
+                         joined=((the_mentor.email, the_mentor.joined_at), (the_mentee.email, the_mentee.joined_at)))
+        for person in (mentor, mentee):
+            if person in self.first_matches:
+                self.first_matches[person] = min(self.first_matches[person], matched_at)
         ended_at = self.time(r, "ended_at", required=False)
         outcome = r.get("outcome")
         if ended_at is not None:
@@ -454,12 +468,14 @@ class Importer:
                 self.choice(r, "outcome", OUTCOMES)
         elif outcome is not None:
             self.fail("outcome is given but ended_at is not")
-        if ended_at is None or ended_at > self.now:  # active: the rules of match create hold for it
+        if rules.is_active(matched_at, ended_at, self.now):  # the rules of match create hold for it
             pair = (mentor, mentee)
             check_pair_free(the_mentor.email, the_mentee.email, self.active_pairs.get(pair))
             check_capacity(the_mentor.email, self.mentor_loads[mentor], the_mentor.capacity)
+            check_capacity(the_mentee.email, self.mentee_loads[mentee], the_mentee.capacity, as_mentee=True)
             self.active_pairs[pair] = ref
             self.mentor_loads[mentor] += 1
+            self.mentee_loads[mentee] += 1
         loop_id = self._id(Loop)
         self.loops[ref] = _LoopRef(ref, loop_id, mentor, mentee, ended_at, outcome, matched_at)
         self._add(Loop, {
@@ -710,6 +726,12 @@ class Importer:
     def finish(self) -> ImportSummary:
         self.ensure_program()
         self.flush()
+        # A person the file gave no joined_at joined by their first match (else at the import).
+        joined = [{"pid": pid, "joined_at": at} for pid, at in self.first_matches.items() if at < self.now]
+        if joined:
+            table = Participant.__table__
+            self.conn.execute(table.update().where(table.c.id == sa.bindparam("pid"))
+                              .values(joined_at=sa.bindparam("joined_at")), joined)
         if self.conn.dialect.name == "postgresql":
             # Ids were chosen here: move each sequence past them.
             for model in TABLE_ORDER:
