@@ -222,6 +222,12 @@ def test_the_overflows_of_the_report_are_usage_errors(cli, loop):
     cli.fails("program", "set", "--stage-stall-days", "matched=99999999", user=CORA, code=2, match="days must be 1 to 36500")
 
 
+@pytest.mark.parametrize("clock", ["0001-01-01", "1969-12-31T23:59:59Z", "9999-12-31"])
+def test_a_clock_outside_the_years_mloop_can_count_in_is_a_usage_error(cli, loop, clock):
+    cli.fails("status", user=ANA, now=clock, code=2,
+              match=f"--now/MLOOP_NOW {clock!r} is out of range: give a time from 1970 on (and before 9000)")
+
+
 # --- a broken schema version -------------------------------------------------------------------
 
 
