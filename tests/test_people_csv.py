@@ -254,12 +254,13 @@ def test_a_row_with_more_cells_than_the_header_names_its_line(cli, tmp_path, mon
     ("Mentor & Mentee", ["mentor", "mentee"]), ("mentor/mentee", ["mentor", "mentee"]),
     ("mentor;mentee", ["mentor", "mentee"]), ("Mentee and Mentor", ["mentee", "mentor"]),
     ("Program  Manager", ["coordinator"]), ("admins", ["coordinator"]), ("both, mentor", ["mentor", "mentee"]),
+    ("mentor mentee", ["mentor", "mentee"]), ("Mentee Coordinator", ["mentee", "coordinator"]),
 ])
 def test_role_words(cell, roles):
     assert parse_role_words(cell) == roles
 
 
-@pytest.mark.parametrize("cell", ["wizard", "mentorship", "", " / "])
+@pytest.mark.parametrize("cell", ["wizard", "mentorship", "", " / ", "mentor wizard", "program"])
 def test_other_role_words_are_refused(cell):
     with pytest.raises(UsageError):
         parse_role_words(cell)

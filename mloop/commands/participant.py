@@ -172,7 +172,7 @@ def edit(
 
 @app.command("import", epilog=examples(
     'mloop participant import people.csv',
-    'mloop participant import together-export.csv --map "First Name+Last Name=name,Email Address=email,Type=role"',
+    'mloop participant import export.csv --map "Given+Family=name,Work Mail=email,Kind=role" --map Skills=offers',
     'mloop participant import - < people.csv',
 ))
 def import_(

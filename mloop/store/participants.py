@@ -279,16 +279,21 @@ def parse_role_words(value) -> list[str]:
     """The roles of a spreadsheet cell such as 'Mentor', 'mentees', 'Both' or
     'Mentor & Mentee' (words of ROLE_WORDS, case and plural forgiven, joined by
     , ; / & + or 'and'), or a usage error naming the word that is not one."""
+    def meaning(word: str) -> tuple[str, ...] | None:
+        return ROLE_WORDS.get(word) or (ROLE_WORDS.get(word[:-1]) if word.endswith("s") else None)
+
     roles: list[str] = []
     for item in _ROLE_SEPARATORS.split(str(value or "")):
-        word = " ".join(item.lower().split())
-        if not word:
+        words = item.lower().split()
+        if not words:
             continue
-        meaning = ROLE_WORDS.get(word) or (ROLE_WORDS.get(word[:-1]) if word.endswith("s") else None)
-        if meaning is None:
+        # 'program manager' is one word of ROLE_WORDS; 'mentor mentee' (as mloop's CSV took it) two
+        found = meaning(" ".join(words))
+        meanings = [found] if found else [meaning(word) for word in words]
+        if None in meanings:
             raise UsageError(f"unknown role {item.strip()!r}: use {', '.join(ROLE_WORDS)} "
                              "(several joined by , ; / or &)")
-        roles += [role for role in meaning if role not in roles]
+        roles += [role for each in meanings for role in each if role not in roles]
     if not roles:
         raise UsageError("a participant needs a role: mentor, mentee, both or coordinator")
     return roles
