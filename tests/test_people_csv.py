@@ -246,6 +246,11 @@ def test_a_row_with_more_cells_than_the_header_names_its_line(cli, tmp_path, mon
     assert line == "mloop: error: export.csv line 4: 8 cells, but the header has 7; nothing was imported"
 
 
+def test_a_short_row_lacks_its_last_fields(cli, tmp_path, monkeypatch, program):
+    line = refuse(cli, tmp_path, monkeypatch, "First Name,Last Name,Type,Email\nAna,Lima,mentee\n")
+    assert line == "mloop: error: export.csv line 2: a participant needs an email; nothing was imported"
+
+
 # --- the rules, as plain functions -----------------------------------------------------------
 
 

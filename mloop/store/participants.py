@@ -349,9 +349,9 @@ def parse_column_map(specs: Iterable[str]) -> dict[str, str]:
     mapping: dict[str, str] = {}
     for spec in specs:
         for item in next(csv.reader([spec], skipinitialspace=True), []):
-            columns, equals, field = item.rpartition("=")
             if not item.strip():
                 continue
+            columns, equals, field = item.rpartition("=")
             field = field.strip().lower()
             if not equals or not columns.strip():
                 raise UsageError(f"--map item {item!r} needs the form Header=field, such as 'Email Address=email'")
@@ -542,11 +542,11 @@ def _csv_rows(text: str, column_map: dict[str, str], path: str):
                     raise BadFile(f"line {reader.line_num}: {len(row)} cells, but the header has {len(header)}")
                 raw = {}
                 for field, indexes in columns.sources.items():
-                    if len(indexes) == 1:
-                        raw[field] = row[indexes[0]] if indexes[0] < len(row) else ""
-                    else:
-                        parts = (row[i].strip() for i in indexes if i < len(row))
-                        raw[field] = PEOPLE_FIELDS[field].join(part for part in parts if part)
+                    cells = [row[i] for i in indexes if i < len(row)]  # a short row lacks its last fields
+                    if len(cells) == 1 and len(indexes) == 1:
+                        raw[field] = cells[0]
+                    elif cells:
+                        raw[field] = PEOPLE_FIELDS[field].join(cell.strip() for cell in cells if cell.strip())
                 yield reader.line_num, raw
         except csv.Error as error:
             raise BadFile(f"line {reader.line_num}: not valid CSV ({error})") from None
