@@ -172,25 +172,36 @@ def edit(
 
 @app.command("import", epilog=examples(
     'mloop participant import people.csv',
+    'mloop participant import export.csv --map "Given+Family=name,Work Mail=email,Kind=role" --map Skills=offers',
     'mloop participant import - < people.csv',
 ))
 def import_(
     ctx: typer.Context,
-    file: Annotated[str, typer.Argument(help="A .csv (header: name,email,role[,capacity,offers,seeks,joined_at,timezone,department,goals]) or .jsonl file; - for stdin (CSV).")],
+    file: Annotated[str, typer.Argument(help="A .csv (header: name,email,role[,capacity,offers,seeks,joined_at,timezone,department,goals], or other platforms' spellings such as First Name, Email Address, Participant Type, Max Mentees) or .jsonl file; - for stdin (CSV).")],
+    column_map: Annotated[Optional[list[str]], typer.Option("--map", metavar="HEADER=FIELD,...", help="Which CSV column fills which field, e.g. 'Work Mail=email,Given+Family=name' (A+B joins columns; a header with a comma in double quotes); overrides the recognised headers. Repeatable.")] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Import people from a spreadsheet (CSV) or JSON Lines; all or nothing."""
-    from mloop.commands._files import read_text
-    from mloop.output import emit, pick_format
-    from mloop.store.access import require_coordinator
-    from mloop.store.participants import import_people, read_people_file
+    """Import people from a spreadsheet (CSV) or JSON Lines; all or nothing.
 
+    Columns that fill no field are listed on stderr and left out, never guessed.
+    """
+    from mloop.commands._files import read_text
+    from mloop.output import emit, pick_format, say
+    from mloop.store.access import require_coordinator
+    from mloop.store.participants import import_people, parse_column_map, read_people_file
+
+    mapping = parse_column_map(column_map or [])
     text = read_text(file)
     app_ctx = ctx.find_root().obj
-    people = read_people_file(file, text, now=app_ctx.now, tz=app_ctx.tz)
+    found = read_people_file(file, text, now=app_ctx.now, tz=app_ctx.tz, column_map=mapping)
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
         require_coordinator(who, "importing participants")
-        added = import_people(session, program, people, file)
+        added = import_people(session, program, found.people, file)
         emails = [p.email for p in added]
-    emit(pick_format(json_out), {"imported": len(emails), "emails": emails},
+    result = {"imported": len(emails), "emails": emails}
+    if found.ignored_columns:  # only when there are some, so a plain file's output keeps its shape
+        result["ignored_columns"] = found.ignored_columns
+        say(f"note: ignored columns: {', '.join(found.ignored_columns)} "
+            f"(not imported; map one with --map '{found.ignored_columns[0]}=FIELD')")
+    emit(pick_format(json_out), result,
          message=f"Imported {len(emails)} participant{'s' if len(emails) != 1 else ''} from {file}.")

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlmodel import Session, func, select
 
-from mloop.rules import PARTICIPANT_ROLES
+from mloop.rules import COORDINATOR, MENTEE, MENTOR, PARTICIPANT_ROLES
 from mloop.errors import BadFile, Conflict, UsageError
 from mloop.store.access import email_key, find_participant
 from mloop.store.checks import NAME_LIMIT, check_email, check_joined_date, check_line, check_name, check_text
@@ -260,37 +260,224 @@ def edit_participant(session: Session, program: Program, who, email: str, change
 
 # --- import -----------------------------------------------------------------
 
-_CSV_ALIASES = {
-    "name": "name", "full name": "name", "full_name": "name",
-    "email": "email", "e-mail": "email", "email address": "email",
-    "role": "roles", "roles": "roles",
-    "capacity": "capacity", "mentor capacity": "capacity",
-    "offers": "offers", "skills offered": "offers", "skills_offered": "offers",
-    "seeks": "seeks", "skills sought": "seeks", "skills_sought": "seeks",
-    "joined_at": "joined_at", "joined": "joined_at",
-    "timezone": "timezone", "time zone": "timezone", "time_zone": "timezone",
-    "department": "department", "goals": "goals",
-    "db_role": "db_role", "database role": "db_role",
+# Words a people list may use for roles (hosted platforms write "Mentor", "Both",
+# "Mentor & Mentee", "Program Manager"...): each stands for one or more of mloop's roles.
+ROLE_WORDS: dict[str, tuple[str, ...]] = {
+    MENTOR: (MENTOR,),
+    MENTEE: (MENTEE,),
+    "both": (MENTOR, MENTEE),
+    COORDINATOR: (COORDINATOR,),
+    "admin": (COORDINATOR,),
+    "administrator": (COORDINATOR,),
+    "program manager": (COORDINATOR,),
+    "programme manager": (COORDINATOR,),
+}
+_ROLE_SEPARATORS = re.compile(r"\s*(?:[,;/&+|]|\band\b)\s*", re.IGNORECASE)
+
+
+def parse_role_words(value) -> list[str]:
+    """The roles of a spreadsheet cell such as 'Mentor', 'mentees', 'Both' or
+    'Mentor & Mentee' (words of ROLE_WORDS, case and plural forgiven, joined by
+    , ; / & + or 'and'), or a usage error naming the word that is not one."""
+    def meaning(word: str) -> tuple[str, ...] | None:
+        return ROLE_WORDS.get(word) or (ROLE_WORDS.get(word[:-1]) if word.endswith("s") else None)
+
+    roles: list[str] = []
+    for item in _ROLE_SEPARATORS.split(str(value or "")):
+        words = item.lower().split()
+        if not words:
+            continue
+        # 'program manager' is one word of ROLE_WORDS; 'mentor mentee' (as mloop's CSV took it) two
+        found = meaning(" ".join(words))
+        meanings = [found] if found else [meaning(word) for word in words]
+        if None in meanings:
+            raise UsageError(f"unknown role {item.strip()!r}: use {', '.join(ROLE_WORDS)} "
+                             "(several joined by , ; / or &)")
+        roles += [role for each in meanings for role in each if role not in roles]
+    if not roles:
+        raise UsageError("a participant needs a role: mentor, mentee, both or coordinator")
+    return roles
+
+
+# The fields a CSV column can fill, and whether several columns joined with '+' in
+# --map may fill it (joined by this text).
+PEOPLE_FIELDS: dict[str, str | None] = {
+    "name": " ", "email": None, "role": None, "capacity": None, "offers": ",", "seeks": ",",
+    "joined_at": None, "timezone": None, "department": " ", "goals": " ", "db_role": None,
+}
+REQUIRED_FIELDS = ("name", "email", "role")
+
+# Header spellings recognised without --map, compared by header_key().  first_name and
+# last_name are not fields: together (or either alone) they make the name.
+HEADER_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "full name", "display name"),
+    "first_name": ("first name", "firstname", "given name"),
+    "last_name": ("last name", "lastname", "surname", "family name"),
+    "email": ("email", "e-mail", "email address", "e-mail address", "work email"),
+    "role": ("role", "roles", "type", "participant type", "user type", "program role"),
+    "capacity": ("capacity", "max mentees", "mentee capacity", "mentor capacity", "max matches"),
+    "offers": ("offers", "skills offered", "expertise"),
+    "seeks": ("seeks", "skills sought", "development areas", "interests"),
+    "joined_at": ("joined_at", "joined", "date joined", "joined date", "signup date", "sign-up date"),
+    "timezone": ("timezone", "time zone"),
+    "department": ("department", "team", "business unit"),
+    "goals": ("goals",),
+    "db_role": ("db_role", "database role"),
 }
 
 
-def read_people_file(path: str, text: str, *, now: datetime, tz) -> list[tuple[int, NewPerson]]:
-    """Parse a CSV (header row; UTF-8 with or without BOM; any line ending) or
-    JSON Lines file of people.  Returns (line number, person) pairs; raises
-    UsageError naming the line of the first bad record."""
+def header_key(header: str) -> str:
+    """A header as compared: case, spaces, underscores, hyphens and punctuation
+    dropped, so 'E-mail', 'Email Address' and 'email_address' meet their spelling."""
+    return re.sub(r"[\W_]+", "", header.casefold())
+
+
+_HEADER_FIELD = {header_key(s): field for field, spellings in HEADER_SPELLINGS.items() for s in spellings}
+
+
+def recognised_field(header: str) -> str | None:
+    """The field (or first_name/last_name) a header is recognised as without --map."""
+    return _HEADER_FIELD.get(header_key(header))
+
+
+def parse_column_map(specs: Iterable[str]) -> dict[str, str]:
+    """--map items ('First Name+Last Name=name,Email Address=email'; comma-separated,
+    the option repeatable, a header with a comma in double quotes) as field -> the
+    columns' text (split on '+' later, when the file's header is known)."""
+    import csv
+
+    mapping: dict[str, str] = {}
+    for spec in specs:
+        for item in next(csv.reader([spec], skipinitialspace=True), []):
+            if not item.strip():
+                continue
+            columns, equals, field = item.rpartition("=")
+            field = field.strip().lower()
+            if not equals or not columns.strip():
+                raise UsageError(f"--map item {item!r} needs the form Header=field, such as 'Email Address=email'")
+            field = "role" if field == "roles" else field
+            if field not in PEOPLE_FIELDS:
+                raise UsageError(f"--map: unknown field {field!r} in {item!r}: use {', '.join(PEOPLE_FIELDS)}")
+            if field in mapping:
+                raise UsageError(f"--map gives {field} twice ({mapping[field]!r} and {columns.strip()!r}): keep one")
+            mapping[field] = columns.strip()
+    return mapping
+
+
+@dataclass
+class CsvColumns:
+    """Which columns fill which field, and the columns nothing reads."""
+
+    sources: dict[str, list[int]]
+    ignored: list[str]
+
+
+def plan_columns(header: list[str], column_map: dict[str, str], path: str) -> CsvColumns:
+    """Columns named by --map first, then the recognised headers of the rest.
+    A --map naming a missing column is a usage error; two columns recognised as
+    one field, or a header lacking a required field, a BadFile on line 1."""
+    sources: dict[str, list[int]] = {}
+    taken: set[int] = set()
+    for field, columns in column_map.items():
+        found = _find_column(header, columns, path)
+        if found is not None:
+            indexes = [found]
+        else:
+            indexes = []
+            for part in columns.split("+"):
+                index = _find_column(header, part.strip(), path)
+                if index is None:
+                    raise UsageError(f"--map: {path} has no column {part.strip()!r}; its columns are "
+                                     f"{', '.join(repr(h) for h in header)}")
+                indexes.append(index)
+            if len(indexes) > 1 and PEOPLE_FIELDS[field] is None:
+                raise UsageError(f"--map: {field} comes from one column, not {columns!r}; joining with + is for "
+                                 f"{', '.join(f for f, joiner in PEOPLE_FIELDS.items() if joiner)}")
+        sources[field] = indexes
+        taken.update(indexes)
+
+    recognised: dict[str, list[int]] = {}
+    ignored: list[str] = []
+    for index, text in enumerate(header):
+        if index in taken or not text.strip():
+            continue
+        field = recognised_field(text)
+        fills = "name" if field in ("first_name", "last_name") else field
+        if field is None or fills in sources:
+            ignored.append(text.strip())
+        else:
+            recognised.setdefault(field, []).append(index)
+    for field, indexes in recognised.items():
+        if len(indexes) > 1:
+            _both_fill(header, indexes[0], indexes[1], field)
+    name_parts = [i for part in ("first_name", "last_name") for i in recognised.pop(part, [])]
+    if name_parts and "name" in recognised:
+        _both_fill(header, recognised["name"][0], name_parts[0], "name",
+                   choice="+".join(header[i].strip() for i in name_parts))
+    if name_parts:
+        recognised["name"] = name_parts
+    sources.update(recognised)
+
+    missing = sorted(field for field in REQUIRED_FIELDS if field not in sources)
+    if missing:
+        unread = f"; columns not recognised: {', '.join(ignored)}" if ignored else ""
+        raise BadFile(
+            f"line 1: the CSV header lacks {', '.join(missing)}: it needs name,email,role "
+            f"(optional: {','.join(f for f in PEOPLE_FIELDS if f not in REQUIRED_FIELDS)}){unread}; "
+            f"name the columns with --map 'HEADER={missing[0]}'"
+        )
+    return CsvColumns(sources, ignored)
+
+
+def _find_column(header: list[str], wanted: str, path: str) -> int | None:
+    """The column a --map header names: exactly as written, else by header_key()."""
+    for same in (lambda h: h.strip() == wanted, lambda h: header_key(h) == header_key(wanted) != ""):
+        found = [i for i, h in enumerate(header) if same(h)]
+        if len(found) > 1:
+            raise UsageError(f"--map: {path} has {len(found)} columns called {wanted!r}: rename one in the file")
+        if found:
+            return found[0]
+    return None
+
+
+def _both_fill(header: list[str], first: int, second: int, field: str, *, choice: str | None = None):
+    """Two columns recognised as one field: an error, for mloop does not guess which."""
+    a, b = header[first].strip(), header[second].strip()
+    target = "name" if field in ("first_name", "last_name") else field
+    raise BadFile(f"line 1: columns {a!r} and {b!r} both give the {field.replace('_', ' ')}: "
+                  f"choose with --map '{choice or b}={target}'")
+
+
+@dataclass
+class PeopleFile:
+    """The people of a file, each with their line, and the CSV columns left unread."""
+
+    people: list[tuple[int, NewPerson]]
+    ignored_columns: list[str]
+
+
+def read_people_file(path: str, text: str, *, now: datetime, tz, column_map: dict[str, str] | None = None) -> PeopleFile:
+    """Parse a CSV (a header row with mloop's names, other platforms' spellings or
+    the columns ``column_map`` names; comma-, semicolon- or tab-separated; UTF-8
+    with or without BOM; any line ending) or JSON Lines file of people.  Raises
+    BadFile naming the line of the first bad record: all or nothing."""
     text = text.lstrip("\ufeff")
-    if path.lower().endswith((".jsonl", ".ndjson", ".json")):
-        rows = _jsonl_rows(text)
-    elif path.lower().endswith(".csv") or path == "-":
-        rows = _csv_rows(text)
-    else:
+    is_jsonl = path.lower().endswith((".jsonl", ".ndjson", ".json"))
+    if is_jsonl and column_map:
+        raise UsageError(f"--map is for CSV files, and {path} is JSON Lines: its fields have mloop's names")
+    if not is_jsonl and not (path.lower().endswith(".csv") or path == "-"):
         raise UsageError(f"cannot tell the format of {path}: name it .csv or .jsonl")
     people = []
+    ignored: list[str] = []
     seen: dict[str, int] = {}
     try:
+        if is_jsonl:
+            rows = _jsonl_rows(text)
+        else:
+            rows, ignored = _csv_rows(text, column_map or {}, path)
         for line, raw in rows:
             try:
-                person = _person_from_raw(raw, now=now, tz=tz)
+                person = _person_from_raw(raw, now=now, tz=tz, role_words=not is_jsonl)
                 check_person(person, joined_what="joined_at")
             except UsageError as error:
                 raise BadFile(f"line {line}: {error}") from None
@@ -301,7 +488,7 @@ def read_people_file(path: str, text: str, *, now: datetime, tz) -> list[tuple[i
             people.append((line, person))
     except BadFile as error:
         raise BadFile(f"{path} {error}; nothing was imported") from None
-    return people
+    return PeopleFile(people, ignored)
 
 
 def _jsonl_rows(text: str):
@@ -321,40 +508,61 @@ def _jsonl_rows(text: str):
         yield number, raw
 
 
-def _csv_rows(text: str):
+def sniff_delimiter(header_line: str) -> str:
+    """Comma, semicolon (Excel in much of Europe) or tab: whichever splits the
+    header line into the most columns; a comma when they tie."""
+    import csv
+
+    counts = {d: len(next(csv.reader([header_line], delimiter=d), [])) for d in (",", ";", "\t")}
+    return max(counts, key=lambda d: (counts[d], d == ","))
+
+
+def _csv_rows(text: str, column_map: dict[str, str], path: str):
+    """The rows of a CSV as (line, {field: text}) and the ignored columns' headers;
+    the header is read (and checked) at once, the rows as they are iterated."""
     import csv
     import io
 
-    reader = csv.reader(io.StringIO(text, newline=""))
+    first_line = next(iter(text.splitlines()), "")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(first_line))
     try:
         header = next(reader)
     except StopIteration:
         raise BadFile("line 1: the file is empty; it needs a header row with name,email,role") from None
     except csv.Error as error:
         raise BadFile(f"line 1: not valid CSV ({error})") from None
-    keys = [_CSV_ALIASES.get(h.strip().lower()) for h in header]
-    missing = {"name", "email", "roles"} - set(keys)
-    if missing:
-        raise BadFile(
-            f"line 1: the CSV header lacks {', '.join(sorted(missing))}: it needs name,email,role "
-            "(optional: capacity,offers,seeks,joined_at,timezone,department,goals)"
-        )
-    try:
-        for row in reader:
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) > len(header):
-                raise BadFile(f"line {reader.line_num}: {len(row)} cells, but the header has {len(header)}")
-            yield reader.line_num, {k: v for k, v in zip(keys, row) if k}
-    except csv.Error as error:
-        raise BadFile(f"line {reader.line_num}: not valid CSV ({error})") from None
+    columns = plan_columns(header, column_map, path)
+
+    def rows():
+        try:
+            for row in reader:
+                if not any(cell.strip() for cell in row):
+                    continue
+                if len(row) > len(header):
+                    raise BadFile(f"line {reader.line_num}: {len(row)} cells, but the header has {len(header)}")
+                raw = {}
+                for field, indexes in columns.sources.items():
+                    cells = [row[i] for i in indexes if i < len(row)]  # a short row lacks its last fields
+                    if len(cells) == 1 and len(indexes) == 1:
+                        raw[field] = cells[0]
+                    elif cells:
+                        raw[field] = PEOPLE_FIELDS[field].join(cell.strip() for cell in cells if cell.strip())
+                yield reader.line_num, raw
+        except csv.Error as error:
+            raise BadFile(f"line {reader.line_num}: not valid CSV ({error})") from None
+
+    return rows(), columns.ignored
 
 
-def _person_from_raw(raw: dict, *, now: datetime, tz) -> NewPerson:
+def _person_from_raw(raw: dict, *, now: datetime, tz, role_words: bool = False) -> NewPerson:
+    """A person from a record's fields; ``role_words`` takes a spreadsheet's role
+    words ('Both', 'Mentors', 'Mentor & Mentee') as well as mloop's roles."""
     from mloop.timeparse import WhenError, parse_iso
 
     roles = raw.get("roles", raw.get("role"))
     capacity = raw.get("capacity")
+    if isinstance(capacity, str):
+        capacity = capacity.strip()
     if capacity in (None, ""):
         capacity = 1
     try:
@@ -374,7 +582,7 @@ def _person_from_raw(raw: dict, *, now: datetime, tz) -> NewPerson:
     return NewPerson(
         name=str(name) if name is not None else "",
         email=email,
-        roles=parse_roles(roles),
+        roles=parse_role_words(roles) if role_words else parse_roles(roles),
         joined_at=joined or now,
         capacity=capacity,
         offers=split_skills(raw.get("offers")),
