@@ -37,7 +37,7 @@ DROP = "drop"  # a profile detail that singles a person out
 
 FIELDS: dict[str, dict[str, str]] = {
     "program": {"type": KEEP, "name": KEEP, "stall_days": KEEP, "momentum_meetings": KEEP,
-                "stage_stall_days": KEEP, "health_weights": KEEP},
+                "stage_stall_days": KEEP, "health_weights": KEEP, "min_group": KEEP},
     "starter_goal": {"type": KEEP, "title": KEEP, "term": KEEP, "locked": KEEP, "created_at": KEEP},
     "milestone": {"type": KEEP, "name": KEEP, "kind": KEEP, "role": KEEP, "due": KEEP, "description": KEEP},
     "participant": {"type": KEEP, "email": PERSON, "name": NAME, "roles": KEEP, "joined_at": KEEP, "capacity": KEEP,

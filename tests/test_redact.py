@@ -36,7 +36,7 @@ PERSONAL = {
     "nudge": ("email", "subject", "body"),
 }
 TEST_KEPT = {
-    "program": ("name", "stall_days", "momentum_meetings", "stage_stall_days", "health_weights"),
+    "program": ("name", "stall_days", "momentum_meetings", "stage_stall_days", "health_weights", "min_group"),
     "starter_goal": ("title", "term", "locked", "created_at"),
     "milestone": ("name", "kind", "role", "due", "description"),
     "participant": ("roles", "joined_at", "capacity", "offers", "seeks"),
