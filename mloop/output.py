@@ -328,10 +328,14 @@ def report_table(title: str, *columns: tuple[str, str]):
     return table
 
 
-def bar(count: int, widest: int):
-    """A count's bar in a report table: BAR_WIDTH blocks for the widest count, in cyan."""
+def bar(count: int | str, widest: int):
+    """A count's bar in a report table: BAR_WIDTH blocks for the widest count, in cyan
+    (none for a count hidden as "<N": see mloop.small_groups)."""
     from rich.text import Text
 
+    from mloop.small_groups import magnitude
+
+    count = magnitude(count)
     return Text.assemble(("█" * round(BAR_WIDTH * count / widest) if count and widest else "", "cyan"))
 
 
@@ -374,19 +378,24 @@ def draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool)
     from rich.text import Text
 
     from mloop.rules import STAGE_LABELS
+    from mloop.small_groups import magnitude
 
     out.print(f"[bold]{escape(doc['program'])}[/bold] — as of {_local(app_ctx, doc['as_of'])}")
     focused = stalled or at_risk
     if not focused:
         funnel = report_table("Milestone funnel", ("Stage", "left"), ("People", "right"), ("", "left"))
-        widest = max(doc["stages"].values())
+        widest = max(map(magnitude, doc["stages"].values()))
         for name, count in doc["stages"].items():
             add_plain_row(funnel, STAGE_LABELS[name], str(count), bar(count, widest),
                           style="bold" if name == stage else None)
         out.print(funnel)
         alumni = doc.get("alumni", 0)
         out.print(f"Alumni (last loop completed, outside the funnel): {alumni}")
-    if not at_risk or stalled:
+    if "left_out" in doc:  # small groups hidden: no list names anyone
+        out.print(f"Stalled: {doc['stalled_total']} · at risk: {doc['at_risk_total']} · up for re-pairing: "
+                  f"{doc['re_pairing_total']} — not listed: counts under {doc['min_group']} are shown as "
+                  f"<{doc['min_group']} and nobody is named (--min-group 0 lists them)", highlight=False, markup=False)
+    elif not at_risk or stalled:
         # The Nudged column only when someone listed was nudged: a narrow terminal keeps its room.
         nudged = any(row.get("nudged_days_ago") is not None for row in doc["stalled"])
         table = report_table(f"Stalled (more than {_stall_rule(doc)})",
@@ -400,7 +409,7 @@ def draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool)
             add_plain_row(table, *cells)
         out.print(table if doc["stalled"] else "[green]Nobody is stalled.[/green]")
         _more(out, doc, "stalled", "stalled person", "stalled people")
-    if not stalled or at_risk:
+    if "left_out" not in doc and (not stalled or at_risk):
         if doc["at_risk"]:
             risk = report_table("At risk (latest feedback negative, or a poor pairing fit)", ("Loop", "right"),
                                 ("Mentor", "left"), ("Mentee", "left"), ("Why", "left"))
@@ -422,10 +431,10 @@ def draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool)
         table = report_table("Custom milestones", ("Milestone", "left"), ("Kind", "left"), ("Marked by", "left"),
                              ("Done", "right"), ("Overdue", "right"))
         for m in doc["milestones"]:
-            overdue = Text.assemble((str(m["overdue"]), "red" if m["overdue"] else ""))
+            overdue = Text.assemble((str(m["overdue"]), "red" if m["overdue"] != 0 else ""))
             add_plain_row(table, m["name"], m["kind"], m["role"], str(m["done"]), overdue)
         out.print(table)
-    if not focused and doc.get("re_pairing"):
+    if not focused and doc.get("re_pairing") and "left_out" not in doc:
         pairs = report_table("Up for re-pairing (latest pairing fit poor)", ("Loop", "right"), ("Mentor", "left"),
                              ("Mentee", "left"), ("Said by", "left"))
         for row in doc["re_pairing"]:
@@ -461,12 +470,16 @@ def draw_activity(out, doc: dict, app_ctx) -> None:
     """The activity report: meetings held per week, feedback, goals and matches, milestones."""
     from rich.markup import escape
 
+    from mloop.small_groups import magnitude
+
     out.print(f"[bold]{escape(doc['program'])}[/bold] — activity from {_local(app_ctx, doc['since'])} "
               f"to {_local(app_ctx, doc['as_of'])}")
+    if doc.get("min_group"):
+        out.print(f"Counts under {doc['min_group']} are shown as <{doc['min_group']}.", highlight=False, markup=False)
     weeks = doc["meetings"]["per_week"]
     table = report_table(f"Meetings held per week ({doc['meetings']['held']} in all)",
                          ("Week", "left"), ("From", "left"), ("Held", "right"), ("", "left"))
-    widest = max((w["held"] for w in weeks), default=0)
+    widest = max((magnitude(w["held"]) for w in weeks), default=0)
     for w in weeks:
         add_plain_row(table, w["week"], w["week_start"], str(w["held"]), bar(w["held"], widest))
     out.print(table)
@@ -474,7 +487,7 @@ def draw_activity(out, doc: dict, app_ctx) -> None:
     feedback = doc["feedback"]
     table = report_table(f"Feedback ({feedback['total']} given)", ("Sentiment", "left"), ("Count", "right"),
                          ("", "left"))
-    widest = max(feedback["positive"], feedback["neutral"], feedback["negative"])
+    widest = max(magnitude(feedback[key]) for key in ("positive", "neutral", "negative"))
     for key in ("positive", "neutral", "negative"):
         add_plain_row(table, key, str(feedback[key]), bar(feedback[key], widest))
     out.print(table)
@@ -483,7 +496,7 @@ def draw_activity(out, doc: dict, app_ctx) -> None:
     counts = [("Goals created", doc["goals"]["created"]), ("Goals completed", doc["goals"]["completed"]),
               ("Matches made", doc["matches"]["made"]), ("Matches completed", doc["matches"]["completed"]),
               ("Matches cancelled", doc["matches"]["cancelled"])]
-    widest = max(n for _, n in counts)
+    widest = max(magnitude(n) for _, n in counts)
     for label, n in counts:
         add_plain_row(tallies, label, str(n), bar(n, widest))
     out.print(tallies)
@@ -491,7 +504,7 @@ def draw_activity(out, doc: dict, app_ctx) -> None:
     if doc["milestones"]:
         table = report_table("Custom milestones completed", ("Milestone", "left"), ("Role", "left"), ("Done", "right"),
                              ("", "left"))
-        widest = max(m["completed"] for m in doc["milestones"])
+        widest = max(magnitude(m["completed"]) for m in doc["milestones"])
         for m in doc["milestones"]:
             add_plain_row(table, m["milestone"], m["role"], str(m["completed"]), bar(m["completed"], widest))
         out.print(table)

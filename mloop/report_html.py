@@ -5,7 +5,8 @@ SVG drawn here from the report's own documents (``coordinator_report`` and
 ``activity_report``), so the page shows exactly the numbers ``--json`` gives.
 Every bar carries its value in ``data-value`` and as a text label, which is
 what a reader, a screen reader (each chart has a title and a description) and
-the tests read. It reads on a phone (the charts scale to the width) and
+the tests read; a count hidden as "<N" (``--min-group``) has the marker there and
+no bar. It reads on a phone (the charts scale to the width) and
 prints (no backgrounds, no page break inside a chart or table row).
 """
 
@@ -15,6 +16,7 @@ from datetime import datetime, tzinfo
 from html import escape
 
 from mloop import __version__, rules
+from mloop.small_groups import magnitude, total
 
 STYLE = """
 :root { --ink: #1f2933; --muted: #52606d; --line: #d9e2ec; --bar: #2f80ed; --good: #27ae60;
@@ -66,7 +68,10 @@ def page(report: dict, activity: dict, zone: tzinfo) -> str:
         _milestones(report),
         "</main>",
         f'<footer><p class="note">Made by mloop {__version__}. Stalled: more than {report["stall_days"]} days '
-        "in one stage (a stage may have its own threshold).</p></footer>",
+        "in one stage (a stage may have its own threshold)."
+        + (f" Counts under {report['min_group']} are shown as {_text(rules.hidden_count(report['min_group']))}, "
+           "so that small groups cannot be singled out." if "min_group" in report else "")
+        + "</p></footer>",
     ]
     return "\n".join([
         "<!DOCTYPE html>",
@@ -92,30 +97,31 @@ def _iso(value: datetime | str) -> str:
 
 def _funnel(report: dict) -> str:
     stages = [(stage, rules.STAGE_LABELS[stage], report["stages"].get(stage, 0)) for stage in rules.STAGES]
-    total = sum(count for _stage, _label, count in stages)
+    in_funnel = total(count for _stage, _label, count in stages)
     chart = _horizontal_bars("funnel", "Milestone funnel",
                              f"People in each stage: {', '.join(f'{label} {n}' for _s, label, n in stages)}.",
                              stages)
-    alumni = report.get("alumni", 0)
+    alumni = _text(report.get("alumni", 0))
+    people = "" if in_funnel is None else f"{in_funnel} people in the funnel; "
     return (f'<section id="funnel"><h2>Milestone funnel</h2>{chart}'
-            f'<p class="note">{total} people in the funnel; <span data-key="alumni" data-value="{alumni}">'
+            f'<p class="note">{people}<span data-key="alumni" data-value="{alumni}">'
             f"{alumni} alumni</span> (their loop completed, outside the funnel).</p></section>")
 
 
-def _horizontal_bars(name: str, title: str, description: str, rows: list[tuple[str, str, int]]) -> str:
+def _horizontal_bars(name: str, title: str, description: str, rows: list[tuple[str, str, int | str]]) -> str:
     label_w, bar_w, row_h = 130, 250, 28
-    top = max([n for _k, _l, n in rows] + [1])
+    top = max([magnitude(n) for _k, _l, n in rows] + [1])
     parts = [f'<figure><svg class="chart {name}" viewBox="0 0 {label_w + bar_w + 60} {row_h * len(rows) + 8}" '
              f'role="img" aria-labelledby="{name}-title {name}-desc">',
              f'<title id="{name}-title">{_text(title)}</title><desc id="{name}-desc">{_text(description)}</desc>']
     for i, (key, label, value) in enumerate(rows):
         y = 4 + i * row_h
-        width = round(bar_w * value / top, 1)
+        width = round(bar_w * magnitude(value) / top, 1)
         parts.append(
-            f'<g class="row" data-key="{_text(key)}" data-value="{value}">'
+            f'<g class="row" data-key="{_text(key)}" data-value="{_text(value)}">'
             f'<text x="{label_w - 8}" y="{y + 18}" text-anchor="end">{_text(label)}</text>'
             f'<rect class="bar" x="{label_w}" y="{y + 4}" width="{width}" height="{row_h - 8}" rx="2"/>'
-            f'<text class="value" x="{label_w + width + 6}" y="{y + 18}">{value}</text></g>')
+            f'<text class="value" x="{label_w + width + 6}" y="{y + 18}">{_text(value)}</text></g>')
     parts.append("</svg></figure>")
     return "".join(parts)
 
@@ -134,7 +140,19 @@ def _table(columns: list[tuple[str, str]], rows: list[list[object]], empty: str,
     return f'<div class="scroll"><table class="{name}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
+def _left_out(report: dict, name: str, title: str, count_key: str) -> str | None:
+    """A list of people the report leaves out (small groups hidden): its count and why."""
+    if "left_out" not in report:
+        return None
+    count = _text(report[count_key])
+    return (f'<section id="{name}"><h2>{title} ({count})</h2><p class="note" data-left-out="{name}">'
+            f"Not listed: this report hides groups under {report['min_group']} and names nobody.</p></section>")
+
+
 def _stalled(report: dict) -> str:
+    left_out = _left_out(report, "stalled", "Stalled", "stalled_total")
+    if left_out is not None:
+        return left_out
     rows = [[p["name"], p["email"], p["role"], "—" if p["loop_id"] is None else p["loop_id"],
              rules.LABELS.get(p["stage"], p["stage"]), p["days_in_stage"]] for p in report.get("stalled", [])]
     table = _table([("Name", ""), ("Email", ""), ("Role", ""), ("Loop", "n"), ("Stage", ""), ("Days", "n")], rows,
@@ -143,6 +161,9 @@ def _stalled(report: dict) -> str:
 
 
 def _at_risk(report: dict) -> str:
+    left_out = _left_out(report, "at-risk", "Loops at risk", "at_risk_total")
+    if left_out is not None:
+        return left_out
     rows = []
     for loop in report.get("at_risk", []):
         why = []
@@ -189,8 +210,8 @@ def _weekly(name: str, title: str, weeks: list[dict], series: list[tuple[str, st
     """Bars per ISO week: side by side per series, or stacked."""
     left, plot_h, bottom, slot, pad = 34, 160, 34, 34, 18  # pad: room above the tallest bar for its value
     width = left + slot * max(len(weeks), 1) + 8
-    per_week = [sum(w[key] for key, _l, _c in series) if stacked else max([w[key] for key, _l, _c in series] + [0])
-                for w in weeks]
+    per_week = [sum(magnitude(w[key]) for key, _l, _c in series) if stacked
+                else max([magnitude(w[key]) for key, _l, _c in series] + [0]) for w in weeks]
     top = max(per_week + [1])
     description = "; ".join(f"{w['week']}: " + ", ".join(f"{label} {w[key]}" for key, label, _c in series)
                             for w in weeks)
@@ -210,20 +231,23 @@ def _weekly(name: str, title: str, weeks: list[dict], series: list[tuple[str, st
         bar_w = (slot - 8) if stacked else (slot - 8) / len(series)
         for j, (key, label, css) in enumerate(series):
             value = week[key]
-            height = round(plot_h * value / top, 1)
+            height = round(plot_h * magnitude(value) / top, 1)
             bx = x if stacked else x + j * bar_w
             by = base - height
-            parts.append(f'<rect class="{css}" data-series="{key}" data-value="{value}" x="{round(bx, 1)}" '
+            parts.append(f'<rect class="{css}" data-series="{key}" data-value="{_text(value)}" x="{round(bx, 1)}" '
                          f'y="{round(by, 1)}" width="{round(bar_w - 1, 1)}" height="{height}">'
-                         f"<title>{_text(week['week'])}: {_text(label)} {value}</title></rect>")
+                         f"<title>{_text(week['week'])}: {_text(label)} {_text(value)}</title></rect>")
             if stacked:
                 base = by
-        if stacked and per_week[i]:  # the week's total above its stack
+        # The value above a bar or a stack: a hidden count shows its marker; a
+        # stack with a hidden part shows no total, which would give that part away.
+        label = total(week[key] for key, _l, _c in series) if stacked else week[series[0][0]]
+        if stacked and label:
             parts.append(f'<text class="value" x="{x + (slot - 8) / 2}" y="{base - 3}" text-anchor="middle">'
-                         f"{per_week[i]}</text>")
-        elif len(series) == 1 and per_week[i]:
+                         f"{label}</text>")
+        elif len(series) == 1 and label:
             parts.append(f'<text class="value" x="{x + (slot - 8) / 2}" y="{by - 3}" text-anchor="middle">'
-                         f"{per_week[i]}</text>")
+                         f"{_text(label)}</text>")
         parts.append(f'<text x="{x + (slot - 8) / 2}" y="{pad + plot_h + 16}" text-anchor="middle">'
                      f'{_text(week["week"].split("-W")[1])}</text></g>')
     span = f"ISO weeks {weeks[0]['week']} to {weeks[-1]['week']}" if weeks else "no weeks"

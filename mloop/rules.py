@@ -80,6 +80,22 @@ DEFAULT_STALL_DAYS = 21
 MAX_STALL_DAYS = 36_500
 DEFAULT_MOMENTUM_MEETINGS = 3
 
+# Small groups (report --min-group N, program set --min-group N): a count from 1
+# to N - 1 could single people out, so reports show it as "<N".  A 0 names
+# nobody and is shown; N of 0 or 1 shows every count.
+MAX_MIN_GROUP = 1000
+
+
+def hides_count(count: int, min_group: int) -> bool:
+    """Whether a report with this min_group shows ``count`` as "<min_group"."""
+    return 0 < count < min_group
+
+
+def hidden_count(min_group: int) -> str:
+    """How a report shows a count it hides."""
+    return f"<{min_group}"
+
+
 RATINGS: tuple[int, ...] = (1, 2, 3, 4, 5)
 POSITIVE_FROM = 4  # a rating of 4 or 5 is positive
 NEGATIVE_UP_TO = 2  # a rating of 1 or 2 is negative; 3 is neutral

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 UTC = timezone.utc
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday; the clock of every test unless it says otherwise
 ERROR_PREFIX = "mloop: error: "
-ENV_VARS = ("MLOOP_DB", "MLOOP_USER", "MLOOP_NOW", "MLOOP_TZ", "MLOOP_PROGRAM", "MLOOP_DEBUG")
+ENV_VARS = ("MLOOP_DB", "MLOOP_USER", "MLOOP_NOW", "MLOOP_TZ", "MLOOP_PROGRAM", "MLOOP_DEBUG", "MLOOP_REDACT_KEY")
 
 
 def iso(moment: datetime) -> str:

@@ -42,6 +42,9 @@ def report(
     html: Annotated[Optional[str], typer.Option("--html", metavar="FILE",
                                                 help="Write the whole report, with the activity since --since, as one "
                                                      "self-contained HTML page with charts ('-': stdout).")] = None,
+    min_group: Annotated[Optional[int], typer.Option(
+        "--min-group", metavar="N", help="Show each count from 1 to N-1 as <N and list no people, so that small "
+                                         "groups cannot be singled out (default: the program's; 0 or 1: every count).")] = None,
     json_out: JsonFlag = False,
     csv_out: CsvFlag = False,
     csv_raw: CsvRawFlag = False,
@@ -57,7 +60,13 @@ def report(
     spreadsheets. --html FILE writes a page to share: the funnel, the stalled
     and at-risk lists, the activity per week as charts and the program's
     milestones (no network needed to view it; it prints).
+
+    --min-group N (or 'program set --min-group N') shows every count from
+    1 to N-1 as "<N" in the table, CSV, JSON and HTML, and leaves out the
+    lists that name people; --csv then gives section,key,count rows.
     """
+    from mloop import small_groups
+    from mloop.errors import UsageError
     from mloop.output import CSV_FORMATS, TABLE, Column, Rows, draw_report, emit, pick_format
     from mloop.store.access import require_coordinator
     from mloop.store.funnel import coordinator_report
@@ -67,15 +76,16 @@ def report(
     if health:
         from mloop.errors import UsageError
 
-        if stage or stalled or at_risk or activity or html is not None:
-            raise UsageError("--health lists every active loop: drop --stage, --stalled, --at-risk, --activity and --html")
+        if stage or stalled or at_risk or activity or html is not None or min_group is not None:
+            raise UsageError("--health lists every active loop: drop --stage, --stalled, --at-risk, --activity, --html "
+                             "and --min-group")
         return _health_report(ctx, fmt, limit)
     if html is not None:
         from mloop.errors import UsageError
 
         if json_out or csv_out or stage or stalled or at_risk:
             raise UsageError("--html writes the whole report: drop --json, --csv, --stage, --stalled and --at-risk")
-        return _html_report(ctx, html, since)
+        return _html_report(ctx, html, since, min_group)
     if activity or since is not None:
         from mloop.commands._activity import activity_report_command
         from mloop.errors import UsageError
@@ -84,17 +94,25 @@ def report(
             raise UsageError("--since goes with --activity: add --activity")
         if stage or stalled or at_risk:
             raise UsageError("--activity reports the whole program: drop --stage, --stalled and --at-risk")
-        return activity_report_command(ctx, since, fmt)
+        return activity_report_command(ctx, since, fmt, min_group)
     chosen_stage = stage
     with program_session(ctx, write=False) as (app_ctx, session, program, who):
         require_coordinator(who, "the coordinator report")
+        smallest = small_groups.chosen_min_group(min_group, program)
+        if small_groups.is_on(smallest) and (stage or stalled or at_risk):
+            raise UsageError(f"the report hides groups under {smallest} and lists no people: drop --stage, "
+                             "--stalled and --at-risk, or add --min-group 0")
         document, members = coordinator_report(
             session, program, app_ctx.now, stage=chosen_stage, stalled=stalled, at_risk=at_risk,
             with_rows=fmt in CSV_FORMATS, listed=(limit or None) if fmt == TABLE else None,
         )
     app_ctx.tell_stalled(document["program"], document.get("stalled") or [])
-    csv_rows = Rows([Column(k, k) for k in MEMBER_COLUMNS],
-                    [dict(m, stage_since=isoformat_utc(m["stage_since"])) for m in members])
+    document = small_groups.report(document, smallest)
+    if small_groups.is_on(smallest):
+        csv_rows = Rows([Column(k, k) for k in ("section", "key", "count")], small_groups.report_rows(document))
+    else:
+        csv_rows = Rows([Column(k, k) for k in MEMBER_COLUMNS],
+                        [dict(m, stage_since=isoformat_utc(m["stage_since"])) for m in members])
     emit(fmt, document, rows=csv_rows,
          human=lambda out: draw_report(out, document, app_ctx, stage=chosen_stage, stalled=stalled,
                                      at_risk=at_risk), pager=app_ctx.pager)
@@ -132,9 +150,10 @@ def _health_report(ctx: typer.Context, fmt: str, limit: int) -> None:
     emit(fmt, document, rows=rows, pager=app_ctx.pager)
 
 
-def _html_report(ctx: typer.Context, out: str, since: str | None) -> None:
+def _html_report(ctx: typer.Context, out: str, since: str | None, min_group: int | None) -> None:
     import sys
 
+    from mloop import small_groups
     from mloop.commands._files import atomic_file, is_stdout
     from mloop.errors import UsageError
     from mloop.output import say
@@ -148,10 +167,11 @@ def _html_report(ctx: typer.Context, out: str, since: str | None) -> None:
         start = app_ctx.when(since) if since else default_since(app_ctx.now)
         if start > app_ctx.now:
             raise UsageError(f"--since {since} is after now: give a time in the past, e.g. '12 weeks ago'")
+        smallest = small_groups.chosen_min_group(min_group, program)
         document, _rows = coordinator_report(session, program, app_ctx.now)
         activity = activity_report(session, program, app_ctx.now, start)
     app_ctx.tell_stalled(document["program"], document.get("stalled") or [])
-    text = page(document, activity, app_ctx.tz)
+    text = page(small_groups.report(document, smallest), small_groups.activity(activity, smallest), app_ctx.tz)
     if is_stdout(out):
         sys.stdout.write(text)
         return

@@ -169,6 +169,7 @@ def import_(
 @app.command("export", epilog=examples(
     'mloop export --as priya.raman@example.org --out spring-2026.jsonl',
     'mloop export --include-content | mloop --db copy.db import -',
+    'mloop export --redact --out spring-2026-redacted.jsonl',
 ))
 def export(
     ctx: typer.Context,
@@ -176,22 +177,37 @@ def export(
     include_content: Annotated[bool, typer.Option(
         "--include-content", help="Keep the loops' content (goal and task titles, agendas, notes, actions, places, "
                                   "comments): for the store's owner only.")] = False,
+    redact: Annotated[bool, typer.Option(
+        "--redact", help="Pseudonymise people and remove free text, keeping dates and ratings: a file to share "
+                         "with researchers and vendors.")] = False,
+    key: Annotated[Optional[str], typer.Option(
+        "--key", envvar="MLOOP_REDACT_KEY", show_envvar=False,
+        help="With --redact: the secret that makes pseudonyms the same in every export with it "
+             "(default: a new random key, so no two exports link up).")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Export the whole program as JSON Lines (import it elsewhere with 'mloop import').
 
     A coordinator's export has the stages' facts, counts and ratings; the
     loops' content is left out (each text becomes "(withheld)") unless the
-    store's owner adds --include-content.  With --json the records come as
-    one JSON array instead, or, with --out, a summary of what was written.
+    store's owner adds --include-content.  --redact also replaces every
+    person by a pseudonym and every free text by "(redacted)" (see
+    docs/privacy.md).  With --json the records come as one JSON array
+    instead, or, with --out, a summary of what was written.
     """
     import json
 
     from mloop.commands._files import atomic_file, is_stdout
+    from mloop.errors import UsageError
     from mloop.output import emit, print_json, progress, say, watching
     from mloop.store.access import actor, current_program, require_content_right, require_coordinator
     from mloop.store.transfer import Withholding, export_records
 
+    if redact and include_content:
+        raise UsageError("--redact and --include-content do not go together: a redacted export has no content")
+    if not redact and getattr(ctx.get_parameter_source("key"), "name", None) == "COMMANDLINE":
+        raise UsageError("--key goes with --redact: add --redact, or leave --key out")
+    redactor = _redactor(key) if redact else None
     app_ctx = app_of(ctx)
     with app_ctx.session(write=False) as session:
         program = current_program(session, app_ctx.program_name)
@@ -201,6 +217,8 @@ def export(
             require_content_right(session)
         withholding = None if include_content else Withholding(who)
         records = export_records(session, program, withholding)
+        if redactor is not None:
+            records = redactor.records(records)
         count = 0
         if is_stdout(out):
             if json_out:
@@ -215,7 +233,10 @@ def export(
                     handle.write(json.dumps(record, ensure_ascii=False) + "\n")
                     count += 1
                     advance()
-    if withholding is not None and withholding.left_out:
+    if redact and key is None:
+        say("export: pseudonyms come from a random key used for this export only, so it links to no other export; "
+            "give --key KEY (or MLOOP_REDACT_KEY) to keep them the same across exports")
+    elif not redact and withholding is not None and withholding.left_out:
         say(f"export: left out loop content ({', '.join(withholding.kinds_left_out())}); "
             "add --include-content as the store's owner to keep it")
     if is_stdout(out):
@@ -223,7 +244,19 @@ def export(
     if json_out:
         emit("json", {"program": program.name, "out": out, "records": count})
     else:
-        say(f"Exported {count} records of {program.name!r} to {out}.")
+        say(f"Exported {count} {'redacted ' if redact else ''}records of {program.name!r} to {out}.")
+
+
+def _redactor(key: str | None):
+    """The export's Redactor: under KEY, or under a new random key."""
+    from mloop.errors import UsageError
+    from mloop.redaction import Redactor, new_key
+
+    if key is None:
+        return Redactor(new_key())
+    if not key.strip():
+        raise UsageError("the redaction key is empty: give a secret phrase with --key or MLOOP_REDACT_KEY, or none for a one-time random key")
+    return Redactor(key.encode())
 
 
 @app.command("demo", epilog=examples(

@@ -37,6 +37,8 @@ def _draw_settings(out, doc: dict, app_ctx) -> None:
             out.print(f"  {STAGE_LABELS[stage]}: {days} days")
     weights = doc["health_weights"]
     out.print("Loop health weights: " + ", ".join(f"{part} {weight}" for part, weight in weights.items()))
+    out.print(f"Reports show counts under {doc['min_group']} as <{doc['min_group']} and list no people"
+              if doc["min_group"] > 1 else "Reports show every count", highlight=False)
     if doc["starter_goals"]:
         out.print("Starter goals (every new loop gets them):")
         for goal in doc["starter_goals"]:
@@ -61,8 +63,8 @@ def show(ctx: typer.Context, json_out: JsonFlag = False) -> None:
 
 
 @app.command("set", epilog=examples(
-    'mloop program set --stall-days 14',
-    'mloop program set --stage-stall-days first_meeting=10',
+    'mloop program set --stall-days 14 --stage-stall-days first_meeting=10',
+    'mloop program set --min-group 5',
     'mloop --program "Autumn 2026" program set --default',
 ))
 def set_(
@@ -77,6 +79,10 @@ def set_(
         "--health-weight", metavar="PART=WEIGHT",
         help="How much a part of the loop health score counts: progress, cadence, sentiment, fit or checkins "
              "(repeatable; PART=default drops the program's own).")] = None,
+    min_group: Annotated[Optional[int], typer.Option(
+        "--min-group", metavar="N",
+        help="The report and the activity report show each count from 1 to N-1 as <N and list no people "
+             "(0 or 1: every count; 'coordinator report --min-group' overrides it).")] = None,
     make_default: Annotated[bool, typer.Option("--default", help="Make this the store's default program.")] = False,
     json_out: JsonFlag = False,
 ) -> None:
@@ -88,13 +94,13 @@ def set_(
     stage_days = dict(parse_stage_days(text) for text in stage_stall_days or ())
     weights = dict(parse_health_weight(text) for text in health_weight or ())
     if (name is None and stall_days is None and momentum_meetings is None and not stage_days and not weights
-            and not make_default):
+            and min_group is None and not make_default):
         raise UsageError("nothing to change: give --name, --stall-days, --momentum-meetings, --stage-stall-days, "
-                         "--health-weight or --default")
+                         "--health-weight, --min-group or --default")
     with program_session(ctx, write=True) as (app_ctx, session, program, who):
         changes = update_program(session, program, who, name=name, stall_days=stall_days,
                                  momentum_meetings=momentum_meetings, stage_days=stage_days, weights=weights,
-                                 make_default=make_default)
+                                 min_group=min_group, make_default=make_default)
         document = settings(session, program)
     document["changed"] = changes
     message = (f"Updated {document['program']}: " + "; ".join(changes) + ".") if changes else \

@@ -69,8 +69,12 @@ def current_program(session: Session, name: str | None, *, now: datetime | None 
     return create_program(session, DEFAULT_PROGRAM_NAME, now=now)
 
 
-def check_program_numbers(*, stall_days: int | None = None, momentum_meetings: int | None = None) -> None:
-    """A program's stall threshold and momentum are whole numbers of at least 1 (None: not given)."""
+def check_program_numbers(*, stall_days: int | None = None, momentum_meetings: int | None = None,
+                          min_group: int | None = None) -> None:
+    """A program's stall threshold and momentum are whole numbers of at least 1,
+    its smallest group one from 0 to MAX_MIN_GROUP (None: not given)."""
+    if min_group is not None and not 0 <= min_group <= rules.MAX_MIN_GROUP:
+        raise UsageError(f"--min-group must be 0 to {rules.MAX_MIN_GROUP} (0 or 1: show every count), not {min_group}")
     if stall_days is not None and not 1 <= stall_days <= rules.MAX_STALL_DAYS:
         raise UsageError(f"--stall-days must be 1 to {rules.MAX_STALL_DAYS}, not {stall_days}")
     if momentum_meetings is not None and momentum_meetings < 1:

@@ -34,7 +34,7 @@ HEADER = "# A mloop program design: review it, keep it in version control, apply
 
 # What each table of the file may hold, and the kind of each value.
 PROGRAM_KEYS = {"name": str, "stall_days": int, "momentum_meetings": int, "stage_stall_days": dict,
-                "health_weights": dict}
+                "health_weights": dict, "min_group": int}
 MILESTONE_KEYS = {"name": str, "kind": str, "role": str, "due": str, "description": str}
 STARTER_KEYS = {"title": str, "term": str, "locked": bool}
 TEMPLATE_KEYS = {"subject": str, "body": str}
@@ -63,6 +63,7 @@ def read_design(session: Session, program: Program) -> dict:
             "momentum_meetings": program.momentum_meetings,
             "stage_stall_days": stage_stall_days(program),
             "health_weights": own_health_weights(program),
+            "min_group": program.min_group,
         },
         "milestone": milestones,
         "starter_goal": [{"title": g.title, "term": g.term, "locked": g.locked}
@@ -76,17 +77,18 @@ def empty_design(name: str) -> dict:
     return {
         "program": {"name": name, "stall_days": rules.DEFAULT_STALL_DAYS,
                     "momentum_meetings": rules.DEFAULT_MOMENTUM_MEETINGS, "stage_stall_days": {},
-                    "health_weights": {}},
+                    "health_weights": {}, "min_group": 0},
         "milestone": [], "starter_goal": [], "nudge_template": {},
     }
 
 
 def to_toml(design: dict) -> str:
-    """The design as a TOML document (empty tables and lists left out)."""
+    """The design as a TOML document (empty tables and lists, and a min_group that is off, left out)."""
     import tomli_w
 
     document = {key: value for key, value in design.items() if value}
-    document["program"] = {key: value for key, value in document["program"].items() if value != {}}
+    document["program"] = {key: value for key, value in document["program"].items()
+                           if value != {} and not (key == "min_group" and value == 0)}
     return HEADER + "\n" + tomli_w.dumps(document, multiline_strings=True)
 
 
@@ -122,6 +124,9 @@ def parse(text: str, source: str) -> dict:
     for key in ("stall_days", "momentum_meetings"):
         if key in program and program[key] < 1:
             raise BadFile(f"{source}: [program] {key} must be at least 1, not {program[key]}")
+    if not 0 <= program.get("min_group", 0) <= rules.MAX_MIN_GROUP:
+        raise BadFile(f"{source}: [program] min_group must be 0 to {rules.MAX_MIN_GROUP} (0 or 1: show every count), "
+                      f"not {program['min_group']}")
     milestones = [_table(m, MILESTONE_KEYS, f"{source}: [[milestone]] {i}") for i, m in
                   enumerate(_list(document.get("milestone"), f"{source}: milestone"), 1)]
     for i, m in enumerate(milestones, 1):
@@ -157,6 +162,7 @@ def parse(text: str, source: str) -> dict:
             "momentum_meetings": program.get("momentum_meetings", rules.DEFAULT_MOMENTUM_MEETINGS),
             "stage_stall_days": {stage: stage_days[stage] for stage in rules.STAGES if stage in stage_days},
             "health_weights": {part: weights[part] for part in rules.HEALTH_PARTS if part in weights},
+            "min_group": program.get("min_group", 0),
         },
         "milestone": milestones,
         "starter_goal": starters,
@@ -220,7 +226,7 @@ def plan(current: dict, wanted: dict) -> list[Change]:
     """What applying ``wanted`` to a program whose design is ``current`` changes, in the file's order."""
     changes: list[Change] = []
     before, after = current["program"], wanted["program"]
-    for key in ("stall_days", "momentum_meetings"):
+    for key in ("stall_days", "momentum_meetings", "min_group"):
         if before[key] != after[key]:
             changes.append(Change("change", key, f"{before[key]} -> {after[key]}"))
     for stage in rules.STALL_STAGES:
@@ -290,7 +296,8 @@ def apply(session: Session, program: Program, who: Actor, wanted: dict, *, now: 
     stage_days: dict[str, int | None] = {stage: target["stage_stall_days"].get(stage) for stage in rules.STALL_STAGES}
     weights: dict[str, int | None] = {part: target["health_weights"].get(part) for part in rules.HEALTH_PARTS}
     update_program(session, program, who, stall_days=target["stall_days"],
-                   momentum_meetings=target["momentum_meetings"], stage_days=stage_days, weights=weights)
+                   momentum_meetings=target["momentum_meetings"], stage_days=stage_days, weights=weights,
+                   min_group=target["min_group"])
     _apply_milestones(session, program, who, wanted["milestone"])
     _apply_starters(session, program, who, wanted["starter_goal"], now)
     _apply_templates(session, program, current["nudge_template"], wanted["nudge_template"])

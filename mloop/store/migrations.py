@@ -291,6 +291,11 @@ def _v9_health_weights(conn: sa.Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE program ADD COLUMN health_weights VARCHAR(255) NOT NULL DEFAULT '{}'")
 
 
+def _v10_min_group(conn: sa.Connection) -> None:
+    """A program's smallest group its reports show a count of."""
+    conn.exec_driver_sql("ALTER TABLE program ADD COLUMN min_group INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (1, "create the tables", _v1_create_tables),
     (2, "indexes for the milestone aggregates", _v2_fact_indexes),
@@ -301,6 +306,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sa.Connection], None]]] = [
     (7, "participants' matching profile: time zone, department, goals", _v7_matching_profile),
     (8, "participants' PostgreSQL login role", _v8_participant_db_role),
     (9, "a program's own loop health weights", _v9_health_weights),
+    (10, "a program's smallest group its reports count", _v10_min_group),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -118,6 +118,8 @@ class Program(SQLModel, table=True):
     stage_stall_days: str = Field(default="{}", max_length=255)
     # JSON object part -> weight for the loop health parts the program weighs its own way (migration 9).
     health_weights: str = Field(default="{}", max_length=255)
+    # Reports show counts from 1 to min_group - 1 as "<min_group" (0 or 1: every count; migration 10).
+    min_group: int = 0
 
 
 class Participant(SQLModel, table=True):

@@ -116,6 +116,7 @@ def settings(session: Session, program: Program) -> dict:
         "stage_stall_days": thresholds(program),
         "momentum_meetings": program.momentum_meetings,
         "health_weights": health_weights(program),
+        "min_group": program.min_group,
         "created_at": program.created_at,
         "starter_goals": [starter_record(g) for g in starters],
     }
@@ -131,11 +132,12 @@ def update_program(
     momentum_meetings: int | None = None,
     stage_days: dict[str, int | None] | None = None,
     weights: dict[str, int | None] | None = None,
+    min_group: int | None = None,
     make_default: bool = False,
 ) -> list[str]:
     """Change the program's settings; returns what changed, as 'key: old -> new'."""
     require_coordinator(who, "changing the program's settings")
-    check_program_numbers(stall_days=stall_days, momentum_meetings=momentum_meetings)
+    check_program_numbers(stall_days=stall_days, momentum_meetings=momentum_meetings, min_group=min_group)
     changes: list[str] = []
     if name is not None:
         name = check_name(name, "program name")
@@ -166,6 +168,9 @@ def update_program(
         program.stage_stall_days = json.dumps({s: own[s] for s in rules.STAGES if s in own}, separators=(",", ":"))
     if weights:
         changes += set_health_weights(program, weights)
+    if min_group is not None and min_group != program.min_group:
+        changes.append(f"min_group: {program.min_group} -> {min_group}")
+        program.min_group = min_group
     if make_default and not program.is_default:
         for other in session.exec(select(Program).where(Program.is_default)).all():
             other.is_default = False

@@ -345,6 +345,7 @@ class Importer:
             self.fail("health_weights must be an object of part: weight, e.g. {\"cadence\": 40}")
         self.program.health_weights = "{}"
         set_health_weights(self.program, weights)
+        self.program.min_group = self.integer(r, "min_group", 0, low=0, high=rules.MAX_MIN_GROUP)
         self.session.add(self.program)
         self.session.flush()
         self._start_program()
@@ -886,6 +887,8 @@ def export_records(session: Session, program: Program, withholding: Withholding 
     weights = own_health_weights(program)
     if weights:
         record["health_weights"] = weights
+    if program.min_group:
+        record["min_group"] = program.min_group
     yield record
     for row in conn.execute(
         sa.select(StarterGoal).where(StarterGoal.program_id == pid).order_by(StarterGoal.id)
