@@ -230,6 +230,13 @@ def loop_for(session: Session, program: Program, who: Actor, loop_id: int, *, do
     raise Forbidden(f"{who_label} is not in loop {loop_id}: you can only act in your own loops (see 'mloop status')")
 
 
+def loop_active_at(now: datetime):
+    """rules.is_active as an SQL condition on Loop: matched by now and not ended by then."""
+    import sqlalchemy as sa
+
+    return sa.and_(Loop.matched_at <= now, sa.or_(Loop.ended_at.is_(None), Loop.ended_at > now))
+
+
 def require_active(loop: Loop, now: datetime, doing: str) -> None:
     """A stored loop takes new facts only while it runs (see checks.check_loop_open)."""
     check_loop_open(loop.id, matched_at=loop.matched_at, ended_at=loop.ended_at, outcome=loop.outcome, at=now,

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from mloop import rules
 from mloop.errors import Conflict, Forbidden, NotFound, UsageError
-from mloop.store.access import Actor, get_loop, get_participant, require_active, require_coordinator
+from mloop.store.access import Actor, get_loop, get_participant, loop_active_at, require_active, require_coordinator
 from mloop.store.checks import (
     check_marker_in_loop, check_marker_role, check_milestone_definition, check_milestone_name_free,
     check_no_loop_for_program_milestone, check_program_mark, check_text,
@@ -86,15 +86,11 @@ def get_milestone(session: Session, program: Program, name: str) -> Milestone:
 
 # --- one person's milestones ---------------------------------------------------------
 
-def _active(now: datetime):
-    return sa.and_(Loop.matched_at <= now, sa.or_(Loop.ended_at.is_(None), Loop.ended_at > now))
-
-
 def _active_loops(session: Session, program: Program, person: Participant, now: datetime) -> list[tuple[int, str, datetime]]:
     """(loop id, the person's role, matched_at) of their active loops."""
     rows = session.connection().execute(
         sa.select(Loop.id, Loop.mentor_id, Loop.matched_at)
-        .where(Loop.program_id == program.id, sa.or_(Loop.mentor_id == person.id, Loop.mentee_id == person.id), _active(now))
+        .where(Loop.program_id == program.id, sa.or_(Loop.mentor_id == person.id, Loop.mentee_id == person.id), loop_active_at(now))
         .order_by(Loop.id)
     ).all()
     return [(loop_id, "mentor" if mentor_id == person.id else "mentee", matched_at) for loop_id, mentor_id, matched_at in rows]
@@ -261,7 +257,7 @@ def milestone_counts(session: Session, program: Program, now: datetime) -> list[
         )
         if m.kind == RELATIONSHIP:
             anchor, key = Loop.matched_at, Loop.id
-            population = sa.and_(Loop.program_id == program.id, _active(now))
+            population = sa.and_(Loop.program_id == program.id, loop_active_at(now))
         else:
             marked = marked.where(MilestoneDone.loop_id.is_(None))
             anchor, key = Participant.joined_at, Participant.id

@@ -605,15 +605,11 @@ def import_people(session: Session, program: Program, people: list[tuple[int, Ne
 
 def active_loop_count(session: Session, person: Participant, now: datetime, *, as_mentee: bool = False) -> int:
     """Active loops the person has as of ``now``, as a mentor (or as a mentee)."""
-    from sqlmodel import func, or_
-
+    from mloop.store.access import loop_active_at
     from mloop.store.models import Loop
 
     member = Loop.mentee_id if as_mentee else Loop.mentor_id
-    return session.exec(
-        select(func.count()).where(member == person.id, Loop.matched_at <= now,  # rules.is_active, as SQL
-                                   or_(Loop.ended_at.is_(None), Loop.ended_at > now))
-    ).one()
+    return session.exec(select(func.count()).where(member == person.id, loop_active_at(now))).one()
 
 
 def first_match(session: Session, person: Participant) -> tuple[int, datetime] | None:

@@ -25,7 +25,8 @@ from mloop import rules
 from mloop.rules import FITS, MEETING_STATUSES, MEMBER_ROLES, OUTCOMES
 from mloop.errors import BadFile, Conflict, Forbidden, MloopError, UsageError
 from mloop.store.access import (
-    WITHHELD, Actor, create_program, current_program, email_key, find_program, require_coordinator, sees_content,
+    WITHHELD, Actor, create_program, current_program, email_key, find_program, loop_active_at, require_coordinator,
+    sees_content,
 )
 from mloop.store.checks import (
     check_capacity, check_goal_title, check_joined_date, check_loop_open, check_marker_in_loop, check_match_date,
@@ -278,8 +279,7 @@ class Importer:
             self.persons[person_id] = _Person(email, mentor, mentee, capacity, joined_at)
         for loop_id, mentor, mentee in self.conn.execute(
             sa.select(Loop.id, Loop.mentor_id, Loop.mentee_id)
-            .where(Loop.program_id == pid, Loop.matched_at <= self.now,  # rules.is_active, as SQL
-                   sa.or_(Loop.ended_at.is_(None), Loop.ended_at > self.now))
+            .where(Loop.program_id == pid, loop_active_at(self.now))
             .order_by(Loop.id)
         ):
             self.mentor_loads[mentor] += 1
