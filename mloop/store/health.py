@@ -51,16 +51,14 @@ def loop_health(session: Session, program: Program, now: datetime, *,
     return rows
 
 
-def member_loop_health(session: Session, program: Program, now: datetime, mine: list[Membership], *,
+def member_loop_health(session: Session, program: Program, now: datetime, members: list[Membership], *,
                        weights: dict[str, int] | None = None) -> dict[int, dict]:
-    """loop -> health, for the loops of one person's memberships ``mine`` (their partners' stages read too)."""
+    """loop -> health, for the loops among ``members``: one person's
+    memberships with their partners' (``memberships(with_partners=True)``)."""
     by_loop: dict[int, list[Membership]] = {}
-    for m in mine:
-        if m.loop_id is None:
-            continue
-        theirs = [p for p in memberships(session, program, now, person_id=m.partner.id, include_unmatched=False,
-                                         with_counts=True) if p.loop_id == m.loop_id]
-        by_loop[m.loop_id] = [m, *theirs]
+    for m in members:
+        if m.loop_id is not None:
+            by_loop.setdefault(m.loop_id, []).append(m)
     return {row["loop_id"]: row for row in _health_rows(session, program, now, by_loop, weights)}
 
 

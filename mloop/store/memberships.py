@@ -546,12 +546,15 @@ def memberships(
     now: datetime,
     *,
     person_id: int | None = None,
+    with_partners: bool = False,
     include_unmatched: bool = True,
     with_counts: bool = False,
 ) -> list[Membership]:
     """Every membership of the program as of ``now`` (or one person's), with the rules' verdicts.
 
-    ``with_counts`` adds each loop's held-meeting count and last meeting.
+    ``with_partners`` adds, to one person's, their partners' memberships of
+    the same loops (a loop's health reads both members' stages) from the
+    same reads.  ``with_counts`` adds each loop's held-meeting count and last meeting.
     """
     loop_ids = None
     if person_id is not None:
@@ -577,7 +580,8 @@ def memberships(
     )
     cutoffs = rules.stall_cutoffs(now, program.stall_days, thresholds(program))
     result: list[Membership] = []
-    for standing in standings(program_facts, now, only_member=person_id, include_unmatched=include_unmatched):
+    only_member = None if with_partners else person_id
+    for standing in standings(program_facts, now, only_member=only_member, include_unmatched=include_unmatched):
         row, role, member_id, partner_id, member_facts, progress, last_loop = standing
         stalled = rules.is_stalled(progress, now, cutoffs=cutoffs)
         days = progress.days_in_stage(now)

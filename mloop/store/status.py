@@ -119,7 +119,8 @@ def participant_status(
     loop_id: int | None = None,
     history: bool = False,
 ) -> dict:
-    members = memberships(session, program, now, person_id=person.id, with_counts=True)
+    with_partners = memberships(session, program, now, person_id=person.id, with_partners=True, with_counts=True)
+    members = [m for m in with_partners if m.person.id == person.id]
     in_loops = [m for m in members if m.loop_id is not None]
     document: dict = {
         "participant": {
@@ -146,7 +147,9 @@ def participant_status(
         if not in_loops and not (history and _ended_loop_ids(session, program, person, now, loop_id)):
             raise NotFound(f"loop {loop_id} is not one of {person.email}'s active loops: see 'mloop status'")
     document["loops"] = [_loop_entry(session, program, m, now, history=history) for m in in_loops]
-    healths = member_loop_health(session, program, now, in_loops, weights=health_weights(program))
+    shown = {m.loop_id for m in in_loops}
+    healths = member_loop_health(session, program, now, [m for m in with_partners if m.loop_id in shown],
+                                 weights=health_weights(program))
     for entry in document["loops"]:
         health = healths.get(entry["loop_id"])
         if health is not None:
