@@ -39,7 +39,7 @@ WORKER = textwrap.dedent(
 
     from mloop.cli import COMMANDS, app
 
-    gc.set_threshold(50_000, 20, 20)  # as the console script runs a command (mloop.cli.run)
+    gc.set_threshold(1_000_000, 20, 20)  # as the console script runs a command (mloop.cli.run)
 
     go, mode, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
     results, outputs = [], []
