@@ -204,3 +204,14 @@ def test_output_blocks_match_with_ellipsis() -> None:
     assert not matches("a\n...", "b\nc")
     assert matches("in sqlite:///.../x.db.", "in sqlite:////tmp/p/x.db.")
     assert not matches("in sqlite:///.../x.db.", "in sqlite:////tmp/p/y.db.")
+
+
+def test_the_readme_layout_names_every_module() -> None:
+    """A newcomer finds each module in the README's layout, with what it is for."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    layout = text[text.index("## Layout"):]
+    layout = layout[:layout.index("\n## ", 1)]
+    named = set(re.findall(r"[\w]+\.py", layout))
+    modules = [path for path in sorted((ROOT / "mloop").rglob("*.py")) if path.name != "__init__.py"]
+    unnamed = [str(path.relative_to(ROOT)) for path in modules if path.name not in named]
+    assert not unnamed, f"README's Layout section does not name: {unnamed}"
