@@ -192,8 +192,8 @@ def _activity(activity: dict) -> str:
     charts = [
         _weekly("meetings", "Meetings held per week", weeks, [("held", "Held", "bar")]),
         _weekly("sentiment", "Feedback per week, by sentiment", weeks,
-                [("positive", "Positive (4–5)", "positive"), ("neutral", "Neutral (3)", "neutral"),
-                 ("negative", "Negative (1–2)", "negative")], stacked=True),
+                [(kind, f"{kind.capitalize()} ({rules.rating_span(rules.sentiment_ratings(kind))})", kind)
+                 for kind in ("positive", "neutral", "negative")], stacked=True),
         _weekly("goals", "Goals per week", weeks,
                 [("goals_created", "Created", "bar"), ("goals_completed", "Completed", "second")]),
         _weekly("matches", "Matches per week", weeks,

@@ -128,7 +128,20 @@ def is_negative(rating: int | None) -> bool:
 
 def positive_ratings() -> tuple[int, ...]:
     """The ratings that count as positive, for SQL that filters by them."""
-    return tuple(r for r in RATINGS if is_positive(r))
+    return sentiment_ratings("positive")
+
+
+def sentiment_ratings(kind: str) -> tuple[int, ...]:
+    """The ratings of one sentiment (positive, neutral or negative), lowest first."""
+    return tuple(r for r in RATINGS if sentiment(r) == kind)
+
+
+def rating_span(ratings: Iterable[int]) -> str:
+    """(4, 5) -> '4–5'; (3,) -> '3': how a chart's legend names a sentiment's ratings."""
+    ratings = sorted(ratings)
+    if not ratings:
+        return "none"
+    return str(ratings[0]) if len(ratings) == 1 else f"{ratings[0]}–{ratings[-1]}"
 
 
 def rating_words(ratings: Iterable[int]) -> str:

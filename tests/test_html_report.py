@@ -184,3 +184,15 @@ def test_the_report_json_has_weekly_series(cli, demo_store: Path):
     assert sum(w["positive"] + w["neutral"] + w["negative"] for w in activity["weeks"]) == activity["feedback"]["total"]
     assert json.dumps(activity)  # plain JSON
     assert re.fullmatch(r"\d{4}-W\d{2}", week["week"])
+
+
+def test_the_sentiment_legend_follows_the_rules(page_of, monkeypatch):
+    """A threshold changed in rules.py alone renames the chart's series."""
+    from mloop import rules
+
+    out, _, _ = page_of()
+    assert "Positive (4–5)" in out.read_text() and "Negative (1–2)" in out.read_text()
+    monkeypatch.setattr(rules, "POSITIVE_FROM", 5)
+    out, _, activity = page_of()
+    page = out.read_text()
+    assert "Positive (5)" in page and "Neutral (3–4)" in page and "Negative (1–2)" in page

@@ -673,3 +673,12 @@ def test_positive_ratings_follow_the_threshold(monkeypatch):
     monkeypatch.setattr(rules, "POSITIVE_FROM", 5)
     assert rules.positive_ratings() == (5,) and rules.sentiment(4) == "neutral"
     assert rules.rating_words(rules.positive_ratings()) == "5"
+
+
+def test_sentiments_partition_the_ratings_and_name_their_span(monkeypatch):
+    kinds = ("positive", "neutral", "negative")
+    assert sorted(r for kind in kinds for r in rules.sentiment_ratings(kind)) == list(rules.RATINGS)
+    assert [rules.rating_span(rules.sentiment_ratings(kind)) for kind in kinds] == ["4–5", "3", "1–2"]
+    monkeypatch.setattr(rules, "POSITIVE_FROM", 3)
+    assert rules.sentiment_ratings("neutral") == () and rules.rating_span(()) == "none"
+    assert rules.rating_span(rules.sentiment_ratings("positive")) == "3–5"
