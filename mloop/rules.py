@@ -335,6 +335,15 @@ def progress_without_loop(joined_at: datetime, last_ended: EndedLoop | None, now
     return Progress(GETTING_STARTED, since, (since,))
 
 
+# A member shares their journey (and gets a certificate) from this stage on.
+SHARE_FROM = LEVELLING_UP
+
+
+def may_share_journey(stage: str) -> bool:
+    """Whether a member at ``stage`` of an active loop may share their journey."""
+    return stage in STAGES[STAGES.index(SHARE_FROM):]
+
+
 def in_funnel(stage: str) -> bool:
     """Alumni stand outside the funnel: they are counted beside the stages."""
     return stage != ALUMNI

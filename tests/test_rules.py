@@ -682,3 +682,9 @@ def test_sentiments_partition_the_ratings_and_name_their_span(monkeypatch):
     monkeypatch.setattr(rules, "POSITIVE_FROM", 3)
     assert rules.sentiment_ratings("neutral") == () and rules.rating_span(()) == "none"
     assert rules.rating_span(rules.sentiment_ratings("positive")) == "3–5"
+
+
+def test_who_may_share_their_journey_follows_share_from(monkeypatch):
+    assert [stage for stage in rules.STAGES if rules.may_share_journey(stage)] == [rules.LEVELLING_UP, rules.COMPLETED]
+    monkeypatch.setattr(rules, "SHARE_FROM", rules.COMPLETED)
+    assert [stage for stage in rules.STAGES if rules.may_share_journey(stage)] == [rules.COMPLETED]

@@ -7,9 +7,11 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from mloop import rules
 from mloop.rules import FITS, MEMBER_ROLES
 from mloop.errors import Conflict, UsageError, one_of
 from mloop.store.access import Actor, loop_for, require_active
+from mloop.store.memberships import held_from
 from mloop.store.models import Agreement, Loop, Meeting, PairingFit, Participant, Program
 from mloop.timeparse import EVERY_EXAMPLES, WhenError, parse_offset
 
@@ -72,8 +74,7 @@ def record_fit(session: Session, program: Program, who: Actor, loop_id: int, *, 
     loop = loop_for(session, program, who, loop_id, doing="recording a pairing fit", members_only=True)
     require_active(loop, now, "record a pairing fit")
     held = session.exec(
-        select(Meeting.id).where(Meeting.loop_id == loop.id, Meeting.status == "held", Meeting.start <= now,
-                                 Meeting.created_at <= now).limit(1)
+        select(Meeting.id).where(Meeting.loop_id == loop.id, Meeting.status == rules.HELD, held_from() <= now).limit(1)
     ).first()
     if held is None:
         raise Conflict(f"loop {loop.id} has not held its first meeting yet: a pairing fit comes after it "

@@ -51,13 +51,13 @@ def share_journey(
 
 
 def _require_levelling_up(session: Session, program: Program, loop: Loop, person: Participant, now: datetime) -> None:
-    """Refuses a first journey share before the member reaches Levelling Up,
+    """Refuses a first journey share before the member reaches ``rules.SHARE_FROM``,
     naming what the rules say is still missing."""
     from mloop import rules
     from mloop.store.status import membership_in
 
     member = membership_in(session, program, loop, person, now)
-    if member is not None and member.progress.stage in rules.STAGES[rules.STAGES.index(rules.LEVELLING_UP):]:
+    if member is not None and rules.may_share_journey(member.progress.stage):
         return
     facts = member.facts if member else rules.MembershipFacts(loop.matched_at)
     held = member.held_meetings if member else 0
@@ -65,10 +65,11 @@ def _require_levelling_up(session: Session, program: Program, loop: Loop, person
     needs = [
         rules.describe_missing(item, loop_id=loop.id, held_meetings=held, momentum_meetings=program.momentum_meetings)
         for item in rules.missing(facts, held, now, momentum_meetings=program.momentum_meetings,
-                                  through=rules.LEVELLING_UP)
+                                  through=rules.SHARE_FROM)
     ]
     raise Conflict(
-        f"loop {loop.id} is at {rules.STAGE_LABELS[stage]} for you and a certificate needs Levelling Up: "
+        f"loop {loop.id} is at {rules.STAGE_LABELS[stage]} for you and a certificate needs "
+        f"{rules.STAGE_LABELS[rules.SHARE_FROM]}: "
         f"still needed: {'; '.join(needs) or 'nothing more: try again in a moment'}"
     )
 
