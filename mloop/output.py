@@ -456,7 +456,7 @@ def _risk_reasons(row: dict) -> str:
     from mloop import rules
 
     def who(email):
-        return "mentor" if email == row["mentor"] else "mentee" if email == row["mentee"] else email or "?"
+        return rules.MENTOR if email == row["mentor"] else rules.MENTEE if email == row["mentee"] else email or "?"
 
     reasons = []
     if rules.NEGATIVE_RATING in row["reasons"]:
@@ -470,6 +470,7 @@ def draw_activity(out, doc: dict, app_ctx) -> None:
     """The activity report: meetings held per week, feedback, goals and matches, milestones."""
     from rich.markup import escape
 
+    from mloop import rules
     from mloop.small_groups import magnitude
 
     out.print(f"[bold]{escape(doc['program'])}[/bold] — activity from {_local(app_ctx, doc['since'])} "
@@ -487,8 +488,8 @@ def draw_activity(out, doc: dict, app_ctx) -> None:
     feedback = doc["feedback"]
     table = report_table(f"Feedback ({feedback['total']} given)", ("Sentiment", "left"), ("Count", "right"),
                          ("", "left"))
-    widest = max(magnitude(feedback[key]) for key in ("positive", "neutral", "negative"))
-    for key in ("positive", "neutral", "negative"):
+    widest = max(magnitude(feedback[key]) for key in rules.SENTIMENTS)
+    for key in rules.SENTIMENTS:
         add_plain_row(table, key, str(feedback[key]), bar(feedback[key], widest))
     out.print(table)
 

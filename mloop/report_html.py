@@ -193,7 +193,7 @@ def _activity(activity: dict) -> str:
         _weekly("meetings", "Meetings held per week", weeks, [("held", "Held", "bar")]),
         _weekly("sentiment", "Feedback per week, by sentiment", weeks,
                 [(kind, f"{kind.capitalize()} ({rules.rating_span(rules.sentiment_ratings(kind))})", kind)
-                 for kind in ("positive", "neutral", "negative")], stacked=True),
+                 for kind in rules.SENTIMENTS], stacked=True),
         _weekly("goals", "Goals per week", weeks,
                 [("goals_created", "Created", "bar"), ("goals_completed", "Completed", "second")]),
         _weekly("matches", "Matches per week", weeks,

@@ -109,26 +109,30 @@ CHECKIN_EARLY = timedelta(days=7)
 # --- facts -----------------------------------------------------------------------------
 
 
+POSITIVE, NEUTRAL, NEGATIVE = "positive", "neutral", "negative"
+SENTIMENTS: tuple[str, ...] = (POSITIVE, NEUTRAL, NEGATIVE)
+
+
 def sentiment(rating: int) -> str:
     """positive, neutral or negative."""
     if rating >= POSITIVE_FROM:
-        return "positive"
+        return POSITIVE
     if rating <= NEGATIVE_UP_TO:
-        return "negative"
-    return "neutral"
+        return NEGATIVE
+    return NEUTRAL
 
 
 def is_positive(rating: int | None) -> bool:
-    return rating is not None and sentiment(rating) == "positive"
+    return rating is not None and sentiment(rating) == POSITIVE
 
 
 def is_negative(rating: int | None) -> bool:
-    return rating is not None and sentiment(rating) == "negative"
+    return rating is not None and sentiment(rating) == NEGATIVE
 
 
 def positive_ratings() -> tuple[int, ...]:
     """The ratings that count as positive, for SQL that filters by them."""
-    return sentiment_ratings("positive")
+    return sentiment_ratings(POSITIVE)
 
 
 def sentiment_ratings(kind: str) -> tuple[int, ...]:
@@ -156,6 +160,11 @@ def held_from(start: datetime, created_at: datetime) -> datetime:
     The store's SQL writes this as GREATEST(start, created_at) (``held_from``
     in mloop/store/memberships.py); a test holds the two equal."""
     return max(start, created_at)
+
+
+def is_held(status: str, start: datetime, created_at: datetime, now: datetime) -> bool:
+    """Whether a meeting counts as held at ``now``: marked held, and from ``held_from`` on."""
+    return status == HELD and held_from(start, created_at) <= now
 
 
 def is_booking(status: str) -> bool:

@@ -688,3 +688,12 @@ def test_who_may_share_their_journey_follows_share_from(monkeypatch):
     assert [stage for stage in rules.STAGES if rules.may_share_journey(stage)] == [rules.LEVELLING_UP, rules.COMPLETED]
     monkeypatch.setattr(rules, "SHARE_FROM", rules.COMPLETED)
     assert [stage for stage in rules.STAGES if rules.may_share_journey(stage)] == [rules.COMPLETED]
+
+
+@pytest.mark.parametrize(("status", "start", "created", "now", "held"), [
+    ("held", 1, 0, 1, True), ("held", 1, 0, 0, False), ("held", 0, 2, 1, False), ("held", 0, 2, 2, True),
+    ("scheduled", 0, 0, 5, False), ("cancelled", 0, 0, 5, False),
+])
+def test_a_meeting_counts_as_held_from_held_from_on(status, start, created, now, held):
+    day = lambda n: datetime(2026, 1, 1 + n, tzinfo=timezone.utc)  # noqa: E731
+    assert rules.is_held(status, day(start), day(created), day(now)) is held

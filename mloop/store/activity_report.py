@@ -44,7 +44,7 @@ def activity_report(session: Session, program: Program, now: datetime, since: da
     while monday <= last:
         year, week, _ = monday.isocalendar()
         weeks[monday] = {"week": f"{year}-W{week:02d}", "week_start": monday.date().isoformat(), "held": 0,
-                         "positive": 0, "neutral": 0, "negative": 0, "goals_created": 0, "goals_completed": 0,
+                         **dict.fromkeys(rules.SENTIMENTS, 0), "goals_created": 0, "goals_completed": 0,
                          "matches_made": 0, "matches_ended": 0}
         monday += timedelta(weeks=1)
 
@@ -69,7 +69,7 @@ def activity_report(session: Session, program: Program, now: datetime, since: da
         count(matched, "matches_made")
         count(ended, "matches_ended")
     series = list(weeks.values())
-    sentiments = {key: sum(w[key] for w in series) for key in ("positive", "neutral", "negative")}
+    sentiments = {key: sum(w[key] for w in series) for key in rules.SENTIMENTS}
 
     goals_created, goals_completed = conn.execute(
         sa.select(
@@ -100,8 +100,8 @@ def activity_report(session: Session, program: Program, now: datetime, since: da
     made, completed, cancelled = conn.execute(
         sa.select(
             sa.func.count().filter(within(Loop.matched_at)),
-            sa.func.count().filter(within(Loop.ended_at), Loop.outcome == "completed"),
-            sa.func.count().filter(within(Loop.ended_at), Loop.outcome == "cancelled"),
+            sa.func.count().filter(within(Loop.ended_at), Loop.outcome == rules.OUTCOME_COMPLETED),
+            sa.func.count().filter(within(Loop.ended_at), Loop.outcome == rules.OUTCOME_CANCELLED),
         ).where(Loop.program_id == program.id, Loop.matched_at <= now)
     ).one()
 
@@ -122,7 +122,7 @@ def activity_report(session: Session, program: Program, now: datetime, since: da
 def activity_csv_rows(document: dict) -> list[dict]:
     """The report as (section, key, count) rows: one per week, sentiment, goal tally, milestone and role, match tally."""
     rows = [{"section": "meetings_held", "key": w["week"], "count": w["held"]} for w in document["meetings"]["per_week"]]
-    rows += [{"section": "feedback", "key": k, "count": document["feedback"][k]} for k in ("positive", "neutral", "negative")]
+    rows += [{"section": "feedback", "key": k, "count": document["feedback"][k]} for k in rules.SENTIMENTS]
     rows += [{"section": "goals", "key": k, "count": v} for k, v in document["goals"].items()]
     rows += [{"section": "milestones", "key": f"{m['milestone']} ({m['role']})", "count": m["completed"]}
              for m in document["milestones"]]

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlmodel import Session, select
 
+from mloop import rules
 from mloop.errors import UsageError
 from mloop.ics import CalendarOccurrence, CalendarRead, ExportEvent, describe_event  # cheap: icalendar loads only when used
 from mloop.store.access import Actor, is_member, loop_for, require_active, sees_content
@@ -49,7 +50,7 @@ def export_events(
             location=meeting.location if own else None,
             organizer=(mentor.email, mentor.name),
             attendees=((mentor.email, mentor.name), (mentee.email, mentee.name)),
-            cancelled=meeting.status == "cancelled",
+            cancelled=meeting.status == rules.CANCELLED,
             created=meeting.created_at,
         ))
     return events
@@ -122,18 +123,18 @@ def import_calendar(
             meeting = Meeting(
                 loop_id=loop.id, start=occurrence.start, duration_min=minutes,
                 agenda=occurrence.description or occurrence.summary, location=occurrence.location,
-                status="scheduled", created_at=now, uid=uid, sequence=occurrence.sequence,
+                status=rules.SCHEDULED, created_at=now, uid=uid, sequence=occurrence.sequence,
                 series=occurrence.uid if occurrence.recurrence_id is not None else None,
             )
             existing[uid] = meeting
             fresh.append(meeting)
             continue
-        if meeting.status == "held":
+        if meeting.status == rules.HELD:
             summary.kept_held += 1
             continue
         wanted = {
             "start": occurrence.start, "duration_min": minutes, "location": occurrence.location,
-            "status": "cancelled" if occurrence.cancelled else "scheduled",
+            "status": rules.CANCELLED if occurrence.cancelled else rules.SCHEDULED,
         }
         if occurrence.description is not None:
             wanted["agenda"] = occurrence.description
@@ -145,7 +146,7 @@ def import_calendar(
             setattr(meeting, name, value)
         meeting.sequence = max(meeting.sequence + 1, occurrence.sequence)
         session.add(meeting)
-        (summary.cancelled if changed.get("status") == "cancelled" else summary.updated).append(meeting.id)
+        (summary.cancelled if changed.get("status") == rules.CANCELLED else summary.updated).append(meeting.id)
     session.add_all(fresh)
     session.flush()
     summary.booked = [m.id for m in fresh]

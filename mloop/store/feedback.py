@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from mloop import rules
 from mloop.errors import valid_id
 from mloop.store.access import Actor, loop_for, require_active
 from mloop.store.checks import check_meeting_held, check_meeting_in_loop, check_rating, check_text
@@ -23,7 +24,7 @@ def give_feedback(
     if meeting_id is not None:
         meeting = session.get(Meeting, meeting_id) if valid_id(meeting_id) else None
         check_meeting_in_loop(meeting_id, loop.id, found=meeting is not None and meeting.loop_id == loop.id)
-        check_meeting_held(meeting_id, held=meeting.status == "held" and meeting.start <= now)
+        check_meeting_held(meeting_id, held=rules.is_held(meeting.status, meeting.start, meeting.created_at, now))
     feedback = Feedback(
         loop_id=loop.id, meeting_id=meeting_id, author_id=who.person.id,
         rating=rating, comment=comment, created_at=now,

@@ -276,7 +276,7 @@ def program_totals(facts: FactReader) -> dict:
             .group_by(Feedback.rating)
         ).all()
     )
-    sentiments = {"positive": 0, "neutral": 0, "negative": 0}
+    sentiments = dict.fromkeys(rules.SENTIMENTS, 0)
     for rating, n in ratings.items():
         sentiments[rules.sentiment(rating)] += n
     goals_shared, goals_completed = conn.execute(

@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from mloop import rules
 from mloop.certificate import CertificateFacts, Milestone as Achieved
 from mloop.errors import Conflict
 from mloop.store.access import Actor, loop_for, require_active
@@ -53,7 +54,6 @@ def share_journey(
 def _require_levelling_up(session: Session, program: Program, loop: Loop, person: Participant, now: datetime) -> None:
     """Refuses a first journey share before the member reaches ``rules.SHARE_FROM``,
     naming what the rules say is still missing."""
-    from mloop import rules
     from mloop.store.status import membership_in
 
     member = membership_in(session, program, loop, person, now)
@@ -91,7 +91,6 @@ def _certificate_facts(
     session: Session, program: Program, loop: Loop, person: Participant, share: JourneyShare, now: datetime,
     issuer: str | None,
 ) -> CertificateFacts:
-    from mloop import rules
     from mloop.store.models import Milestone, MilestoneDone
 
     from mloop.store.status import membership_in
@@ -118,7 +117,7 @@ def _certificate_facts(
         loop_id=loop.id,
         holder_name=person.name,
         holder_email=person.email,
-        holder_role="mentor" if loop.mentor_id == person.id else "mentee",
+        holder_role=rules.MENTOR if loop.mentor_id == person.id else rules.MENTEE,
         mentor_name=mentor.name,
         mentee_name=mentee.name,
         matched_at=loop.matched_at,

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, or_, select
 
+from mloop import rules
 from mloop.errors import Conflict, NotFound, UsageError, valid_id
 from mloop.store.access import Actor, loop_for, require_active
 from mloop.store.checks import check_meeting_date, check_not_ahead, check_not_past, check_text
@@ -48,7 +49,7 @@ def _book(
                    f"record one already held with 'mloop meet log {loop.id} --at WHEN'")
     meetings = [
         Meeting(loop_id=loop.id, start=start, duration_min=minutes, agenda=agenda, location=where,
-                status="scheduled", created_at=now, series=series)
+                status=rules.SCHEDULED, created_at=now, series=series)
         for start in starts
     ]
     session.add_all(meetings)
@@ -75,7 +76,7 @@ def log_meeting(
     check_meeting_date(start, loop.id, loop.matched_at)
     meeting = Meeting(
         loop_id=loop.id, start=start, duration_min=_check_duration(duration), notes=notes,
-        agenda=agenda, location=where, status="held", created_at=now,
+        agenda=agenda, location=where, status=rules.HELD, created_at=now,
     )
     add_actions(meeting, list(actions or []))
     session.add(meeting)
@@ -98,9 +99,9 @@ def meeting_done(
 ) -> Meeting:
     meeting, loop = get_meeting(session, program, who, meeting_id, doing="marking a meeting done")
     require_active(loop, now, "change its meetings")
-    if meeting.status == "held":
+    if meeting.status == rules.HELD:
         raise Conflict(f"meeting {meeting.id} is already marked done")
-    if meeting.status == "cancelled":
+    if meeting.status == rules.CANCELLED:
         raise Conflict(f"meeting {meeting.id} was cancelled: log the meeting you held with 'mloop meet log {loop.id} --at WHEN'")
     check_not_ahead(meeting.start, now, what=f"meeting {meeting.id} at", error=Conflict,
                     instead="mark it done once it has happened")
@@ -122,7 +123,7 @@ def cancel_meeting(
     booked meeting of its series; returns the meetings cancelled."""
     meeting, loop = get_meeting(session, program, who, meeting_id, doing="cancelling a meeting")
     require_active(loop, now, "change its meetings")
-    if meeting.status == "held":
+    if meeting.status == rules.HELD:
         raise Conflict(f"meeting {meeting.id} was held and cannot be cancelled")
     if meeting.status == "cancelled" and not rest_of_series:
         raise Conflict(f"meeting {meeting.id} is already cancelled")

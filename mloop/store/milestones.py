@@ -93,11 +93,11 @@ def _active_loops(session: Session, program: Program, person: Participant, now: 
         .where(Loop.program_id == program.id, sa.or_(Loop.mentor_id == person.id, Loop.mentee_id == person.id), loop_active_at(now))
         .order_by(Loop.id)
     ).all()
-    return [(loop_id, "mentor" if mentor_id == person.id else "mentee", matched_at) for loop_id, mentor_id, matched_at in rows]
+    return [(loop_id, rules.MENTOR if mentor_id == person.id else rules.MENTEE, matched_at) for loop_id, mentor_id, matched_at in rows]
 
 
 def _has_role(person: Participant, role: str) -> bool:
-    return bool(person.is_mentor if role == "mentor" else person.is_mentee)
+    return bool(person.is_mentor if role == rules.MENTOR else person.is_mentee)
 
 
 def member_milestones(session: Session, program: Program, person: Participant, now: datetime) -> list[MemberMilestone]:
@@ -152,7 +152,7 @@ def _target_loop(session: Session, program: Program, milestone: Milestone, perso
     name, role = milestone.name, milestone.role
     if loop_id is not None:
         loop = get_loop(session, program, loop_id)
-        held = "mentor" if loop.mentor_id == person.id else "mentee" if loop.mentee_id == person.id else None
+        held = rules.MENTOR if loop.mentor_id == person.id else rules.MENTEE if loop.mentee_id == person.id else None
         check_marker_in_loop(loop.id, person.email, member=held is not None)
         check_marker_role(name, role, loop.id, person.email, held_role=held)
         require_active(loop, now, doing)
@@ -262,7 +262,7 @@ def milestone_counts(session: Session, program: Program, now: datetime) -> list[
             marked = marked.where(MilestoneDone.loop_id.is_(None))
             anchor, key = Participant.joined_at, Participant.id
             population = sa.and_(Participant.program_id == program.id, Participant.joined_at <= now,
-                                 Participant.is_mentor if m.role == "mentor" else Participant.is_mentee)
+                                 Participant.is_mentor if m.role == rules.MENTOR else Participant.is_mentee)
         marked = marked.distinct().subquery()
         table = key.table.outerjoin(marked, marked.c[0] == key)
         is_done, not_done = marked.c[0].is_not(None), marked.c[0].is_(None)

@@ -41,7 +41,7 @@ def _meetings(session: Session, m: Membership, now: datetime) -> tuple[dict | No
     ).all()
     upcoming = next((r for r in rows if r.status == rules.SCHEDULED and r.start >= now), None)
     overdue = next((r.id for r in rows if r.status == rules.SCHEDULED and r.start < now), None)
-    unrated = [r for r in rows if r.status == rules.HELD and rules.held_from(r.start, r.created_at) <= now and not r[7]]
+    unrated = [r for r in rows if rules.is_held(r.status, r.start, r.created_at, now) and not r[7]]
     latest_unrated = max(unrated, key=lambda r: (rules.held_from(r.start, r.created_at), r.id)).id if unrated else None
     next_meeting = None
     if upcoming is not None:

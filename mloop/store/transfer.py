@@ -558,7 +558,7 @@ class Importer:
             meeting_id, meeting_loop, status = found
             check_meeting_in_loop(meeting_ref, loop.ref, found=meeting_loop == loop.id)
             # Held as the file says: a hand-edited file may date the feedback before the meeting's start.
-            check_meeting_held(meeting_ref, held=status == "held")
+            check_meeting_held(meeting_ref, held=status == rules.HELD)
         rating = self.integer(r, "rating")
         check_rating(rating)
         self._add(Feedback, {
