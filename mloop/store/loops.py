@@ -8,7 +8,7 @@ from sqlmodel import Session, or_, select
 
 from mloop import rules
 from mloop.errors import Conflict, Forbidden, UsageError
-from mloop.store.access import Actor, get_participant, is_member, require_coordinator
+from mloop.store.access import Actor, get_participant, is_member, loop_active_at, require_coordinator
 from mloop.store.checks import (
     check_capacity, check_match_date, check_match_roles, check_not_ahead, check_not_self_match, check_pair_free,
     check_text,
@@ -36,9 +36,11 @@ def create_match(
     check_match_roles(mentor.email, mentor.is_mentor, mentee.email, mentee.is_mentee)
     check_not_ahead(matched_at, now, what="--at", instead="a match starts now or in the past")
     check_match_date(matched_at, joined=((mentor.email, mentor.joined_at), (mentee.email, mentee.joined_at)))
-    active = or_(Loop.ended_at.is_(None), Loop.ended_at > now)
+    # A loop of the pair that has not ended by now blocks a new one, even one
+    # an import dated after now: the two would overlap from its start.
+    not_ended = or_(Loop.ended_at.is_(None), Loop.ended_at > now)
     same_pair = session.exec(
-        select(Loop.id).where(Loop.mentor_id == mentor.id, Loop.mentee_id == mentee.id, active)
+        select(Loop.id).where(Loop.mentor_id == mentor.id, Loop.mentee_id == mentee.id, not_ended)
     ).first()
     check_pair_free(mentor.email, mentee.email, same_pair)
     check_capacity(mentor.email, active_loop_count(session, mentor, now), mentor.capacity)
@@ -95,7 +97,7 @@ def list_matches(session: Session, program: Program, who: Actor, *, include_ende
         .order_by(Loop.id)
     )
     if not include_ended:
-        query = query.where(or_(Loop.ended_at.is_(None), Loop.ended_at > now))
+        query = query.where(loop_active_at(now))
     if not who.is_coordinator:
         person_id = who.person.id if who.person else -1
         query = query.where(or_(Loop.mentor_id == person_id, Loop.mentee_id == person_id))

@@ -53,14 +53,15 @@ def matching_facts(session: Session, program: Program, *, now: datetime, include
     matched_mentees: set[int] = set()
     former_pairs: set[tuple[int, int]] = set()
     ended: dict[int, list[rules.EndedLoop]] = {}
-    for mentor_id, mentee_id, ended_at, outcome in conn.execute(
-        sa.select(Loop.mentor_id, Loop.mentee_id, Loop.ended_at, Loop.outcome).where(Loop.program_id == program.id)
+    for mentor_id, mentee_id, matched_at, ended_at, outcome in conn.execute(
+        sa.select(Loop.mentor_id, Loop.mentee_id, Loop.matched_at, Loop.ended_at, Loop.outcome)
+        .where(Loop.program_id == program.id)
     ):
         former_pairs.add((mentor_id, mentee_id))
-        if ended_at is None or ended_at > now:
+        if rules.is_active(matched_at, ended_at, now):
             load[mentor_id] = load.get(mentor_id, 0) + 1
             matched_mentees.add(mentee_id)
-        else:
+        elif ended_at is not None and ended_at <= now:  # not one matched after now
             ended.setdefault(mentee_id, []).append(rules.EndedLoop(ended_at, outcome))
 
     def is_alumnus(pid: int) -> bool:

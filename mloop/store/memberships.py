@@ -33,6 +33,7 @@ from mloop.store.models import (
     Program,
     greatest,
 )
+from mloop.store.access import loop_active_at
 from mloop.store.programs import thresholds
 
 
@@ -220,11 +221,7 @@ class FactReader:
 
     def _active(self) -> list:
         """The conditions on ``Loop`` of this program's loops active at ``now`` (the chosen ones)."""
-        active = [
-            Loop.program_id == self.program.id,
-            Loop.matched_at <= self.now,
-            sa.or_(Loop.ended_at.is_(None), Loop.ended_at > self.now),
-        ]
+        active = [Loop.program_id == self.program.id, loop_active_at(self.now)]
         if self.loop_ids is not None:
             active.append(Loop.id.in_(self.loop_ids))
         return active
