@@ -348,10 +348,8 @@ def run() -> None:
     report over a large program builds a few million rows and records that
     live until it prints: the collector's passes over them find almost
     nothing to free.  A first threshold of a million allocations (instead of
-    700) leaves a short-lived process a handful of passes: the large
-    program's ``coordinator report --stalled --json`` ran 5.5% faster (6
-    interleaved pairs, same peak memory); small commands are unchanged.
-    Collection itself stays on.
+    700) leaves a short-lived process a handful of passes (measured in
+    docs/performance.md).  Collection itself stays on.
     """
     import gc
 
