@@ -203,6 +203,10 @@ CASES = {
         ("agreement", "set", "1", "--notes-by", "mentee", "--agenda-by", "mentor", "--cadence", "2w"), ANA,
         {"type": "agreement", "loop": "1", "notes_by": "mentee", "agenda_by": "mentor", "cadence": "2w",
          "by": ANA, "created_at": at(days=-3), "updated_at": at(days=1)}),
+    "fit-before-the-first-meeting": Case(
+        [BO_ANA, (("meet", "schedule", "1", "--at", "+2d"), ANA)], ("feedback", "give", "1", "--fit", "good"), ANA,
+        [match("1", BO, ANA), meeting("1", "1", "scheduled", 2),
+         {"type": "fit", "loop": "1", "author": ANA, "fit": "good", "created_at": at(days=-1)}]),
     "ended-pairing-fit": ended_case(
         ("feedback", "give", "1", "--fit", "good"), ANA,
         meeting("1", "1", "held", -2), {"type": "fit", "loop": "1", "author": ANA, "fit": "good", "created_at": at()}),

@@ -9,8 +9,9 @@ from sqlmodel import Session, select
 
 from mloop import rules
 from mloop.rules import FITS, MEMBER_ROLES
-from mloop.errors import Conflict, UsageError, one_of
+from mloop.errors import UsageError, one_of
 from mloop.store.access import Actor, loop_for, require_active
+from mloop.store.checks import check_fit_after_first_meeting
 from mloop.store.memberships import held_from
 from mloop.store.models import Agreement, Loop, Meeting, PairingFit, Participant, Program
 from mloop.timeparse import EVERY_EXAMPLES, WhenError, parse_offset
@@ -76,9 +77,7 @@ def record_fit(session: Session, program: Program, who: Actor, loop_id: int, *, 
     held = session.exec(
         select(Meeting.id).where(Meeting.loop_id == loop.id, Meeting.status == rules.HELD, held_from() <= now).limit(1)
     ).first()
-    if held is None:
-        raise Conflict(f"loop {loop.id} has not held its first meeting yet: a pairing fit comes after it "
-                       f"(mark a meeting done with 'mloop meet done MEETING')")
+    check_fit_after_first_meeting(loop.id, held=held is not None)
     record = PairingFit(loop_id=loop.id, author_id=who.person.id, fit=fit, created_at=now)
     session.add(record)
     session.flush()

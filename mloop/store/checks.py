@@ -260,6 +260,13 @@ def check_meeting_held(meeting: int | str, *, held: bool) -> None:
         raise Conflict(f"meeting {meeting} has not been held yet: mark it done with 'mloop meet done {meeting}' first")
 
 
+def check_fit_after_first_meeting(loop: int | str, *, held: bool) -> None:
+    """A pairing fit is a member's word after the loop's first held meeting."""
+    if not held:
+        raise Conflict(f"loop {loop} has not held its first meeting yet: a pairing fit comes after it "
+                       f"(mark a meeting done with 'mloop meet done MEETING')")
+
+
 # --- goals and tasks -------------------------------------------------------------------
 
 def check_goal_title(title: str | None) -> str:

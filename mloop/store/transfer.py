@@ -29,7 +29,7 @@ from mloop.store.access import (
     sees_content,
 )
 from mloop.store.checks import (
-    check_capacity, check_goal_title, check_joined_date, check_loop_open, check_marker_in_loop, check_match_date,
+    check_capacity, check_fit_after_first_meeting, check_goal_title, check_joined_date, check_loop_open, check_marker_in_loop, check_match_date,
     check_match_roles, check_meeting_date, check_meeting_held,
     check_meeting_in_loop, check_milestone_definition, check_milestone_name_free, check_no_loop_for_program_milestone,
     check_email, check_name, check_not_self_match, check_pair_free, check_program_mark, check_rating, check_task_title,
@@ -134,6 +134,7 @@ class Importer:
         self.first_matches: dict[int, datetime] = {}  # person without a joined_at in the file -> earliest match
         self.active_pairs: dict[tuple[int, int], int | str] = {}  # (mentor, mentee) -> loop id or ref
         self.meetings: dict[str, tuple[int, int, str]] = {}
+        self.held_loops: set[int] = set()  # loops with a meeting the file marks held, on an earlier line
         self.meeting_uid_hashes: set[int] = set()
         self.goals: dict[str, tuple[int, _LoopRef]] = {}  # ref -> (id, its loop)
         self.milestones: dict[str, _MilestoneRef] = {}
@@ -491,6 +492,8 @@ class Importer:
         status = self.choice(r, "status", MEETING_STATUSES, "scheduled")
         meeting_id = self._id(Meeting)
         self.meetings[ref] = (meeting_id, loop.id, status)
+        if status == rules.HELD:
+            self.held_loops.add(loop.id)
         actions = r.get("actions") or []
         if isinstance(actions, str):
             actions = [actions]
@@ -660,6 +663,8 @@ class Importer:
         fit = self.choice(r, "fit", FITS)
         created = self.time(r, "created_at")
         self.open_at(loop, created, "record a pairing fit")
+        # Held as the file says, as for feedback on a meeting.
+        check_fit_after_first_meeting(loop.ref, held=loop.id in self.held_loops)
         self._add(PairingFit, {
             "id": self._id(PairingFit), "loop_id": loop.id, "author_id": author, "fit": fit, "created_at": created,
         })
