@@ -207,6 +207,15 @@ CASES = {
         [BO_ANA, (("meet", "schedule", "1", "--at", "+2d"), ANA)], ("feedback", "give", "1", "--fit", "good"), ANA,
         [match("1", BO, ANA), meeting("1", "1", "scheduled", 2),
          {"type": "fit", "loop": "1", "author": ANA, "fit": "good", "created_at": at(days=-1)}]),
+    "agreement-unreadable-cadence": Case(
+        [BO_ANA], ("agreement", "set", "1", "--notes-by", "mentee", "--agenda-by", "mentor", "--cadence", "often"), ANA,
+        [match("1", BO, ANA), {"type": "agreement", "loop": "1", "notes_by": "mentee", "agenda_by": "mentor",
+                               "cadence": "often", "by": ANA, "created_at": at(days=-1)}], code=2),
+    "agreement-ending-before-the-match": Case(
+        [BO_ANA], ("agreement", "set", "1", "--notes-by", "mentee", "--agenda-by", "mentor", "--cadence", "2w",
+                   "--ends", MATCHED), ANA,
+        [match("1", BO, ANA), {"type": "agreement", "loop": "1", "notes_by": "mentee", "agenda_by": "mentor",
+                               "cadence": "2w", "ends_at": MATCHED, "by": ANA, "created_at": at(days=-1)}], code=2),
     "ended-pairing-fit": ended_case(
         ("feedback", "give", "1", "--fit", "good"), ANA,
         meeting("1", "1", "held", -2), {"type": "fit", "loop": "1", "author": ANA, "fit": "good", "created_at": at()}),

@@ -9,12 +9,11 @@ from sqlmodel import Session, select
 
 from mloop import rules
 from mloop.rules import FITS, MEMBER_ROLES
-from mloop.errors import UsageError, one_of
+from mloop.errors import one_of
 from mloop.store.access import Actor, loop_for, require_active
-from mloop.store.checks import check_fit_after_first_meeting
+from mloop.store.checks import check_agreement, check_fit_after_first_meeting
 from mloop.store.memberships import held_from
 from mloop.store.models import Agreement, Loop, Meeting, PairingFit, Participant, Program
-from mloop.timeparse import EVERY_EXAMPLES, WhenError, parse_offset
 
 
 
@@ -24,15 +23,9 @@ def set_agreement(
 ) -> tuple[Agreement, bool]:
     """Record (or replace) the loop's agreement; returns it and whether it is new."""
     notes_by, agenda_by = one_of(notes_by, MEMBER_ROLES, "--notes-by"), one_of(agenda_by, MEMBER_ROLES, "--agenda-by")
-    cadence = cadence.strip()
-    try:
-        parse_offset(cadence, what="a meeting cadence", examples=EVERY_EXAMPLES)
-    except WhenError as error:
-        raise UsageError(str(error)) from None
     loop = loop_for(session, program, who, loop_id, doing="setting the mentoring agreement", members_only=True)
     require_active(loop, now, "set its agreement")
-    if ends_at is not None and ends_at <= loop.matched_at:
-        raise UsageError("--ends must be after the match: the agreement runs from the match to its end")
+    cadence = check_agreement(cadence, ends_at, loop.matched_at)
     agreement = session.exec(select(Agreement).where(Agreement.loop_id == loop.id)).first()
     created = agreement is None
     if created:

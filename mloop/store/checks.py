@@ -260,6 +260,21 @@ def check_meeting_held(meeting: int | str, *, held: bool) -> None:
         raise Conflict(f"meeting {meeting} has not been held yet: mark it done with 'mloop meet done {meeting}' first")
 
 
+def check_agreement(cadence: str, ends_at: datetime | None, matched_at: datetime) -> str:
+    """A mentoring agreement's cadence ("2w", "1 month"), read and returned
+    stripped, and its end, which comes after the match."""
+    from mloop.timeparse import EVERY_EXAMPLES, parse_offset
+
+    cadence = cadence.strip()
+    try:
+        parse_offset(cadence, what="a meeting cadence", examples=EVERY_EXAMPLES)
+    except WhenError as error:
+        raise UsageError(str(error)) from None
+    if ends_at is not None and ends_at <= matched_at:
+        raise UsageError("--ends must be after the match: the agreement runs from the match to its end")
+    return cadence
+
+
 def check_fit_after_first_meeting(loop: int | str, *, held: bool) -> None:
     """A pairing fit is a member's word after the loop's first held meeting."""
     if not held:

@@ -29,7 +29,7 @@ from mloop.store.access import (
     sees_content,
 )
 from mloop.store.checks import (
-    check_capacity, check_fit_after_first_meeting, check_goal_title, check_joined_date, check_loop_open, check_marker_in_loop, check_match_date,
+    check_agreement, check_capacity, check_fit_after_first_meeting, check_goal_title, check_joined_date, check_loop_open, check_marker_in_loop, check_match_date,
     check_match_roles, check_meeting_date, check_meeting_held,
     check_meeting_in_loop, check_milestone_definition, check_milestone_name_free, check_no_loop_for_program_milestone,
     check_email, check_name, check_not_self_match, check_pair_free, check_program_mark, check_rating, check_task_title,
@@ -58,7 +58,7 @@ from mloop.store.nudges import NUDGE_STAGES, check_template_pair, parse_nudge_st
 from mloop.store.programs import own_health_weights, set_health_weights, stage_stall_days
 from mloop.store.pgsecurity import check_role_name, login_of, readable_columns
 from mloop.store.participants import check_timezone, optional_text, parse_roles, split_skills
-from mloop.timeparse import WhenError, isoformat_utc, parse_every, parse_iso
+from mloop.timeparse import WhenError, isoformat_utc, parse_iso
 
 BATCH = 5000
 RECORD_TYPES = ("program", "participant", "match", "meeting", "feedback", "goal", "task", "share", "milestone",
@@ -642,18 +642,16 @@ class Importer:
         loop = self.loop(r)
         author = self.member(r, "by", loop)
         cadence = self.text(r, "cadence", required=True)
-        try:
-            parse_every(cadence)
-        except WhenError as error:
-            self.fail(str(error))
         created = self.time(r, "created_at")
         updated = self.time(r, "updated_at", required=False) or created
         self.open_at(loop, created, "set its agreement")
         self.open_at(loop, updated, "set its agreement")
+        ends_at = self.time(r, "ends_at", required=False)
+        cadence = check_agreement(cadence, ends_at, loop.matched_at)
         self._add(Agreement, {
             "id": self._id(Agreement), "loop_id": loop.id, "notes_by": self.choice(r, "notes_by", MEMBER_ROLES),
             "agenda_by": self.choice(r, "agenda_by", MEMBER_ROLES), "cadence": cadence,
-            "ends_at": self.time(r, "ends_at", required=False), "author_id": author,
+            "ends_at": ends_at, "author_id": author,
             "created_at": created, "updated_at": updated,
         })
 
