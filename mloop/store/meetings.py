@@ -105,7 +105,7 @@ def meeting_done(
         raise Conflict(f"meeting {meeting.id} was cancelled: log the meeting you held with 'mloop meet log {loop.id} --at WHEN'")
     check_not_ahead(meeting.start, now, what=f"meeting {meeting.id} at", error=Conflict,
                     instead="mark it done once it has happened")
-    meeting.status = "held"
+    meeting.status = rules.HELD
     meeting.sequence += 1
     if notes:
         check_text(notes, "notes")
@@ -125,9 +125,9 @@ def cancel_meeting(
     require_active(loop, now, "change its meetings")
     if meeting.status == rules.HELD:
         raise Conflict(f"meeting {meeting.id} was held and cannot be cancelled")
-    if meeting.status == "cancelled" and not rest_of_series:
+    if meeting.status == rules.CANCELLED and not rest_of_series:
         raise Conflict(f"meeting {meeting.id} is already cancelled")
-    cancelled = [meeting] if meeting.status == "scheduled" else []
+    cancelled = [meeting] if meeting.status == rules.SCHEDULED else []
     if rest_of_series:
         if meeting.series is None:
             raise Conflict(
@@ -135,14 +135,14 @@ def cancel_meeting(
             )
         cancelled += session.exec(
             select(Meeting).where(
-                Meeting.loop_id == loop.id, Meeting.series == meeting.series, Meeting.status == "scheduled",
+                Meeting.loop_id == loop.id, Meeting.series == meeting.series, Meeting.status == rules.SCHEDULED,
                 Meeting.start > meeting.start, Meeting.created_at <= now, Meeting.id != meeting.id,
             ).order_by(Meeting.start, Meeting.id)
         ).all()
         if not cancelled:
             raise Conflict(f"nothing left to cancel: meeting {meeting.id} and the rest of its series are not booked")
     for found in cancelled:
-        found.status = "cancelled"
+        found.status = rules.CANCELLED
         found.sequence += 1
         session.add(found)
     session.flush()
@@ -177,7 +177,7 @@ def meetings_in_view(
         person_id = who.person.id if who.person else -1
         query = query.where(or_(Loop.mentor_id == person_id, Loop.mentee_id == person_id))
     if upcoming:
-        query = query.where(Meeting.status == "scheduled", Meeting.start >= now)
+        query = query.where(Meeting.status == rules.SCHEDULED, Meeting.start >= now)
         if within is not None:
             query = query.where(Meeting.start <= now + within)
     return query.order_by(Meeting.start, Meeting.id)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from mloop.rules import DEFAULT_MOMENTUM_MEETINGS, DEFAULT_STALL_DAYS
+from mloop.rules import DEFAULT_MOMENTUM_MEETINGS, DEFAULT_STALL_DAYS, SCHEDULED
 
 
 class UTCDateTime(TypeDecorator):
@@ -184,7 +184,7 @@ class Meeting(SQLModel, table=True):
     agenda: str | None = None
     notes: str | None = None
     actions: str = ""  # newline-separated actions and decisions
-    status: str = Field(default="scheduled", max_length=20)
+    status: str = Field(default=SCHEDULED, max_length=20)
     created_at: datetime = _time()
     # Calendar identity (migration 5): UID, the SEQUENCE that grows with each
     # change, and the series a recurring booking or an imported RRULE made it part of.

@@ -503,11 +503,11 @@ class Importer:
         check_meeting_date(start, loop.ref, loop.matched_at, what="start")
         # A meeting with no booking time was booked when it started.
         created = self.time(r, "created_at", required=False) or start
-        if status == "held" and created >= start:  # logged once it had happened
+        if status == rules.HELD and created >= start:  # logged once it had happened
             self.open_at(loop, created, "log a meeting")
         else:
             self.open_at(loop, created, "book a meeting")
-            if status == "held":  # booked ahead, then marked done once it had started
+            if status == rules.HELD:  # booked ahead, then marked done once it had started
                 self.open_at(loop, start, "change its meetings")
         self._add(Meeting, {
             "id": meeting_id, "loop_id": loop.id, "start": start,
