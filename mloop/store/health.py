@@ -43,10 +43,8 @@ def health_facts(members: list[Membership], cadence: timedelta | None, fit: str 
 def loop_health(session: Session, program: Program, now: datetime, *,
                 weights: dict[str, int] | None = None) -> list[dict]:
     """Every active loop's health, lowest score first."""
-    by_loop: dict[int, list[Membership]] = {}
-    for m in memberships(session, program, now, include_unmatched=False, with_counts=True):
-        by_loop.setdefault(m.loop_id, []).append(m)
-    rows = _health_rows(session, program, now, by_loop, weights)
+    members = memberships(session, program, now, include_unmatched=False, with_counts=True)
+    rows = _health_rows(session, program, now, _by_loop(members), weights)
     rows.sort(key=lambda row: (row["score"], row["loop_id"]))
     return rows
 
@@ -55,11 +53,16 @@ def member_loop_health(session: Session, program: Program, now: datetime, member
                        weights: dict[str, int] | None = None) -> dict[int, dict]:
     """loop -> health, for the loops among ``members``: one person's
     memberships with their partners' (``memberships(with_partners=True)``)."""
+    return {row["loop_id"]: row for row in _health_rows(session, program, now, _by_loop(members), weights)}
+
+
+def _by_loop(members: list[Membership]) -> dict[int, list[Membership]]:
+    """loop -> its members' memberships, of those in a loop."""
     by_loop: dict[int, list[Membership]] = {}
     for m in members:
         if m.loop_id is not None:
             by_loop.setdefault(m.loop_id, []).append(m)
-    return {row["loop_id"]: row for row in _health_rows(session, program, now, by_loop, weights)}
+    return by_loop
 
 
 def _health_rows(session: Session, program: Program, now: datetime, by_loop: dict[int, list[Membership]],
