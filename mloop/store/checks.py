@@ -18,7 +18,7 @@ from functools import lru_cache
 from mloop import rules
 from mloop.errors import Conflict, Forbidden, MloopError, NotFound, UsageError, one_of
 from mloop.text import BIDI_CONTROLS, first_control, first_unsafe
-from mloop.timeparse import WhenError, format_local
+from mloop.timeparse import EVERY_EXAMPLES, WhenError, format_local, parse_offset
 
 
 # --- text ------------------------------------------------------------------------------
@@ -263,8 +263,6 @@ def check_meeting_held(meeting: int | str, *, held: bool) -> None:
 def check_agreement(cadence: str, ends_at: datetime | None, matched_at: datetime) -> str:
     """A mentoring agreement's cadence ("2w", "1 month"), read and returned
     stripped, and its end, which comes after the match."""
-    from mloop.timeparse import EVERY_EXAMPLES, parse_offset
-
     cadence = cadence.strip()
     try:
         parse_offset(cadence, what="a meeting cadence", examples=EVERY_EXAMPLES)

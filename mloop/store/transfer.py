@@ -29,8 +29,8 @@ from mloop.store.access import (
     sees_content,
 )
 from mloop.store.checks import (
-    check_agreement, check_capacity, check_fit_after_first_meeting, check_goal_title, check_joined_date, check_loop_open, check_marker_in_loop, check_match_date,
-    check_match_roles, check_meeting_date, check_meeting_held,
+    check_agreement, check_capacity, check_fit_after_first_meeting, check_goal_title, check_joined_date,
+    check_loop_open, check_marker_in_loop, check_match_date, check_match_roles, check_meeting_date, check_meeting_held,
     check_meeting_in_loop, check_milestone_definition, check_milestone_name_free, check_no_loop_for_program_milestone,
     check_email, check_name, check_not_self_match, check_pair_free, check_program_mark, check_rating, check_task_title,
     check_term, check_text, check_title,
