@@ -74,21 +74,16 @@ def report(
 
     fmt = pick_format(json_out, csv_out, csv_raw)
     if health:
-        from mloop.errors import UsageError
-
         if stage or stalled or at_risk or activity or html is not None or min_group is not None:
             raise UsageError("--health lists every active loop: drop --stage, --stalled, --at-risk, --activity, --html "
                              "and --min-group")
         return _health_report(ctx, fmt, limit)
     if html is not None:
-        from mloop.errors import UsageError
-
         if json_out or csv_out or stage or stalled or at_risk:
             raise UsageError("--html writes the whole report: drop --json, --csv, --stage, --stalled and --at-risk")
         return _html_report(ctx, html, since, min_group)
     if activity or since is not None:
         from mloop.commands._activity import activity_report_command
-        from mloop.errors import UsageError
 
         if not activity:
             raise UsageError("--since goes with --activity: add --activity")
