@@ -39,12 +39,11 @@ def is_on(min_group: int) -> bool:
 
 def chosen_min_group(option: int | None, program) -> int:
     """The smallest group a report shows a count of: --min-group, else the program's setting."""
-    from mloop.errors import UsageError
+    from mloop.store.access import check_program_numbers
 
     if option is None:
         return program.min_group
-    if not 0 <= option <= rules.MAX_MIN_GROUP:
-        raise UsageError(f"--min-group must be 0 to {rules.MAX_MIN_GROUP} (0 or 1: show every count), not {option}")
+    check_program_numbers(min_group=option)
     return option
 
 
