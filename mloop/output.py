@@ -377,7 +377,7 @@ def draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool)
     from rich.markup import escape
     from rich.text import Text
 
-    from mloop.rules import STAGE_LABELS
+    from mloop.rules import STAGE_LABELS, hidden_count
     from mloop.small_groups import magnitude
 
     out.print(f"[bold]{escape(doc['program'])}[/bold] — as of {_local(app_ctx, doc['as_of'])}")
@@ -394,7 +394,7 @@ def draw_report(out, doc: dict, app_ctx, *, stage, stalled: bool, at_risk: bool)
     if "left_out" in doc:  # small groups hidden: no list names anyone
         out.print(f"Stalled: {doc['stalled_total']} · at risk: {doc['at_risk_total']} · up for re-pairing: "
                   f"{doc['re_pairing_total']} — not listed: counts under {doc['min_group']} are shown as "
-                  f"<{doc['min_group']} and nobody is named (--min-group 0 lists them)", highlight=False, markup=False)
+                  f"{hidden_count(doc['min_group'])} and nobody is named (--min-group 0 lists them)", highlight=False, markup=False)
     elif not at_risk or stalled:
         # The Nudged column only when someone listed was nudged: a narrow terminal keeps its room.
         nudged = any(row.get("nudged_days_ago") is not None for row in doc["stalled"])
@@ -476,7 +476,8 @@ def draw_activity(out, doc: dict, app_ctx) -> None:
     out.print(f"[bold]{escape(doc['program'])}[/bold] — activity from {_local(app_ctx, doc['since'])} "
               f"to {_local(app_ctx, doc['as_of'])}")
     if doc.get("min_group"):
-        out.print(f"Counts under {doc['min_group']} are shown as <{doc['min_group']}.", highlight=False, markup=False)
+        out.print(f"Counts under {doc['min_group']} are shown as {rules.hidden_count(doc['min_group'])}.",
+                  highlight=False, markup=False)
     weeks = doc["meetings"]["per_week"]
     table = report_table(f"Meetings held per week ({doc['meetings']['held']} in all)",
                          ("Week", "left"), ("From", "left"), ("Held", "right"), ("", "left"))

@@ -25,7 +25,7 @@ app.add_typer(goal_app, name="goal")
 def _draw_settings(out, doc: dict, app_ctx) -> None:
     from rich.markup import escape
 
-    from mloop.rules import STAGE_LABELS
+    from mloop.rules import STAGE_LABELS, hidden_count
 
     out.print(f"[bold]{escape(doc['program'])}[/bold]{' (default)' if doc['default'] else ''} — created {local(app_ctx, doc['created_at'])}")
     out.print(f"Momentum: {doc['momentum_meetings']} held meetings for Levelling Up")
@@ -37,7 +37,7 @@ def _draw_settings(out, doc: dict, app_ctx) -> None:
             out.print(f"  {STAGE_LABELS[stage]}: {days} days")
     weights = doc["health_weights"]
     out.print("Loop health weights: " + ", ".join(f"{part} {weight}" for part, weight in weights.items()))
-    out.print(f"Reports show counts under {doc['min_group']} as <{doc['min_group']} and list no people"
+    out.print(f"Reports show counts under {doc['min_group']} as {hidden_count(doc['min_group'])} and list no people"
               if doc["min_group"] > 1 else "Reports show every count", highlight=False)
     if doc["starter_goals"]:
         out.print("Starter goals (every new loop gets them):")
